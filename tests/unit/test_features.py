@@ -1,0 +1,87 @@
+"""Features of hand-made customers, checked against values computed by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from insiders.features import FEATURE_DESCRIPTIONS, build_customer_features
+from insiders.filters import filter_transactions
+from tests.conftest import make_lines
+
+LINES = filter_transactions(
+    make_lines(
+        [
+            # customer 1: two invoices four days apart, then a return
+            ("A", "X1", 2, "2011-01-01 09:00", 1.5, 1, "UK"),
+            ("A", "Y1", 1, "2011-01-01 09:00", 10.0, 1, "UK"),
+            ("B", "X1", 3, "2011-01-05 23:59", 2.0, 1, "UK"),
+            ("CC", "X1", -1, "2011-01-06 08:00", 2.0, 1, "UK"),
+            # customer 2: one purchase the day before the reference date
+            ("D", "Z1", 5, "2011-01-09 12:00", 1.0, 2, "UK"),
+            # customer 3: only a return, so not a customer of the period
+            ("CE", "Z1", -2, "2011-01-03 12:00", 1.0, 3, "UK"),
+            # customer 4: buys only after the reference date
+            ("F", "Z1", 1, "2011-01-11 12:00", 1.0, 4, "UK"),
+            # customer 2 again, after the reference date: ignored
+            ("G", "Z1", 100, "2011-01-12 12:00", 1.0, 2, "UK"),
+        ]
+    )
+).lines
+
+
+@pytest.fixture
+def features() -> pd.DataFrame:
+    return build_customer_features(LINES, "2011-01-10")
+
+
+def test_one_row_per_customer_with_a_purchase(features):
+    assert features.index.tolist() == [1, 2]
+    assert list(features.columns) == list(FEATURE_DESCRIPTIONS)
+
+
+def test_customer_1_by_hand(features):
+    c = features.loc[1]
+    assert c["gross_revenue"] == pytest.approx(2 * 1.5 + 10.0 + 3 * 2.0)  # 19.0
+    assert c["recency_days"] == 5  # 10 Jan - 5 Jan
+    assert c["n_lines"] == 3
+    assert c["n_invoices"] == 2
+    assert c["frequency"] == pytest.approx(2 / (4 + 1))  # 2 invoices over 5 days
+    assert c["qty_returned"] == 1
+    assert c["n_items"] == 6
+    assert c["n_products"] == 2
+    assert c["avg_ticket"] == pytest.approx(19.0 / 3)
+    assert c["avg_basket_size"] == pytest.approx(3.0)
+    assert c["avg_unique_basket_size"] == pytest.approx((2 + 1) / 2)
+    assert c["avg_days_between_purchases"] == pytest.approx(4.0)
+    assert c["n_returns"] == 1
+    assert c["value_returned"] == pytest.approx(2.0)
+
+
+def test_customer_2_by_hand(features):
+    c = features.loc[2]
+    assert c["gross_revenue"] == pytest.approx(5.0)
+    assert c["recency_days"] == 1
+    assert c["frequency"] == pytest.approx(1.0)
+    assert c["qty_returned"] == 0
+    assert pd.isna(c["avg_days_between_purchases"])
+
+
+def test_reference_date_moves_the_window():
+    later = build_customer_features(LINES, "2011-01-12")
+    assert later.index.tolist() == [1, 2, 4]
+    assert later.loc[2, "gross_revenue"] == pytest.approx(105.0)
+    assert later.loc[1, "recency_days"] == 7
+
+
+def test_deterministic_and_input_untouched():
+    before = LINES.copy()
+    first = build_customer_features(LINES, "2011-01-10")
+    pd.testing.assert_frame_equal(first, build_customer_features(LINES, "2011-01-10"))
+    pd.testing.assert_frame_equal(LINES, before)
+
+
+def test_anonymous_lines_must_be_filtered_first():
+    raw = make_lines([("A", "X1", 1, "2011-01-01", 1.0, None, "UK")])
+    with pytest.raises(ValueError, match="anonymous policy"):
+        build_customer_features(raw, "2011-01-10")
