@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _record import record  # noqa: E402
+from _record import record
 
 t_import = time.perf_counter()
 from insiders.features import build_customer_features, last_purchase_date  # noqa: E402
