@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from insiders import artifacts
+from insiders import artifacts, pipeline
+from insiders.compare import MODELS, GridConfig
 from insiders.features import (
     FEATURE_DESCRIPTIONS,
+    STUDY_FEATURES,
     build_customer_features,
     last_purchase_date,
 )
@@ -20,6 +22,8 @@ from insiders.filters import ANONYMOUS_POLICIES, FilterConfig, filter_transactio
 from insiders.ingest import IngestError, read_transactions
 from insiders.progress import set_enabled, stage
 from insiders.schema import FILTERED_EXTRA
+from insiders.select import RULES, SelectionPolicy
+from insiders.spaces import SCALERS, SPACES
 
 DEFAULT_SOURCE = str(Path(__file__).resolve().parent.parent / "data" / "online_retail.parquet")
 
@@ -28,10 +32,14 @@ stages, in pipeline order:
   ingest    read CSV / Excel / Parquet (local or s3://...) into the one schema
   filter    apply the named filter rules; write kept lines and a quarantine summary
   features  one row of features per customer as of a reference date
+  embed     scale the features once; fit UMAP, t-SNE and the tree-leaf space
+  compare   every model x space x k, scored by silhouette, Davies-Bouldin, Calinski-Harabasz
+  select    pick the model by policy; find Insiders; keep segment ids from last month
   run       all of the above on one source, into one output folder
 
 examples:
   insiders run data/online_retail.parquet --out-dir var/demo --anonymous synthetic
+  insiders select --run-dir var/demo --rule best_silhouette --k-range 5 10
   insiders ingest Ecommerce.csv -o lines.parquet --encoding latin-1
   insiders features lines.parquet -o features.parquet --reference-date 2011-12-09
 """
@@ -107,6 +115,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_features)
 
     p = sub.add_parser(
+        "embed",
+        help="fit the scaler and the embedding spaces",
+        description="Scale the features (the scaler is fitted once and saved with the run) "
+        "and fit the embedding spaces, seeded.",
+    )
+    _add_run_dir(p)
+    _add_embed_options(p)
+    p.set_defaults(handler=_cmd_embed)
+
+    p = sub.add_parser(
+        "compare",
+        help="score every model on every space",
+        description="Fit every model on every space for every k and write the whole "
+        "comparison table (model_scores.csv) and every candidate's labels.",
+    )
+    _add_run_dir(p)
+    _add_grid_options(p)
+    p.set_defaults(handler=_cmd_compare)
+
+    p = sub.add_parser(
+        "select",
+        help="pick the model and find Insiders",
+        description="Pick one model by the stated policy, find Insiders (the cluster with the "
+        "highest value score) and give segments stable ids and names (matched to last "
+        "month's with --previous).",
+    )
+    _add_run_dir(p)
+    _add_policy_options(p)
+    p.set_defaults(handler=_cmd_select)
+
+    p = sub.add_parser(
         "run",
         help="run every stage on one source",
         description="Run every stage on one source and write all outputs into one folder; print a summary.",
@@ -114,9 +153,93 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source(p, default=DEFAULT_SOURCE)
     _add_filter_options(p)
     _add_reference_date(p)
+    _add_embed_options(p)
+    _add_grid_options(p)
+    _add_policy_options(p)
     p.add_argument("--out-dir", default="var/demo", help="output folder (default: var/demo)")
     p.set_defaults(handler=_cmd_run)
     return parser
+
+
+def _add_run_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--run-dir",
+        default="var/demo",
+        help="the run folder with the earlier stages' files (default: var/demo)",
+    )
+
+
+def _add_embed_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--features",
+        nargs="+",
+        default=list(STUDY_FEATURES),
+        metavar="NAME",
+        choices=list(FEATURE_DESCRIPTIONS),
+        help="features to embed (default: the study's five: %(default)s)",
+    )
+    p.add_argument(
+        "--spaces",
+        nargs="+",
+        default=list(SPACES),
+        choices=SPACES,
+        metavar="SPACE",
+        help="spaces to fit (default: all: %(default)s)",
+    )
+    p.add_argument(
+        "--scaler",
+        default="minmax",
+        choices=sorted(SCALERS),
+        help="feature scaler (default: minmax, as the study)",
+    )
+    p.add_argument("--random-state", type=int, default=42, help="seed of every space and model")
+
+
+def _add_grid_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=list(MODELS),
+        choices=MODELS,
+        metavar="MODEL",
+        help="models to compare (default: all: %(default)s)",
+    )
+    p.add_argument("--k-max", type=int, default=14, help="largest k tried (default: 14)")
+    if not any(a.dest == "random_state" for a in p._actions):
+        p.add_argument("--random-state", type=int, default=42, help="seed of every model")
+
+
+def _add_policy_options(p: argparse.ArgumentParser) -> None:
+    d = SelectionPolicy()
+    p.add_argument(
+        "--rule",
+        choices=RULES,
+        default=d.rule,
+        help="fixed: --model with --k on --space (default: the study's ward, k=8, UMAP); "
+        "best_silhouette: the best silhouette with k in --k-range",
+    )
+    p.add_argument("--space", default=d.space, choices=SPACES, help="space of the fixed rule")
+    p.add_argument("--model", default=d.model, choices=MODELS, help="model of the fixed rule")
+    p.add_argument("--k", type=int, default=d.k, help="clusters of the fixed rule")
+    p.add_argument(
+        "--k-range",
+        type=int,
+        nargs=2,
+        default=(d.k_min, d.k_max),
+        metavar=("MIN", "MAX"),
+        help="business range of k for best_silhouette (default: %(default)s)",
+    )
+    p.add_argument(
+        "--value-score",
+        default=d.value_score,
+        choices=list(FEATURE_DESCRIPTIONS),
+        help="feature whose cluster mean ranks clusters; Insiders has the highest",
+    )
+    p.add_argument(
+        "--previous",
+        metavar="SEGMENTS",
+        help="last month's segments.parquet, to keep segment ids and names",
+    )
 
 
 def _add_source(p: argparse.ArgumentParser, default: str | None = None) -> None:
@@ -231,36 +354,129 @@ def _cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    out = Path(args.out_dir)
-    kept, quarantine = _filter(args, _ingest(args))
-    features = _features(args, kept)
-    paths = {
-        "lines": artifacts.save_frame(kept, out / "lines.parquet", index=False),
-        "quarantine": artifacts.save_frame(quarantine, out / "quarantine.csv", index=False),
-        "features": artifacts.save_frame(features, out / "features.parquet"),
-    }
-    print(_summary(kept, quarantine, features, paths))
+def _grid_config(args: argparse.Namespace) -> GridConfig:
+    return GridConfig(
+        models=tuple(args.models),
+        k_values=tuple(range(2, args.k_max + 1)),
+        k_values_features=tuple(range(2, min(args.k_max, 7) + 1)),
+        random_state=args.random_state,
+    )
+
+
+def _policy(args: argparse.Namespace) -> SelectionPolicy:
+    return SelectionPolicy(
+        rule=args.rule,
+        space=args.space,
+        model=args.model,
+        k=args.k,
+        k_min=args.k_range[0],
+        k_max=args.k_range[1],
+        value_score=args.value_score,
+    )
+
+
+def _cmd_embed(args: argparse.Namespace) -> int:
+    facts = pipeline.embed(
+        args.run_dir,
+        feature_names=args.features,
+        spaces=args.spaces,
+        scaler=args.scaler,
+        random_state=args.random_state,
+    )
+    print(f"spaces {', '.join(facts['spaces'])} -> {pipeline.path(args.run_dir, 'spaces')}")
     return 0
 
 
-def _summary(
-    kept: pd.DataFrame, quarantine: pd.DataFrame, features: pd.DataFrame, paths: dict[str, str]
+def _cmd_compare(args: argparse.Namespace) -> int:
+    with stage("compare models"):
+        pipeline.compare(args.run_dir, _grid_config(args))
+    print(_best_rows(artifacts.load_frame(pipeline.path(args.run_dir, "scores"))))
+    print(f"table -> {pipeline.path(args.run_dir, 'scores')}")
+    return 0
+
+
+def _cmd_select(args: argparse.Namespace) -> int:
+    facts = pipeline.select(args.run_dir, _policy(args), args.previous)
+    print(_selection_summary(facts))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    out = args.out_dir
+    pipeline.ingest_and_filter(
+        args.source, out, _filter_config(args), encoding=args.encoding, date_format=args.date_format
+    )
+    pipeline.features(out, args.reference_date)
+    pipeline.embed(
+        out,
+        feature_names=args.features,
+        spaces=args.spaces,
+        scaler=args.scaler,
+        random_state=args.random_state,
+    )
+    with stage("compare models"):
+        pipeline.compare(out, _grid_config(args))
+    facts = pipeline.select(out, _policy(args), args.previous)
+    quarantine = artifacts.load_frame(pipeline.path(out, "quarantine"))
+    scores = artifacts.load_frame(pipeline.path(out, "scores"))
+    profiles = artifacts.load_frame(pipeline.path(out, "profiles"))
+    print(_run_summary(out, quarantine, scores, profiles, facts))
+    return 0
+
+
+def _best_rows(scores: pd.DataFrame, n: int = 8) -> str:
+    cols = ["candidate", "n_clusters", "noise_share", "silhouette", "davies_bouldin", "calinski_harabasz"]
+    return "Model comparison, best silhouettes:\n" + scores[cols].head(n).to_string(
+        index=False, float_format=lambda v: f"{v:.4f}"
+    )
+
+
+def _selection_summary(facts: dict) -> str:
+    chosen, ins = facts["chosen"], facts["insiders"]
+    return "\n".join(
+        [
+            f"Policy: {facts['policy_text']}",
+            f"Chosen: {chosen['candidate']} ({chosen['n_clusters']} clusters), "
+            f"silhouette {chosen['silhouette']:.4f}",
+            f"Insiders: {ins['customers']:,} customers ({ins['share_customers']:.2%} of customers), "
+            f"{ins['share_revenue']:.2%} of revenue; mean revenue {ins['mean_revenue']:,.2f}, "
+            f"mean recency {ins['mean_recency_days']:.1f} days",
+        ]
+    )
+
+
+def _run_summary(
+    out: str, quarantine: pd.DataFrame, scores: pd.DataFrame, profiles: pd.DataFrame, facts: dict
 ) -> str:
     removed = quarantine[quarantine["lines_removed"] > 0]
-    rows = [f"  {r.rule:<24}{r.lines_removed:>9,} lines" for r in removed.itertuples()]
-    out = [
+    cols = [
+        "segment_id",
+        "segment_name",
+        "n_customers",
+        "share_customers",
+        "share_revenue",
+        "mean_gross_revenue",
+        "mean_recency_days",
+        "mean_n_lines",
+        "mean_qty_returned",
+    ]
+    lines = [
         "",
         "Insiders — run summary",
-        f"  lines kept              {len(kept):>9,}",
-        *rows,
-        f"  customers               {len(features):>9,}",
-        f"  revenue (purchases)     {features['gross_revenue'].sum():>12,.2f}",
+        "Filters: " + ", ".join(f"{r.rule} {r.lines_removed:,}" for r in removed.itertuples()),
+        f"Customers: {int(profiles['n_customers'].sum()):,}",
+        "",
+        _best_rows(scores),
+        "",
+        _selection_summary(facts),
+        "",
+        "Segments:",
+        profiles[cols].to_string(index=False, float_format=lambda v: f"{v:,.3f}"),
         "",
         "Outputs:",
-        *[f"  {name:<12}{Path(p).resolve()}" for name, p in paths.items()],
+        *[f"  {name:<11}{Path(pipeline.path(out, name)).resolve()}" for name in pipeline.FILES],
     ]
-    return "\n".join(out)
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,214 @@
+"""Model comparison: every space x clustering model x k, scored by silhouette and more."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.cluster.hierarchy import fcluster, linkage
+from sklearn.cluster import DBSCAN, KMeans
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, pairwise_distances
+from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import NearestNeighbors
+
+from insiders.progress import progress
+
+logger = logging.getLogger(__name__)
+
+MODELS: tuple[str, ...] = ("kmeans", "gmm", "ward", "dbscan", "hdbscan")
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """What the comparison tries.
+
+    Attributes:
+        models: names from :data:`MODELS`.
+        k_values: numbers of clusters for K-Means, Gaussian mixture and ward.
+        k_values_features: the same on the raw scaled features (the study: 2..7).
+        dbscan_quantiles: DBSCAN's eps is taken at these quantiles of each customer's
+            distance to its ``dbscan_min_samples``-th neighbour (so it follows the space's scale).
+        dbscan_min_samples: DBSCAN's density threshold.
+        hdbscan_min_cluster_sizes: HDBSCAN's smallest cluster sizes.
+        silhouette_max_n: exact silhouette up to this many customers; beyond, a seeded sample.
+        random_state: seed of every model and of the silhouette sample.
+    """
+
+    models: tuple[str, ...] = MODELS
+    k_values: tuple[int, ...] = tuple(range(2, 15))
+    k_values_features: tuple[int, ...] = tuple(range(2, 8))
+    dbscan_quantiles: tuple[float, ...] = (0.90, 0.95, 0.99)
+    dbscan_min_samples: int = 5
+    hdbscan_min_cluster_sizes: tuple[int, ...] = (25, 50, 100, 200)
+    silhouette_max_n: int = 10_000
+    random_state: int = 42
+
+    def __post_init__(self) -> None:
+        unknown = set(self.models) - set(MODELS)
+        if unknown:
+            raise ValueError(f"unknown model(s) {sorted(unknown)}; choose from {', '.join(MODELS)}")
+
+
+@dataclass
+class ModelGrid:
+    """Output of :func:`compare_models`.
+
+    Attributes:
+        scores: one row per candidate: ``candidate``, ``space``, ``model``, ``k`` (asked for,
+            NaN for density models), ``params``, ``n_clusters``, ``noise_share``,
+            ``silhouette``, ``davies_bouldin``, ``calinski_harabasz``, ``silhouette_sampled``,
+            ``fit_seconds``; sorted by silhouette, best first.
+        labels: customers x candidates; cluster numbers, -1 for noise.
+    """
+
+    scores: pd.DataFrame
+    labels: pd.DataFrame = field(repr=False)
+
+
+def silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette of a labelling, given all pairwise distances; noise (-1) left out.
+
+    Equal to :func:`sklearn.metrics.silhouette_score` on the same points, but one matrix
+    product per labelling, so one distance matrix serves a whole grid of models.
+    """
+    labels = np.asarray(labels)
+    member = labels >= 0
+    clusters, inverse = np.unique(labels[member], return_inverse=True)
+    n, k = int(member.sum()), len(clusters)
+    if not 2 <= k <= n - 1:
+        return float("nan")
+    onehot = np.zeros((len(labels), k))
+    onehot[np.flatnonzero(member), inverse] = 1.0
+    sums = (distances[member] @ onehot) if not member.all() else distances @ onehot
+    counts = onehot.sum(axis=0)
+    rows = np.arange(n)
+    own_count = counts[inverse] - 1
+    a = sums[rows, inverse] / np.maximum(own_count, 1)
+    means = sums / counts
+    means[rows, inverse] = np.inf
+    b = means.min(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = (b - a) / np.maximum(a, b)
+    s = np.nan_to_num(s)
+    s[own_count == 0] = 0.0  # a lone point scores 0, as in scikit-learn
+    return float(s.mean())
+
+
+def score_labels(X: np.ndarray, labels: np.ndarray, distances: np.ndarray) -> dict[str, float]:
+    """Silhouette, Davies-Bouldin, Calinski-Harabasz, cluster count and noise share."""
+    member = labels >= 0
+    n_clusters = len(np.unique(labels[member]))
+    out = {
+        "n_clusters": n_clusters,
+        "noise_share": float(1 - member.mean()),
+        "silhouette": float("nan"),
+        "davies_bouldin": float("nan"),
+        "calinski_harabasz": float("nan"),
+    }
+    if 2 <= n_clusters < member.sum():
+        out["silhouette"] = silhouette_from_distances(distances, labels)
+        out["davies_bouldin"] = float(davies_bouldin_score(X[member], labels[member]))
+        out["calinski_harabasz"] = float(calinski_harabasz_score(X[member], labels[member]))
+    return out
+
+
+def fit_labels(
+    X: np.ndarray, model: str, param: float, *, random_state: int = 42, min_samples: int = 5
+) -> np.ndarray:
+    """Cluster ``X`` with one model and parameter (k, eps or min_cluster_size)."""
+    if model == "kmeans":
+        return KMeans(n_clusters=int(param), n_init=10, random_state=random_state).fit_predict(X)
+    if model == "gmm":
+        return GaussianMixture(n_components=int(param), random_state=random_state).fit(X).predict(X)
+    if model == "ward":
+        return fcluster(linkage(X, "ward"), int(param), criterion="maxclust") - 1
+    if model == "dbscan":
+        return DBSCAN(eps=float(param), min_samples=min_samples).fit_predict(X)
+    if model == "hdbscan":
+        import hdbscan
+
+        return hdbscan.HDBSCAN(min_cluster_size=int(param)).fit_predict(X)
+    raise ValueError(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
+
+
+def _candidates(space: str, X: np.ndarray, config: GridConfig) -> Iterator[tuple[str, float, str]]:
+    ks = config.k_values_features if space == "features" else config.k_values
+    for model in config.models:
+        if model in ("kmeans", "gmm", "ward"):
+            for k in ks:
+                yield model, k, f"k={k}"
+        elif model == "dbscan":
+            nn = NearestNeighbors(n_neighbors=config.dbscan_min_samples).fit(X)
+            reach = nn.kneighbors()[0][:, -1]
+            for q in config.dbscan_quantiles:
+                eps = float(np.quantile(reach, q))
+                yield model, eps, f"eps={eps:.4g} (q{q:.2f}), min_samples={config.dbscan_min_samples}"
+        elif model == "hdbscan":
+            for size in config.hdbscan_min_cluster_sizes:
+                yield model, size, f"min_cluster_size={size}"
+
+
+def compare_models(
+    embeddings: dict[str, np.ndarray], customer_ids: np.ndarray, config: GridConfig | None = None
+) -> ModelGrid:
+    """Fit and score every model on every space.
+
+    Per space, the pairwise distances (for the silhouette) and the ward tree are computed
+    once and shared by all candidates.
+
+    Args:
+        embeddings: space name -> coordinates, rows in the order of ``customer_ids``.
+        customer_ids: the customers.
+        config: the grid; :class:`GridConfig` defaults otherwise.
+    """
+    config = config or GridConfig()
+    rows: list[dict] = []
+    labels: dict[str, np.ndarray] = {}
+    rng = np.random.default_rng(config.random_state)
+    for space, X in embeddings.items():
+        X = np.asarray(X, dtype=np.float64)
+        sampled = len(X) > config.silhouette_max_n
+        sample = (
+            np.sort(rng.choice(len(X), config.silhouette_max_n, replace=False)) if sampled else slice(None)
+        )
+        distances = pairwise_distances(X[sample])
+        tree = linkage(X, "ward") if "ward" in config.models else None
+        candidates = list(_candidates(space, X, config))
+        for model, param, params in progress(candidates, desc=f"models on {space}"):
+            start = time.perf_counter()
+            if model == "ward":
+                found = fcluster(tree, int(param), criterion="maxclust") - 1
+            else:
+                found = fit_labels(
+                    X,
+                    model,
+                    param,
+                    random_state=config.random_state,
+                    min_samples=config.dbscan_min_samples,
+                )
+            found = np.asarray(found, dtype=np.int64)
+            scores = score_labels(X[sample], found[sample], distances)
+            candidate = f"{space}/{model}/{params.split(' ')[0].split(',')[0]}"
+            labels[candidate] = found
+            rows.append(
+                {
+                    "candidate": candidate,
+                    "space": space,
+                    "model": model,
+                    "k": int(param) if model in ("kmeans", "gmm", "ward") else np.nan,
+                    "param": float(param),
+                    "params": params,
+                    **scores,
+                    "silhouette_sampled": sampled,
+                    "fit_seconds": time.perf_counter() - start,
+                }
+            )
+        del distances
+    scores = pd.DataFrame(rows).sort_values("silhouette", ascending=False, kind="stable")
+    frame = pd.DataFrame(labels, index=pd.Index(customer_ids, name="customer_id"))
+    logger.info("scored %d candidates on %d spaces", len(scores), len(embeddings))
+    return ModelGrid(scores=scores.reset_index(drop=True), labels=frame)

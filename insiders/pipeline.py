@@ -1,0 +1,206 @@
+"""The stages wired to files: each reads its inputs from a run folder (path or URL), writes its
+outputs there and returns small facts. The CLI and the Airflow DAG both call these.
+
+Run folder layout::
+
+    lines.parquet        kept transaction lines            (filter)
+    quarantine.csv       lines removed or flagged per rule (filter)
+    features.parquet     one row per customer              (features)
+    spaces.joblib        fitted scaler and spaces          (embed)
+    embeddings.parquet   2-D coordinates of every space    (embed)
+    model_scores.csv     the whole comparison table        (compare)
+    model_labels.parquet every candidate's clusters        (compare)
+    segments.parquet     segment and Insiders flag         (select)
+    profiles.csv         per-segment profile               (select)
+    selection.json       policy, chosen model, Insiders    (select)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from insiders import artifacts
+from insiders.compare import GridConfig, compare_models
+from insiders.features import STUDY_FEATURES, build_customer_features, last_purchase_date
+from insiders.filters import FilterConfig, filter_transactions
+from insiders.ingest import read_transactions
+from insiders.progress import stage
+from insiders.segments import assign_segments, profile_segments
+from insiders.select import SelectionPolicy, choose_candidate
+from insiders.spaces import SPACES, embeddings_frame, fit_spaces, load_spaces, save_spaces
+
+logger = logging.getLogger(__name__)
+
+FILES = {
+    "lines": "lines.parquet",
+    "quarantine": "quarantine.csv",
+    "features": "features.parquet",
+    "spaces": "spaces.joblib",
+    "embeddings": "embeddings.parquet",
+    "scores": "model_scores.csv",
+    "labels": "model_labels.parquet",
+    "segments": "segments.parquet",
+    "profiles": "profiles.csv",
+    "selection": "selection.json",
+}
+
+
+def path(run_dir: str, name: str) -> str:
+    """The URI of one of a run's files (see :data:`FILES`)."""
+    return artifacts.join(run_dir, FILES[name])
+
+
+def ingest_and_filter(
+    source: str,
+    run_dir: str,
+    config: FilterConfig | None = None,
+    *,
+    encoding: str = "auto",
+    date_format: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Read the source, apply the filter rules, write kept lines and the quarantine summary."""
+    with stage(f"ingest {source}"):
+        lines = read_transactions(
+            source, encoding=encoding, date_format=date_format, storage_options=storage_options
+        )
+    config = config or FilterConfig()
+    with stage(f"filter (anonymous lines: {config.anonymous})"):
+        result = filter_transactions(lines, config)
+    artifacts.save_frame(result.lines, path(run_dir, "lines"), index=False)
+    artifacts.save_frame(result.quarantine, path(run_dir, "quarantine"), index=False)
+    return {
+        "source": source,
+        "lines_read": len(lines),
+        "lines_kept": len(result.lines),
+        "removed": dict(
+            zip(result.quarantine["rule"], result.quarantine["lines_removed"].tolist(), strict=True)
+        ),
+        "filter_config": asdict(config),
+    }
+
+
+def features(run_dir: str, reference_date: str | None = None) -> dict[str, Any]:
+    """Build the customer features as of the reference date (default: last purchase day)."""
+    lines = artifacts.load_frame(path(run_dir, "lines"))
+    reference = pd.Timestamp(reference_date) if reference_date else last_purchase_date(lines)
+    with stage(f"features as of {reference.date()}"):
+        table = build_customer_features(lines, reference)
+    if table.empty:
+        raise ValueError(f"no customer bought anything on or before {reference.date()}")
+    artifacts.save_frame(table, path(run_dir, "features"))
+    return {
+        "reference_date": str(reference.date()),
+        "customers": len(table),
+        "revenue": round(float(table["gross_revenue"].sum()), 2),
+    }
+
+
+def embed(
+    run_dir: str,
+    *,
+    feature_names: Sequence[str] = STUDY_FEATURES,
+    spaces: Sequence[str] = SPACES,
+    scaler: str = "minmax",
+    random_state: int = 42,
+) -> dict[str, Any]:
+    """Fit the scaler once and every space; save them with the run."""
+    table = artifacts.load_frame(path(run_dir, "features"))
+    fitted = fit_spaces(
+        table, feature_names=feature_names, spaces=spaces, scaler=scaler, random_state=random_state
+    )
+    save_spaces(fitted, path(run_dir, "spaces"))
+    artifacts.save_frame(embeddings_frame(fitted), path(run_dir, "embeddings"))
+    return {
+        "spaces": list(fitted.embeddings),
+        "scaler": scaler,
+        "features": list(fitted.feature_names),
+        "fit_seconds": {k: round(v, 2) for k, v in fitted.fit_seconds.items()},
+    }
+
+
+def compare(run_dir: str, config: GridConfig | None = None) -> dict[str, Any]:
+    """Score every model on every space; write the whole table and every labelling."""
+    fitted = load_spaces(path(run_dir, "spaces"))
+    grid = compare_models(fitted.embeddings, fitted.customer_ids, config)
+    artifacts.save_frame(grid.scores, path(run_dir, "scores"), index=False)
+    artifacts.save_frame(grid.labels, path(run_dir, "labels"))
+    best = grid.scores.iloc[0]
+    return {
+        "candidates": len(grid.scores),
+        "best": {"candidate": best["candidate"], "silhouette": round(float(best["silhouette"]), 4)},
+        "silhouette_sampled": bool(grid.scores["silhouette_sampled"].any()),
+    }
+
+
+def select(
+    run_dir: str,
+    policy: SelectionPolicy | None = None,
+    previous_segments: str | None = None,
+) -> dict[str, Any]:
+    """Pick the model by policy, find Insiders, keep segment ids stable, profile segments.
+
+    Args:
+        run_dir: the run folder.
+        policy: the selection policy (the study's choice by default).
+        previous_segments: last month's ``segments.parquet`` (or None on a first month).
+    """
+    policy = policy or SelectionPolicy()
+    table = artifacts.load_frame(path(run_dir, "features"))
+    scores = artifacts.load_frame(path(run_dir, "scores"))
+    labels = artifacts.load_frame(path(run_dir, "labels"))
+    chosen = choose_candidate(scores, policy)
+    previous = artifacts.load_frame(previous_segments) if previous_segments else None
+    segments = assign_segments(
+        table, labels[chosen["candidate"]], value_score=policy.value_score, previous=previous
+    )
+    profiles = profile_segments(table, segments, value_score=policy.value_score)
+    artifacts.save_frame(segments, path(run_dir, "segments"))
+    artifacts.save_frame(profiles, path(run_dir, "profiles"), index=False)
+    insiders = profiles[profiles["is_insider"]].iloc[0]
+    facts = {
+        "policy": policy.to_dict(),
+        "policy_text": policy.describe(),
+        "chosen": {
+            k: _plain(chosen[k])
+            for k in (
+                "candidate",
+                "space",
+                "model",
+                "k",
+                "params",
+                "n_clusters",
+                "silhouette",
+                "davies_bouldin",
+                "calinski_harabasz",
+                "noise_share",
+            )
+        },
+        "insiders": {
+            "segment_id": int(insiders["segment_id"]),
+            "customers": int(insiders["n_customers"]),
+            "share_customers": round(float(insiders["share_customers"]), 4),
+            "share_revenue": round(float(insiders["share_revenue"]), 4),
+            "mean_revenue": round(float(insiders["mean_gross_revenue"]), 2),
+            "mean_recency_days": round(float(insiders["mean_recency_days"]), 2),
+        },
+        "segments": int(profiles["segment_id"].nunique()),
+        "matched_previous": previous_segments is not None,
+    }
+    artifacts.save_json(facts, path(run_dir, "selection"))
+    return facts
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly scalar: numpy numbers to Python, NaN to None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value

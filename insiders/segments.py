@@ -1,0 +1,137 @@
+"""Stable segment identity from month to month, readable segment names, and profiles."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from insiders.features import FEATURE_DESCRIPTIONS
+from insiders.select import cluster_values
+
+logger = logging.getLogger(__name__)
+
+INSIDERS = "Insiders"
+NOISE_SEGMENT = 0
+NOISE_NAME = "Unassigned (noise)"
+
+
+def jaccard_matrix(current: pd.Series, previous: pd.Series) -> pd.DataFrame:
+    """Shared members over all members, for every (current cluster, previous segment) pair."""
+    cur = current[current >= 0]
+    prev = previous[previous != NOISE_SEGMENT]
+    both = pd.crosstab(cur, prev.reindex(cur.index)).reindex(
+        index=sorted(cur.unique()), columns=sorted(prev.unique()), fill_value=0
+    )
+    sizes_cur = cur.value_counts().reindex(both.index).to_numpy()[:, None]
+    sizes_prev = prev.value_counts().reindex(both.columns).to_numpy()[None, :]
+    return both / (sizes_cur + sizes_prev - both.to_numpy())
+
+
+def name_segment(profile: pd.Series, base: pd.Series, value_score: str) -> str:
+    """A readable name from a segment's means against the whole base's means."""
+    value = profile[value_score] / base[value_score] if base[value_score] else 1.0
+    tier = "High value" if value >= 2 else "Mid value" if value >= 0.75 else "Low value"
+    parts = [tier]
+    if "recency_days" in profile:
+        recency = profile["recency_days"] / max(base["recency_days"], 1e-9)
+        parts.append("active" if recency <= 0.5 else "lapsed" if recency >= 1.5 else "cooling")
+    if {"qty_returned", "n_items"} <= set(profile.index) and base["n_items"]:
+        rate = profile["qty_returned"] / max(profile["n_items"], 1e-9)
+        if rate >= max(2 * base["qty_returned"] / base["n_items"], 0.05):
+            parts.append("high returns")
+    return ", ".join(parts)
+
+
+def assign_segments(
+    features: pd.DataFrame,
+    labels: pd.Series,
+    *,
+    value_score: str = "gross_revenue",
+    previous: pd.DataFrame | None = None,
+    min_jaccard: float = 0.2,
+) -> pd.DataFrame:
+    """Turn cluster numbers into segments that keep their id and name across months.
+
+    The first month numbers segments 1, 2, ... by value, highest first. Later months match
+    each cluster to last month's segment with which it shares most members (Hungarian
+    algorithm on the Jaccard index; a match needs at least ``min_jaccard``); a matched
+    cluster keeps that segment's id and name, an unmatched one gets a new id and a name
+    from its profile. "Insiders" always names the segment with the highest value this month.
+
+    Args:
+        features: one row per customer (index ``customer_id``).
+        labels: cluster per customer (-1 = noise), indexed like ``features``.
+        value_score: the feature that ranks clusters by value.
+        previous: last month's ``segment_id`` and ``segment_name`` per customer (index
+            ``customer_id``), as returned by this function; None on the first month.
+        min_jaccard: the least overlap for a cluster to inherit a segment.
+
+    Returns:
+        Per customer: ``cluster``, ``segment_id``, ``segment_name``, ``is_insider``.
+    """
+    labels = labels.reindex(features.index)
+    values = cluster_values(features, labels, value_score)
+    order = list(values.index)  # clusters, highest value first
+    ids: dict[int, int] = {}
+    names: dict[int, str] = {}
+    if previous is not None and not previous.empty:
+        overlap = jaccard_matrix(labels, previous["segment_id"])
+        rows, cols = linear_sum_assignment(overlap.to_numpy(), maximize=True)
+        prev_names = previous.groupby("segment_id")["segment_name"].first()
+        for r, c in zip(rows, cols, strict=True):
+            if overlap.iat[r, c] >= min_jaccard:
+                cluster, seg = int(overlap.index[r]), int(overlap.columns[c])
+                ids[cluster], names[cluster] = seg, prev_names[seg]
+        next_id = int(max(previous["segment_id"].max(), 0)) + 1
+    else:
+        next_id = 1
+    for cluster in order:
+        if cluster not in ids:
+            ids[cluster], next_id = next_id, next_id + 1
+
+    means = features.groupby(labels).mean(numeric_only=True)
+    base = features.mean(numeric_only=True)
+    insider_cluster = order[0]
+    used = {INSIDERS}
+    for cluster in order:
+        if cluster == insider_cluster:
+            names[cluster] = INSIDERS
+            continue
+        name = names.get(cluster)
+        if name in (None, INSIDERS) or name in used:
+            name = name_segment(means.loc[cluster], base, value_score)
+            if name in used:
+                name = f"{name} #{ids[cluster]}"
+        names[cluster] = name
+        used.add(name)
+
+    out = pd.DataFrame({"cluster": labels.astype("int64")}, index=features.index)
+    out["segment_id"] = out["cluster"].map(ids).fillna(NOISE_SEGMENT).astype("int64")
+    out["segment_name"] = out["cluster"].map(names).fillna(NOISE_NAME)
+    out["is_insider"] = out["cluster"] == insider_cluster
+    return out
+
+
+def profile_segments(
+    features: pd.DataFrame, segments: pd.DataFrame, *, value_score: str = "gross_revenue"
+) -> pd.DataFrame:
+    """The study's table: per segment its size, shares of customers and revenue, and the
+    mean of every feature; highest value first.
+    """
+    joined = features.join(segments[["segment_id", "segment_name", "is_insider"]])
+    grouped = joined.groupby(["segment_id", "segment_name", "is_insider"])
+    profile = grouped.size().rename("n_customers").to_frame()
+    profile["share_customers"] = profile["n_customers"] / len(joined)
+    profile["revenue"] = grouped["gross_revenue"].sum()
+    total = joined["gross_revenue"].sum()
+    profile["share_revenue"] = profile["revenue"] / total if total else np.nan
+    feature_cols = [c for c in FEATURE_DESCRIPTIONS if c in features.columns]
+    profile = profile.join(grouped[feature_cols].mean().add_prefix("mean_"))
+    return (
+        profile.reset_index()
+        .sort_values(f"mean_{value_score}", ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )

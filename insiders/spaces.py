@@ -1,0 +1,331 @@
+"""Embedding spaces of the customer features: scaled features, UMAP, t-SNE and tree leaves.
+
+Every space is a scikit-learn style transformer, seeded, that can be saved with the run
+(:func:`save_spaces`) and reused on a later month (``transform``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import fsspec
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import MinMaxScaler, QuantileTransformer, RobustScaler, StandardScaler
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from insiders.features import STUDY_FEATURES
+from insiders.progress import stage
+
+logger = logging.getLogger(__name__)
+
+#: Every space, in the order they are built.
+SPACES: tuple[str, ...] = ("features", "umap", "tsne", "tree")
+SCALERS = {
+    "minmax": MinMaxScaler,
+    "standard": StandardScaler,
+    "robust": RobustScaler,
+    "quantile": lambda: QuantileTransformer(output_distribution="uniform", random_state=0),
+}
+
+
+def make_scaler(kind: str = "minmax") -> TransformerMixin:
+    """A fresh scaler: ``minmax`` (the study's), ``standard``, ``robust`` or ``quantile``."""
+    try:
+        return SCALERS[kind]()
+    except KeyError:
+        raise ValueError(f"unknown scaler {kind!r}; choose one of {sorted(SCALERS)}") from None
+
+
+def _exact_knn(nn: NearestNeighbors, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each training point's exact nearest neighbours, itself first (as UMAP requires)."""
+    dist, idx = nn.kneighbors(None, n_neighbors=n_neighbors - 1)  # excludes each point itself
+    n = idx.shape[0]
+    return (
+        np.hstack([np.arange(n)[:, None], idx]),
+        np.hstack([np.zeros((n, 1)), dist]),
+    )
+
+
+class UMAPEmbedding(TransformerMixin, BaseEstimator):
+    """UMAP on exact nearest neighbours from scikit-learn.
+
+    Exact neighbours cost milliseconds at this size and spare the 30 s of numba compiling
+    that UMAP's approximate search (pynndescent) costs in every fresh process (an Airflow
+    task is one). ``transform`` places new points at the weighted mean of their nearest
+    training points' coordinates, the start UMAP's own transform uses.
+
+    Parameters:
+        n_components: dimensions of the embedding.
+        n_neighbors, min_dist, metric: as in :class:`umap.UMAP`.
+        n_epochs: optimisation epochs (UMAP's default for large data sets, 200).
+        random_state: seed; a seeded UMAP runs on one thread and repeats exactly.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_components: int = 2,
+        n_neighbors: int = 15,
+        min_dist: float = 0.1,
+        metric: str = "euclidean",
+        n_epochs: int = 200,
+        random_state: int = 42,
+    ) -> None:
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.metric = metric
+        self.n_epochs = n_epochs
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y: None = None) -> UMAPEmbedding:
+        """Fit the embedding; sets ``embedding_``."""
+        import warnings
+
+        import umap  # heavy import (numba): only when a UMAP is fitted
+
+        X = check_array(X)
+        self.nn_ = NearestNeighbors(n_neighbors=self.n_neighbors, metric=self.metric).fit(X)
+        idx, dist = _exact_knn(self.nn_, self.n_neighbors)
+        with warnings.catch_warnings():
+            # known and intended: seeded UMAP runs on one thread; with exact neighbours
+            # UMAP's own transform is off (ours is below); Hamming has no inverse_transform
+            for message in (".*random_state.*", ".*knn_search_index.*", ".*gradient function.*"):
+                warnings.filterwarnings("ignore", message=message, category=UserWarning)
+            self.umap_ = umap.UMAP(
+                n_components=self.n_components,
+                n_neighbors=self.n_neighbors,
+                min_dist=self.min_dist,
+                metric=self.metric,
+                n_epochs=self.n_epochs,
+                random_state=self.random_state,
+                precomputed_knn=(idx, dist, None),
+            ).fit(X)
+        self.embedding_ = np.asarray(self.umap_.embedding_, dtype=np.float64)
+        return self
+
+    def fit_transform(self, X: np.ndarray, y: None = None) -> np.ndarray:
+        """Fit and return the embedding of ``X``."""
+        return self.fit(X).embedding_
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Embed new points next to their nearest training points."""
+        check_is_fitted(self, "embedding_")
+        dist, idx = self.nn_.kneighbors(check_array(X))
+        weights = np.exp(-(dist - dist[:, :1]) / np.maximum(dist.std(axis=1, keepdims=True), 1e-12))
+        weights /= weights.sum(axis=1, keepdims=True)
+        return np.einsum("nk,nkd->nd", weights, self.embedding_[idx])
+
+
+class TSNEEmbedding(TransformerMixin, BaseEstimator):
+    """t-SNE (openTSNE, which can also place new points into a fitted embedding).
+
+    Parameters:
+        perplexity: as in t-SNE.
+        n_iter: optimisation iterations after the early exaggeration phase.
+        random_state: seed.
+        n_jobs: threads (results repeat exactly for a given seed and thread count).
+    """
+
+    def __init__(
+        self, *, perplexity: float = 30.0, n_iter: int = 500, random_state: int = 42, n_jobs: int = 2
+    ) -> None:
+        self.perplexity = perplexity
+        self.n_iter = n_iter
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X: np.ndarray, y: None = None) -> TSNEEmbedding:
+        """Fit the embedding; sets ``embedding_``."""
+        import openTSNE
+
+        X = check_array(X)
+        self.tsne_ = openTSNE.TSNE(
+            perplexity=self.perplexity,
+            n_iter=self.n_iter,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+        ).fit(X)
+        self.embedding_ = np.asarray(self.tsne_, dtype=np.float64)
+        return self
+
+    def fit_transform(self, X: np.ndarray, y: None = None) -> np.ndarray:
+        """Fit and return the embedding of ``X``."""
+        return self.fit(X).embedding_
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Place new points into the fitted embedding (openTSNE's ``transform``)."""
+        check_is_fitted(self, "embedding_")
+        return np.asarray(self.tsne_.transform(check_array(X)), dtype=np.float64)
+
+
+class TreeLeafEmbedding(TransformerMixin, BaseEstimator):
+    """The study's tree-leaf space: a random forest predicts revenue from the other features;
+    customers that land in the same leaves are close (Hamming distance on leaf indices),
+    and UMAP lays that out in two dimensions.
+
+    Parameters:
+        target_column: index of the column the forest predicts (gross revenue) in ``X``.
+        n_estimators, min_samples_leaf: of the forest.
+        random_state: seed of the forest and the UMAP.
+    """
+
+    def __init__(
+        self,
+        *,
+        target_column: int = 0,
+        n_estimators: int = 100,
+        min_samples_leaf: int = 1,
+        n_epochs: int = 200,
+        random_state: int = 42,
+    ) -> None:
+        self.target_column = target_column
+        self.n_estimators = n_estimators
+        self.min_samples_leaf = min_samples_leaf
+        self.n_epochs = n_epochs
+        self.random_state = random_state
+
+    def _split(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        X = check_array(X)
+        return np.delete(X, self.target_column, axis=1), X[:, self.target_column]
+
+    def fit(self, X: np.ndarray, y: None = None) -> TreeLeafEmbedding:
+        """Fit the forest and the UMAP of its leaves; sets ``embedding_``."""
+        inputs, target = self._split(X)
+        self.forest_ = RandomForestRegressor(
+            n_estimators=self.n_estimators,
+            min_samples_leaf=self.min_samples_leaf,
+            random_state=self.random_state,
+            n_jobs=-1,
+        ).fit(inputs, target)
+        self.umap_ = UMAPEmbedding(
+            metric="hamming", n_epochs=self.n_epochs, random_state=self.random_state
+        ).fit(self.forest_.apply(inputs))
+        self.embedding_ = self.umap_.embedding_
+        return self
+
+    def fit_transform(self, X: np.ndarray, y: None = None) -> np.ndarray:
+        """Fit and return the embedding of ``X``."""
+        return self.fit(X).embedding_
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Embed new customers through their leaves."""
+        check_is_fitted(self, "embedding_")
+        inputs, _ = self._split(X)
+        return self.umap_.transform(self.forest_.apply(inputs))
+
+
+@dataclass
+class FittedSpaces:
+    """The spaces of one run: the fitted scaler and transformers, and the embeddings.
+
+    Attributes:
+        feature_names: the feature columns the spaces were built from, in order.
+        customer_ids: the customers, in the order of every embedding's rows.
+        scaler: fitted once per run, on these features.
+        transformers: space name -> fitted transformer (None for ``features``).
+        embeddings: space name -> coordinates (rows follow ``customer_ids``).
+        fit_seconds: space name -> time its fit took.
+    """
+
+    feature_names: list[str]
+    customer_ids: np.ndarray
+    scaler: TransformerMixin
+    transformers: dict[str, TransformerMixin | None] = field(default_factory=dict)
+    embeddings: dict[str, np.ndarray] = field(default_factory=dict)
+    fit_seconds: dict[str, float] = field(default_factory=dict)
+
+    def transform(self, features: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Embed another month's customers with the fitted scaler and spaces (no refit)."""
+        scaled = self.scaler.transform(features[self.feature_names].to_numpy(dtype=float))
+        return {
+            name: scaled if model is None else model.transform(scaled)
+            for name, model in self.transformers.items()
+        }
+
+
+def make_space(name: str, *, feature_names: Sequence[str], random_state: int = 42):
+    """A fresh transformer for a named space (``None`` for the scaled features)."""
+    if name == "features":
+        return None
+    if name == "umap":
+        return UMAPEmbedding(random_state=random_state)
+    if name == "tsne":
+        return TSNEEmbedding(random_state=random_state)
+    if name == "tree":
+        target = list(feature_names).index("gross_revenue") if "gross_revenue" in feature_names else 0
+        return TreeLeafEmbedding(target_column=target, random_state=random_state)
+    raise ValueError(f"unknown space {name!r}; choose from {', '.join(SPACES)}")
+
+
+def fit_spaces(
+    features: pd.DataFrame,
+    *,
+    feature_names: Sequence[str] = STUDY_FEATURES,
+    spaces: Sequence[str] = SPACES,
+    scaler: str = "minmax",
+    random_state: int = 42,
+) -> FittedSpaces:
+    """Scale the features once and fit every requested space on them.
+
+    Args:
+        features: one row per customer (index ``customer_id``), from
+            :func:`insiders.features.build_customer_features`.
+        feature_names: the columns to use (the study's five by default).
+        spaces: names from :data:`SPACES`.
+        scaler: see :func:`make_scaler`.
+        random_state: seed of every space.
+    """
+    import time
+
+    names = list(feature_names)
+    missing = [c for c in names if c not in features.columns]
+    if missing:
+        raise ValueError(f"unknown feature(s) {missing}; features have {list(features.columns)}")
+    values = features[names].to_numpy(dtype=float)
+    if np.isnan(values).any():
+        bad = [c for c in names if features[c].isna().any()]
+        raise ValueError(f"feature(s) {bad} have missing values; leave them out of the spaces")
+    fitted = FittedSpaces(names, features.index.to_numpy(), make_scaler(scaler).fit(values))
+    scaled = fitted.scaler.transform(values)
+    for name in spaces:
+        with stage(f"space {name}"):
+            start = time.perf_counter()
+            model = make_space(name, feature_names=names, random_state=random_state)
+            fitted.transformers[name] = model
+            fitted.embeddings[name] = scaled if model is None else model.fit_transform(scaled)
+            fitted.fit_seconds[name] = time.perf_counter() - start
+    return fitted
+
+
+def save_spaces(fitted: FittedSpaces, uri: str | Path) -> str:
+    """Save the fitted spaces (scaler, transformers, embeddings) in one file (path or URL)."""
+    fs, path = fsspec.core.url_to_fs(str(uri))
+    fs.makedirs(fs._parent(path), exist_ok=True)
+    with fs.open(path, "wb") as handle:
+        joblib.dump(fitted, handle, compress=3)
+    return str(uri)
+
+
+def load_spaces(uri: str | Path) -> FittedSpaces:
+    """Load spaces saved by :func:`save_spaces`."""
+    with fsspec.open(str(uri), "rb") as handle:
+        return joblib.load(handle)
+
+
+def embeddings_frame(fitted: FittedSpaces) -> pd.DataFrame:
+    """All 2-D embeddings in one frame (``umap_x``, ``umap_y``, ...) indexed by customer."""
+    columns = {}
+    for name, coords in fitted.embeddings.items():
+        if name == "features":
+            continue
+        columns[f"{name}_x"], columns[f"{name}_y"] = coords[:, 0], coords[:, 1]
+    return pd.DataFrame(columns, index=pd.Index(fitted.customer_ids, name="customer_id"))
