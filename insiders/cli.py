@@ -193,6 +193,12 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
         help="feature scaler (default: minmax, as the study)",
     )
     p.add_argument("--random-state", type=int, default=42, help="seed of every space and model")
+    p.add_argument(
+        "--reuse-spaces",
+        metavar="SPACES",
+        help="an earlier run's spaces.joblib: embed these customers in its fitted scaler and "
+        "spaces instead of refitting (keeps segments stable from month to month)",
+    )
 
 
 def _add_grid_options(p: argparse.ArgumentParser) -> None:
@@ -382,6 +388,7 @@ def _cmd_embed(args: argparse.Namespace) -> int:
         spaces=args.spaces,
         scaler=args.scaler,
         random_state=args.random_state,
+        reuse_spaces=args.reuse_spaces,
     )
     print(f"spaces {', '.join(facts['spaces'])} -> {pipeline.path(args.run_dir, 'spaces')}")
     return 0
@@ -413,6 +420,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         spaces=args.spaces,
         scaler=args.scaler,
         random_state=args.random_state,
+        reuse_spaces=args.reuse_spaces,
     )
     with stage("compare models"):
         pipeline.compare(out, _grid_config(args))

@@ -109,17 +109,33 @@ def embed(
     spaces: Sequence[str] = SPACES,
     scaler: str = "minmax",
     random_state: int = 42,
+    reuse_spaces: str | None = None,
 ) -> dict[str, Any]:
-    """Fit the scaler once and every space; save them with the run."""
+    """Fit the scaler once and every space, or reuse a earlier run's; save them with the run.
+
+    Args:
+        run_dir: the run folder.
+        feature_names, spaces, scaler, random_state: what to fit (ignored when reusing).
+        reuse_spaces: an earlier run's ``spaces.joblib``: embed this month's customers in
+            those fitted spaces instead of refitting them (stable segments month to month).
+    """
     table = artifacts.load_frame(path(run_dir, "features"))
-    fitted = fit_spaces(
-        table, feature_names=feature_names, spaces=spaces, scaler=scaler, random_state=random_state
-    )
+    if reuse_spaces:
+        fitted = load_spaces(reuse_spaces).reuse(table)
+    else:
+        fitted = fit_spaces(
+            table,
+            feature_names=feature_names,
+            spaces=spaces,
+            scaler=scaler,
+            random_state=random_state,
+        )
     save_spaces(fitted, path(run_dir, "spaces"))
     artifacts.save_frame(embeddings_frame(fitted), path(run_dir, "embeddings"))
     return {
         "spaces": list(fitted.embeddings),
-        "scaler": scaler,
+        "reused_from": reuse_spaces,
+        "scaler": type(fitted.scaler).__name__,
         "features": list(fitted.feature_names),
         "fit_seconds": {k: round(v, 2) for k, v in fitted.fit_seconds.items()},
     }

@@ -251,6 +251,27 @@ class FittedSpaces:
             for name, model in self.transformers.items()
         }
 
+    def reuse(self, features: pd.DataFrame) -> FittedSpaces:
+        """The same fitted scaler and spaces, with ``features``' customers embedded in them.
+
+        A later month reuses last month's spaces this way: customers who did not change keep
+        their coordinates, so segments move only where customers did.
+        """
+        import time
+
+        start = time.perf_counter()
+        with stage(f"embed {len(features):,} customers in the saved spaces"):
+            embeddings = self.transform(features)
+        seconds = (time.perf_counter() - start) / max(len(embeddings), 1)
+        return FittedSpaces(
+            feature_names=list(self.feature_names),
+            customer_ids=features.index.to_numpy(),
+            scaler=self.scaler,
+            transformers=dict(self.transformers),
+            embeddings=embeddings,
+            fit_seconds={name: seconds for name in embeddings},
+        )
+
 
 def make_space(name: str, *, feature_names: Sequence[str], random_state: int = 42):
     """A fresh transformer for a named space (``None`` for the scaled features)."""

@@ -34,13 +34,6 @@ def test_stages_chain_through_files(tmp_path):
     assert len(pd.read_csv(feats)) == 4_329
 
 
-def test_run_prints_summary_and_outputs(tmp_path, capsys):
-    assert main(["-q", "run", "--out-dir", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "customers                   4,329" in out
-    assert str(tmp_path / "features.parquet") in out
-
-
 def test_bad_input_exits_2_with_the_message(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("InvoiceNo,Oops\n1,2\n")
@@ -48,3 +41,21 @@ def test_bad_input_exits_2_with_the_message(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "unknown column" in err and "column 'Oops'" in err
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_run_prints_comparison_chosen_model_and_insiders(tmp_path, capsys):
+    args = ["-q", "run", "--out-dir", str(tmp_path), "--spaces", "features", "umap",
+            "--models", "kmeans", "ward"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Customers: 4,329" in out
+    assert str(tmp_path / "features.parquet") in out
+    assert "Model comparison, best silhouettes:" in out
+    assert "Chosen: umap/ward/k=8 (8 clusters), silhouette 0." in out
+    assert "Insiders: " in out and "of customers)" in out and "of revenue" in out
+    for name in ("model_scores.csv", "segments.parquet", "profiles.csv", "selection.json"):
+        assert (tmp_path / name).exists()
+    # the stage commands rerun a stage on the same folder; best_silhouette picks another model
+    assert main(["-q", "select", "--run-dir", str(tmp_path), "--rule", "best_silhouette",
+                 "--k-range", "3", "6"]) == 0
+    assert "Policy: the best silhouette with 3 to 6 clusters" in capsys.readouterr().out

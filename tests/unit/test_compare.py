@@ -1,0 +1,71 @@
+"""Model comparison: the shared-distance silhouette, the grid's table and labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.metrics import pairwise_distances, silhouette_score
+
+from insiders.compare import GridConfig, compare_models, fit_labels, silhouette_from_distances
+
+X, TRUTH = make_blobs(n_samples=300, centers=4, cluster_std=0.6, random_state=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_silhouette_equals_scikit_learn(seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 5, size=len(X))
+    labels[:3] = 7  # a small cluster
+    labels[3] = 9  # a lone point scores 0
+    expected = silhouette_score(X, labels)
+    assert silhouette_from_distances(pairwise_distances(X), labels) == pytest.approx(expected, abs=1e-12)
+
+
+def test_silhouette_leaves_noise_out():
+    labels = TRUTH.copy()
+    labels[::7] = -1
+    member = labels >= 0
+    expected = silhouette_score(X[member], labels[member])
+    assert silhouette_from_distances(pairwise_distances(X), labels) == pytest.approx(expected, abs=1e-12)
+
+
+def test_silhouette_of_one_cluster_is_nan():
+    assert np.isnan(silhouette_from_distances(pairwise_distances(X), np.zeros(len(X), int)))
+
+
+def test_grid_table_and_labels():
+    config = GridConfig(k_values=(2, 3, 4, 5), k_values_features=(2, 3), hdbscan_min_cluster_sizes=(10,))
+    grid = compare_models({"features": X, "umap": X * 2}, np.arange(len(X)) + 100, config)
+    s = grid.scores
+    # features: 3 models x 2 k; umap: 3 models x 4 k; DBSCAN 3 eps and HDBSCAN 1 on each
+    assert len(s) == 3 * 2 + 3 * 4 + 2 * (3 + 1)
+    assert set(s.columns) >= {"candidate", "space", "model", "k", "n_clusters", "noise_share",
+                              "silhouette", "davies_bouldin", "calinski_harabasz",
+                              "silhouette_sampled"}
+    assert s["silhouette"].dropna().is_monotonic_decreasing
+    assert set(grid.labels.columns) == set(s["candidate"])
+    assert grid.labels.index[0] == 100
+    best = s.iloc[0]
+    assert best["n_clusters"] == 4  # the four blobs win
+    row = s[s["candidate"] == "umap/kmeans/k=4"].iloc[0]
+    assert row["silhouette"] == pytest.approx(silhouette_score(X, grid.labels["umap/kmeans/k=4"]))
+
+
+def test_ward_from_the_shared_tree_equals_a_fresh_fit():
+    grid = compare_models({"umap": X}, np.arange(len(X)), GridConfig(models=("ward",)))
+    for k in (2, 5, 9):
+        assert np.array_equal(grid.labels[f"umap/ward/k={k}"], fit_labels(X, "ward", k))
+
+
+def test_sampled_silhouette_is_flagged_and_seeded():
+    config = GridConfig(models=("kmeans",), k_values=(4,), silhouette_max_n=100)
+    first = compare_models({"umap": X}, np.arange(len(X)), config).scores
+    second = compare_models({"umap": X}, np.arange(len(X)), config).scores
+    assert first["silhouette_sampled"].all()
+    assert first["silhouette"].tolist() == second["silhouette"].tolist()
+
+
+def test_unknown_model_is_refused():
+    with pytest.raises(ValueError, match="unknown model"):
+        GridConfig(models=("kmeans", "spectral"))

@@ -1,0 +1,74 @@
+"""Embedding spaces: seeded, fit/transform, saved and reused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs
+
+from insiders.spaces import (
+    TreeLeafEmbedding,
+    TSNEEmbedding,
+    UMAPEmbedding,
+    fit_spaces,
+    load_spaces,
+    make_scaler,
+    save_spaces,
+)
+
+X, _ = make_blobs(n_samples=400, n_features=5, centers=3, random_state=1)
+X = np.abs(X)
+FEATURES = pd.DataFrame(
+    X, columns=["gross_revenue", "recency_days", "n_lines", "frequency", "qty_returned"],
+    index=pd.Index(np.arange(1000, 1400), name="customer_id"),
+)
+
+
+def test_umap_is_seeded_and_transforms_new_points():
+    first = UMAPEmbedding(random_state=3).fit(X)
+    second = UMAPEmbedding(random_state=3).fit(X)
+    assert first.embedding_.shape == (400, 2)
+    assert np.array_equal(first.embedding_, second.embedding_)
+    # a training point lands next to where it was embedded
+    moved = first.transform(X[:20])
+    spread = first.embedding_.std(axis=0).mean()
+    assert np.abs(moved - first.embedding_[:20]).mean() < 0.5 * spread
+
+
+def test_tsne_is_seeded():
+    a = TSNEEmbedding(random_state=3, n_iter=100).fit_transform(X)
+    b = TSNEEmbedding(random_state=3, n_iter=100).fit_transform(X)
+    assert a.shape == (400, 2) and np.array_equal(a, b)
+    assert TSNEEmbedding(random_state=3, n_iter=100).fit(X).transform(X[:5]).shape == (5, 2)
+
+
+def test_tree_leaf_space_predicts_revenue_and_transforms():
+    model = TreeLeafEmbedding(target_column=0, n_estimators=20, random_state=3).fit(X)
+    assert model.embedding_.shape == (400, 2)
+    assert model.forest_.n_features_in_ == 4  # revenue is the target, not an input
+    assert model.transform(X[:7]).shape == (7, 2)
+
+
+def test_fit_spaces_saves_and_reuses_the_fitted_objects(tmp_path):
+    fitted = fit_spaces(FEATURES, spaces=("features", "umap"), random_state=5)
+    assert list(fitted.embeddings) == ["features", "umap"]
+    assert fitted.embeddings["features"].min() == 0 and fitted.embeddings["features"].max() == 1
+    uri = save_spaces(fitted, tmp_path / "spaces.joblib")
+    loaded = load_spaces(uri)
+    assert np.array_equal(loaded.embeddings["umap"], fitted.embeddings["umap"])
+    # next month: the saved scaler and spaces embed new customers without refitting
+    next_month = FEATURES.iloc[:50] * 1.01
+    reused = loaded.transform(next_month)
+    assert reused["features"].shape == (50, 5) and reused["umap"].shape == (50, 2)
+    assert np.allclose(reused["features"], loaded.scaler.transform(next_month.to_numpy()))
+
+
+def test_bad_feature_choices_are_explained():
+    with pytest.raises(ValueError, match="unknown feature"):
+        fit_spaces(FEATURES, feature_names=["gross_revenue", "age"], spaces=("features",))
+    with_nan = FEATURES.assign(avg_days=np.nan)
+    with pytest.raises(ValueError, match="missing values"):
+        fit_spaces(with_nan, feature_names=["gross_revenue", "avg_days"], spaces=("features",))
+    with pytest.raises(ValueError, match="unknown scaler"):
+        make_scaler("log")
