@@ -410,9 +410,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     out = args.out_dir
-    pipeline.ingest_and_filter(
-        args.source, out, _filter_config(args), encoding=args.encoding, date_format=args.date_format
-    )
+    pipeline.ingest(args.source, out, encoding=args.encoding, date_format=args.date_format)
+    pipeline.filter_lines(out, _filter_config(args))
     pipeline.features(out, args.reference_date)
     pipeline.embed(
         out,

@@ -15,11 +15,11 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, pairw
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
+from insiders.options import MODELS
 from insiders.progress import progress
 
 logger = logging.getLogger(__name__)
 
-MODELS: tuple[str, ...] = ("kmeans", "gmm", "ward", "dbscan", "hdbscan")
 
 
 @dataclass(frozen=True)

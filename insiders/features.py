@@ -8,34 +8,11 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
+from insiders.options import FEATURE_DESCRIPTIONS, STUDY_FEATURES
+
 logger = logging.getLogger(__name__)
 
-#: The study's five final features, used for clustering by default.
-STUDY_FEATURES: tuple[str, ...] = (
-    "gross_revenue",
-    "recency_days",
-    "n_lines",
-    "frequency",
-    "qty_returned",
-)
-
-#: Every feature built, with its meaning (shown by ``insiders features --help``).
-FEATURE_DESCRIPTIONS: dict[str, str] = {
-    "gross_revenue": "sum of quantity x unit price over purchase lines",
-    "recency_days": "days from the last purchase to the reference date",
-    "n_lines": "number of purchase lines (the study's 'products bought')",
-    "frequency": "purchase invoices per day between first and last purchase (+1 day)",
-    "qty_returned": "units returned (sum of -quantity over return lines)",
-    "n_invoices": "number of purchase invoices",
-    "n_items": "units bought",
-    "n_products": "distinct stock codes bought",
-    "avg_ticket": "mean revenue per purchase line",
-    "avg_basket_size": "mean units per purchase invoice",
-    "avg_unique_basket_size": "mean distinct stock codes per purchase invoice",
-    "avg_days_between_purchases": "mean days between purchase days (NaN with one purchase day)",
-    "n_returns": "number of return lines",
-    "value_returned": "revenue of return lines, as a positive amount",
-}
+__all__ = ["FEATURE_DESCRIPTIONS", "STUDY_FEATURES", "build_customer_features", "last_purchase_date"]
 
 
 def as_date(value: date | datetime | str | pd.Timestamp) -> pd.Timestamp:

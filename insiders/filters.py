@@ -9,10 +9,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from insiders.options import ANONYMOUS_POLICIES
+
 logger = logging.getLogger(__name__)
 
 AnonymousPolicy = Literal["exclude", "synthetic"]
-ANONYMOUS_POLICIES: tuple[str, ...] = ("exclude", "synthetic")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ outputs there and returns small facts. The CLI and the Airflow DAG both call the
 
 Run folder layout::
 
+    raw_lines.parquet    every line read, in the one schema (ingest)
     lines.parquet        kept transaction lines            (filter)
     quarantine.csv       lines removed or flagged per rule (filter)
     features.parquet     one row per customer              (features)
@@ -13,6 +14,8 @@ Run folder layout::
     segments.parquet     segment and Insiders flag         (select)
     profiles.csv         per-segment profile               (select)
     selection.json       policy, chosen model, Insiders    (select)
+    insiders.csv         the Insiders with segment and features   (export)
+    facts.json           small facts of every stage so far (all stages)
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from insiders.spaces import SPACES, embeddings_frame, fit_spaces, load_spaces, s
 logger = logging.getLogger(__name__)
 
 FILES = {
+    "raw_lines": "raw_lines.parquet",
     "lines": "lines.parquet",
     "quarantine": "quarantine.csv",
     "features": "features.parquet",
@@ -48,6 +52,8 @@ FILES = {
     "segments": "segments.parquet",
     "profiles": "profiles.csv",
     "selection": "selection.json",
+    "facts": "facts.json",
+    "insiders_csv": "insiders.csv",
 }
 
 
@@ -56,34 +62,62 @@ def path(run_dir: str, name: str) -> str:
     return artifacts.join(run_dir, FILES[name])
 
 
-def ingest_and_filter(
+def record_facts(run_dir: str, stage_facts: dict[str, Any]) -> dict[str, Any]:
+    """Merge one stage's facts into the run's ``facts.json`` and return the stage's facts."""
+    uri = path(run_dir, "facts")
+    try:
+        facts = artifacts.load_json(uri)
+    except FileNotFoundError:
+        facts = {}
+    facts.update(stage_facts)
+    artifacts.save_json(facts, uri)
+    return stage_facts
+
+
+def ingest(
     source: str,
     run_dir: str,
-    config: FilterConfig | None = None,
     *,
     encoding: str = "auto",
     date_format: str | None = None,
     storage_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Read the source, apply the filter rules, write kept lines and the quarantine summary."""
+    """Read the source (validated, one schema) and write it to the run folder."""
     with stage(f"ingest {source}"):
         lines = read_transactions(
             source, encoding=encoding, date_format=date_format, storage_options=storage_options
         )
+    artifacts.save_frame(lines, path(run_dir, "raw_lines"), index=False)
+    first, last = lines["invoice_date"].min(), lines["invoice_date"].max()
+    return record_facts(
+        run_dir,
+        {
+            "source": source,
+            "lines_read": len(lines),
+            "first_line": str(first.date()),
+            "last_line": str(last.date()),
+        },
+    )
+
+
+def filter_lines(run_dir: str, config: FilterConfig | None = None) -> dict[str, Any]:
+    """Apply the filter rules; write the kept lines and the quarantine summary."""
+    lines = artifacts.load_frame(path(run_dir, "raw_lines"))
     config = config or FilterConfig()
     with stage(f"filter (anonymous lines: {config.anonymous})"):
         result = filter_transactions(lines, config)
     artifacts.save_frame(result.lines, path(run_dir, "lines"), index=False)
     artifacts.save_frame(result.quarantine, path(run_dir, "quarantine"), index=False)
-    return {
-        "source": source,
-        "lines_read": len(lines),
-        "lines_kept": len(result.lines),
-        "removed": dict(
-            zip(result.quarantine["rule"], result.quarantine["lines_removed"].tolist(), strict=True)
-        ),
-        "filter_config": asdict(config),
-    }
+    return record_facts(
+        run_dir,
+        {
+            "lines_kept": len(result.lines),
+            "removed": dict(
+                zip(result.quarantine["rule"], result.quarantine["lines_removed"].tolist(), strict=True)
+            ),
+            "filter_config": asdict(config),
+        },
+    )
 
 
 def features(run_dir: str, reference_date: str | None = None) -> dict[str, Any]:
@@ -95,11 +129,14 @@ def features(run_dir: str, reference_date: str | None = None) -> dict[str, Any]:
     if table.empty:
         raise ValueError(f"no customer bought anything on or before {reference.date()}")
     artifacts.save_frame(table, path(run_dir, "features"))
-    return {
-        "reference_date": str(reference.date()),
-        "customers": len(table),
-        "revenue": round(float(table["gross_revenue"].sum()), 2),
-    }
+    return record_facts(
+        run_dir,
+        {
+            "reference_date": str(reference.date()),
+            "customers": len(table),
+            "revenue": round(float(table["gross_revenue"].sum()), 2),
+        },
+    )
 
 
 def embed(
@@ -220,3 +257,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and np.isnan(value):
         return None
     return value
+
+
+def export_insiders(run_dir: str) -> str:
+    """Write ``insiders.csv``: every Insider with segment and features; return its URI."""
+    table = artifacts.load_frame(path(run_dir, "features"))
+    segments = artifacts.load_frame(path(run_dir, "segments"))
+    insiders = segments[segments["is_insider"]].join(table, how="inner")
+    insiders = insiders.drop(columns=["cluster", "is_insider"]).sort_values(
+        "gross_revenue", ascending=False
+    )
+    uri = path(run_dir, "insiders_csv")
+    artifacts.save_frame(insiders.round(4), uri)
+    record_facts(run_dir, {"insiders_csv": uri, "insiders_exported": len(insiders)})
+    return uri

@@ -8,10 +8,11 @@ from typing import Literal
 
 import pandas as pd
 
+from insiders.options import RULES
+
 logger = logging.getLogger(__name__)
 
 Rule = Literal["fixed", "best_silhouette"]
-RULES: tuple[str, ...] = ("fixed", "best_silhouette")
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,11 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import MinMaxScaler, QuantileTransformer, RobustScaler, StandardScaler
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from insiders.features import STUDY_FEATURES
+from insiders.options import SPACES, STUDY_FEATURES
 from insiders.progress import stage
 
 logger = logging.getLogger(__name__)
 
-#: Every space, in the order they are built.
-SPACES: tuple[str, ...] = ("features", "umap", "tsne", "tree")
 SCALERS = {
     "minmax": MinMaxScaler,
     "standard": StandardScaler,

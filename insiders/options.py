@@ -1,0 +1,45 @@
+"""The choices a run can be given, importable without pandas (the DAG file reads them at parse time)."""
+
+from __future__ import annotations
+
+#: Every feature built per customer, with its meaning.
+FEATURE_DESCRIPTIONS: dict[str, str] = {
+    "gross_revenue": "sum of quantity x unit price over purchase lines",
+    "recency_days": "days from the last purchase to the reference date",
+    "n_lines": "number of purchase lines (the study's 'products bought')",
+    "frequency": "purchase invoices per day between first and last purchase (+1 day)",
+    "qty_returned": "units returned (sum of -quantity over return lines)",
+    "n_invoices": "number of purchase invoices",
+    "n_items": "units bought",
+    "n_products": "distinct stock codes bought",
+    "avg_ticket": "mean revenue per purchase line",
+    "avg_basket_size": "mean units per purchase invoice",
+    "avg_unique_basket_size": "mean distinct stock codes per purchase invoice",
+    "avg_days_between_purchases": "mean days between purchase days (NaN with one purchase day)",
+    "n_returns": "number of return lines",
+    "value_returned": "revenue of return lines, as a positive amount",
+}
+
+#: The study's five final features, used for clustering by default.
+STUDY_FEATURES: tuple[str, ...] = (
+    "gross_revenue",
+    "recency_days",
+    "n_lines",
+    "frequency",
+    "qty_returned",
+)
+
+#: Anonymous lines: drop them, or one made-up customer per anonymous invoice (the study).
+ANONYMOUS_POLICIES: tuple[str, ...] = ("exclude", "synthetic")
+
+#: Embedding spaces, in the order they are built.
+SPACES: tuple[str, ...] = ("features", "umap", "tsne", "tree")
+
+#: Clustering models compared.
+MODELS: tuple[str, ...] = ("kmeans", "gmm", "ward", "dbscan", "hdbscan")
+
+#: Model selection rules.
+RULES: tuple[str, ...] = ("fixed", "best_silhouette")
+
+#: Feature scalers.
+SCALERS: tuple[str, ...] = ("minmax", "standard", "robust", "quantile")

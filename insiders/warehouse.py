@@ -1,0 +1,384 @@
+"""The Postgres warehouse (RDS in production): schema as code and one transaction per run month.
+
+Tables (schema ``insiders``), every one keyed by ``run_month`` (the first day of the month
+the run answers for):
+
+- ``runs``: one row per run month: reference date, source, chosen model, Insiders' figures.
+- ``customer_segments``: every customer's features, segment and Insiders flag.
+- ``segment_profiles``: the per-segment profile (size, shares, feature means).
+- ``model_scores``: the whole model comparison table, the chosen row flagged.
+- ``filter_counts``: lines removed or flagged per filter rule (the quarantine summary).
+- ``membership_history``: who entered and who left Insiders against the previous run month.
+
+Loading a month deletes that month and inserts it again in one transaction: a rerun
+replaces the month, never duplicates it, and a failure leaves every table as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from insiders import artifacts, pipeline
+from insiders.features import FEATURE_DESCRIPTIONS
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = "insiders"
+READER_ROLE = "insiders_reader"
+_INTEGER_FEATURES = {
+    "recency_days",
+    "n_lines",
+    "qty_returned",
+    "n_invoices",
+    "n_items",
+    "n_products",
+    "n_returns",
+}
+
+
+_SEP = ",\n    "
+_FEATURE_COLUMNS = _SEP.join(
+    f"{name} {'bigint' if name in _INTEGER_FEATURES else 'double precision'}" for name in FEATURE_DESCRIPTIONS
+)
+_PROFILE_COLUMNS = _SEP.join(f"mean_{name} double precision" for name in FEATURE_DESCRIPTIONS)
+
+
+DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.runs (
+    run_month date PRIMARY KEY,
+    reference_date date NOT NULL,
+    source text NOT NULL,
+    run_id text,
+    loaded_at timestamptz NOT NULL DEFAULT now(),
+    lines_read bigint,
+    lines_kept bigint,
+    customers integer NOT NULL,
+    revenue double precision,
+    insiders integer NOT NULL,
+    insiders_share_customers double precision,
+    insiders_share_revenue double precision,
+    insiders_segment_id integer,
+    chosen_candidate text NOT NULL,
+    silhouette double precision,
+    policy jsonb,
+    filter_config jsonb,
+    artifacts text
+);
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.customer_segments (
+    run_month date NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,
+    customer_id bigint NOT NULL,
+    segment_id integer NOT NULL,
+    segment_name text NOT NULL,
+    is_insider boolean NOT NULL,
+    cluster integer NOT NULL,
+    {_FEATURE_COLUMNS},
+    PRIMARY KEY (run_month, customer_id)
+);
+CREATE INDEX IF NOT EXISTS customer_segments_insiders_idx
+    ON {SCHEMA}.customer_segments (run_month) WHERE is_insider;
+CREATE INDEX IF NOT EXISTS customer_segments_customer_idx
+    ON {SCHEMA}.customer_segments (customer_id, run_month);
+CREATE INDEX IF NOT EXISTS customer_segments_segment_idx
+    ON {SCHEMA}.customer_segments (run_month, segment_id);
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.segment_profiles (
+    run_month date NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,
+    segment_id integer NOT NULL,
+    segment_name text NOT NULL,
+    is_insider boolean NOT NULL,
+    n_customers integer NOT NULL,
+    share_customers double precision,
+    revenue double precision,
+    share_revenue double precision,
+    {_PROFILE_COLUMNS},
+    PRIMARY KEY (run_month, segment_id)
+);
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.model_scores (
+    run_month date NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,
+    candidate text NOT NULL,
+    space text NOT NULL,
+    model text NOT NULL,
+    k integer,
+    params text,
+    n_clusters integer,
+    noise_share double precision,
+    silhouette double precision,
+    davies_bouldin double precision,
+    calinski_harabasz double precision,
+    silhouette_sampled boolean,
+    is_chosen boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (run_month, candidate)
+);
+CREATE INDEX IF NOT EXISTS model_scores_chosen_idx
+    ON {SCHEMA}.model_scores (run_month) WHERE is_chosen;
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.filter_counts (
+    run_month date NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,
+    rule text NOT NULL,
+    description text,
+    lines_removed bigint NOT NULL,
+    lines_flagged bigint NOT NULL,
+    revenue_removed double precision,
+    revenue_flagged double precision,
+    PRIMARY KEY (run_month, rule)
+);
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.membership_history (
+    run_month date NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,
+    customer_id bigint NOT NULL,
+    change text NOT NULL CHECK (change IN ('entered', 'left')),
+    previous_month date,
+    PRIMARY KEY (run_month, customer_id)
+);
+CREATE INDEX IF NOT EXISTS membership_history_customer_idx
+    ON {SCHEMA}.membership_history (customer_id);
+
+CREATE OR REPLACE VIEW {SCHEMA}.insiders_by_month AS
+SELECT r.run_month, r.reference_date, r.customers, r.insiders, r.insiders_share_customers,
+       r.insiders_share_revenue, r.chosen_candidate, r.silhouette,
+       count(*) FILTER (WHERE m.change = 'entered') AS entered,
+       count(*) FILTER (WHERE m.change = 'left') AS left_group
+FROM {SCHEMA}.runs r
+LEFT JOIN {SCHEMA}.membership_history m USING (run_month)
+GROUP BY r.run_month;
+
+CREATE OR REPLACE VIEW {SCHEMA}.current_insiders AS
+SELECT c.*
+FROM {SCHEMA}.customer_segments c
+WHERE c.is_insider AND c.run_month = (SELECT max(run_month) FROM {SCHEMA}.runs);
+
+DO $$ BEGIN
+    CREATE ROLE {READER_ROLE} NOLOGIN;
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+GRANT USAGE ON SCHEMA {SCHEMA} TO {READER_ROLE};
+GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO {READER_ROLE};
+ALTER DEFAULT PRIVILEGES IN SCHEMA {SCHEMA} GRANT SELECT ON TABLES TO {READER_ROLE};
+"""
+
+TABLES = (
+    "runs",
+    "customer_segments",
+    "segment_profiles",
+    "model_scores",
+    "filter_counts",
+    "membership_history",
+)
+
+
+def connect(dsn: str = "", **params: Any) -> psycopg.Connection:
+    """Open a connection: a libpq URI or ``key=value`` string, and/or keyword parameters
+    (``host``, ``port``, ``user``, ``password``, ``dbname``; None values are left out).
+    """
+    return psycopg.connect(dsn, **{k: v for k, v in params.items() if v not in (None, "")})
+
+
+def ensure_schema(conn: psycopg.Connection) -> None:
+    """Create the schema, tables, indexes, views and reader role if missing (idempotent)."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('insiders.schema'))")
+        conn.execute(DDL)
+
+
+def create_reader(conn: psycopg.Connection, user: str, password: str) -> None:
+    """Create (or update) a login that can only read the warehouse, e.g. for Metabase.
+
+    The password comes from the caller (a secret store, an environment variable), never
+    from code.
+    """
+    ensure_schema(conn)
+    with conn.transaction():
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone()
+        verb = "ALTER" if exists else "CREATE"
+        conn.execute(
+            sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(user), sql.Literal(password))
+        )
+        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(READER_ROLE), sql.Identifier(user)))
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a load wrote."""
+
+    run_month: str
+    rows: dict[str, int]
+    previous_month: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, for XCom and logs."""
+        return {"run_month": self.run_month, "rows": self.rows, "previous_month": self.previous_month}
+
+
+def _records(frame: pd.DataFrame) -> list[tuple]:
+    clean = frame.astype(object).where(frame.notna(), None)
+    return [
+        tuple(v.item() if isinstance(v, np.generic) else v for v in row)
+        for row in clean.itertuples(index=False, name=None)
+    ]
+
+
+def _copy(conn: psycopg.Connection, table: str, frame: pd.DataFrame, month=None) -> int:
+    if month is not None:
+        frame = frame.assign(run_month=month)
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
+    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
+        sql.Identifier(SCHEMA), sql.Identifier(table), columns
+    )
+    with conn.cursor().copy(statement) as copy:
+        for record in _records(frame):
+            copy.write_row(record)
+    return len(frame)
+
+
+def load_run(
+    conn: psycopg.Connection,
+    run_dir: str,
+    *,
+    run_month: str,
+    run_id: str | None = None,
+) -> LoadResult:
+    """Replace one run month in the warehouse with a run folder's outputs, atomically.
+
+    Args:
+        conn: an open connection.
+        run_dir: the run folder (path or URL) written by :mod:`insiders.pipeline`.
+        run_month: the month the run answers for (any date in it).
+        run_id: the orchestrator's run id, for tracing.
+    """
+    month = pd.Timestamp(run_month).to_period("M").to_timestamp().date()
+    features = artifacts.load_frame(pipeline.path(run_dir, "features"))
+    segments = artifacts.load_frame(pipeline.path(run_dir, "segments"))
+    profiles = artifacts.load_frame(pipeline.path(run_dir, "profiles"))
+    scores = artifacts.load_frame(pipeline.path(run_dir, "scores"))
+    quarantine = artifacts.load_frame(pipeline.path(run_dir, "quarantine"))
+    selection = artifacts.load_json(pipeline.path(run_dir, "selection"))
+    feature_facts = artifacts.load_json(pipeline.path(run_dir, "facts"))
+
+    customers = segments.join(features, how="inner").reset_index()
+    customers = customers[
+        ["customer_id", "segment_id", "segment_name", "is_insider", "cluster", *FEATURE_DESCRIPTIONS]
+    ]
+    scores = scores.assign(is_chosen=scores["candidate"] == selection["chosen"]["candidate"])
+    scores = scores[
+        [
+            "candidate",
+            "space",
+            "model",
+            "k",
+            "params",
+            "n_clusters",
+            "noise_share",
+            "silhouette",
+            "davies_bouldin",
+            "calinski_harabasz",
+            "silhouette_sampled",
+            "is_chosen",
+        ]
+    ]
+    profile_cols = [
+        "segment_id",
+        "segment_name",
+        "is_insider",
+        "n_customers",
+        "share_customers",
+        "revenue",
+        "share_revenue",
+        *[f"mean_{n}" for n in FEATURE_DESCRIPTIONS],
+    ]
+    insiders = selection["insiders"]
+    run_row = {
+        "run_month": month,
+        "reference_date": feature_facts.get("reference_date"),
+        "source": feature_facts.get("source", ""),
+        "run_id": run_id,
+        "lines_read": feature_facts.get("lines_read"),
+        "lines_kept": feature_facts.get("lines_kept"),
+        "customers": len(customers),
+        "revenue": float(features["gross_revenue"].sum()),
+        "insiders": insiders["customers"],
+        "insiders_share_customers": insiders["share_customers"],
+        "insiders_share_revenue": insiders["share_revenue"],
+        "insiders_segment_id": insiders["segment_id"],
+        "chosen_candidate": selection["chosen"]["candidate"],
+        "silhouette": selection["chosen"]["silhouette"],
+        "policy": json.dumps(selection["policy"]),
+        "filter_config": json.dumps(feature_facts.get("filter_config")),
+        "artifacts": str(run_dir),
+    }
+
+    ensure_schema(conn)
+    rows: dict[str, int] = {}
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('insiders.load'))")
+        conn.execute(f"DELETE FROM {SCHEMA}.runs WHERE run_month = %s", (month,))  # cascades
+        _copy(conn, "runs", pd.DataFrame([run_row]))
+        rows["customer_segments"] = _copy(conn, "customer_segments", customers, month)
+        rows["segment_profiles"] = _copy(conn, "segment_profiles", profiles[profile_cols], month)
+        rows["model_scores"] = _copy(conn, "model_scores", scores, month)
+        filter_cols = ["rule", "description", "lines_removed", "lines_flagged",
+                       "revenue_removed", "revenue_flagged"]
+        rows["filter_counts"] = _copy(conn, "filter_counts", quarantine[filter_cols], month)
+        previous = conn.execute(
+            f"SELECT max(run_month) FROM {SCHEMA}.runs WHERE run_month < %s", (month,)
+        ).fetchone()[0]
+        rows["membership_history"] = _record_membership(conn, month, previous)
+    logger.info("loaded run month %s: %s", month, rows)
+    return LoadResult(str(month), rows, str(previous) if previous else None)
+
+
+def _record_membership(conn: psycopg.Connection, month, previous) -> int:
+    """Entries (Insiders now, not in the previous run month) and exits (the reverse)."""
+    cur = conn.execute(
+        f"""
+        INSERT INTO {SCHEMA}.membership_history (run_month, customer_id, change, previous_month)
+        SELECT %(month)s, now_.customer_id, 'entered', %(previous)s::date
+        FROM {SCHEMA}.customer_segments now_
+        WHERE now_.run_month = %(month)s AND now_.is_insider
+          AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.customer_segments before
+                          WHERE before.run_month = %(previous)s
+                            AND before.customer_id = now_.customer_id AND before.is_insider)
+        UNION ALL
+        SELECT %(month)s, before.customer_id, 'left', %(previous)s::date
+        FROM {SCHEMA}.customer_segments before
+        WHERE before.run_month = %(previous)s AND before.is_insider
+          AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.customer_segments now_
+                          WHERE now_.run_month = %(month)s
+                            AND now_.customer_id = before.customer_id AND now_.is_insider)
+        """,
+        {"month": month, "previous": previous},
+    )
+    return cur.rowcount
+
+
+def previous_run_dir(conn: psycopg.Connection, run_month: str) -> str | None:
+    """The run folder of the latest run month before ``run_month`` in the warehouse, if any."""
+    month = pd.Timestamp(run_month).to_period("M").to_timestamp().date()
+    ensure_schema(conn)
+    row = conn.execute(
+        f"SELECT artifacts FROM {SCHEMA}.runs WHERE run_month < %s ORDER BY run_month DESC LIMIT 1",
+        (month,),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def snapshot(conn: psycopg.Connection) -> dict[str, pd.DataFrame]:
+    """Every table's rows, sorted (for tests and checks), without the load audit columns."""
+    out = {}
+    for table in TABLES:
+        cur = conn.execute(f"SELECT * FROM {SCHEMA}.{table}")
+        frame = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+        frame = frame.drop(columns=[c for c in ("loaded_at", "run_id") if c in frame])
+        out[table] = frame.sort_values(list(frame.columns[:2])).reset_index(drop=True)
+    return out
