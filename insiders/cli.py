@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -144,6 +145,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_dir(p)
     _add_policy_options(p)
     p.set_defaults(handler=_cmd_select)
+
+    p = sub.add_parser(
+        "warehouse",
+        help="set up or read the Postgres warehouse",
+        description="Create the warehouse schema, create a read-only login (for Metabase), "
+        "or print the latest run month's Insiders summary from the warehouse.",
+    )
+    p.add_argument("action", choices=("init", "summary", "create-reader"))
+    p.add_argument(
+        "--dsn",
+        default=os.environ.get("INSIDERS_WAREHOUSE_DSN"),
+        help="libpq URI of the warehouse (default: $INSIDERS_WAREHOUSE_DSN)",
+    )
+    p.add_argument("--user", default="metabase", help="create-reader: the login to create")
+    p.add_argument(
+        "--password-env",
+        default="INSIDERS_READER_PASSWORD",
+        help="create-reader: environment variable holding its password (never a flag)",
+    )
+    p.set_defaults(handler=_cmd_warehouse)
 
     p = sub.add_parser(
         "run",
@@ -428,6 +449,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scores = artifacts.load_frame(pipeline.path(out, "scores"))
     profiles = artifacts.load_frame(pipeline.path(out, "profiles"))
     print(_run_summary(out, quarantine, scores, profiles, facts))
+    return 0
+
+
+def _cmd_warehouse(args: argparse.Namespace) -> int:
+    from insiders import warehouse
+
+    if not args.dsn:
+        raise ValueError("no warehouse: pass --dsn or set INSIDERS_WAREHOUSE_DSN")
+    with warehouse.connect(args.dsn) as conn:
+        if args.action == "init":
+            warehouse.ensure_schema(conn)
+            print("warehouse schema is up to date")
+        elif args.action == "create-reader":
+            password = os.environ.get(args.password_env)
+            if not password:
+                raise ValueError(f"set the reader's password in ${args.password_env}")
+            warehouse.create_reader(conn, args.user, password)
+            print(f"read-only login {args.user!r} can read schema {warehouse.SCHEMA!r}")
+        else:
+            print(warehouse.summary(conn))
     return 0
 
 

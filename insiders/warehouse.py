@@ -373,6 +373,36 @@ def previous_run_dir(conn: psycopg.Connection, run_month: str) -> str | None:
     return row[0] if row else None
 
 
+def summary(conn: psycopg.Connection) -> str:
+    """The latest run month's Insiders, in a few lines, read from the warehouse."""
+    ensure_schema(conn)
+    row = conn.execute(
+        f"SELECT run_month, reference_date, customers, insiders, insiders_share_customers, "
+        f"insiders_share_revenue, chosen_candidate, silhouette, entered, left_group "
+        f"FROM {SCHEMA}.insiders_by_month ORDER BY run_month DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return "the warehouse holds no run yet"
+    month, ref, customers, n, share_c, share_r, chosen, sil, entered, left = row
+    months = conn.execute(f"SELECT count(*) FROM {SCHEMA}.runs").fetchone()[0]
+    segments = conn.execute(
+        f"SELECT segment_id, segment_name, n_customers, share_revenue, mean_gross_revenue, "
+        f"mean_recency_days FROM {SCHEMA}.segment_profiles WHERE run_month = %s "
+        "ORDER BY mean_gross_revenue DESC",
+        (month,),
+    ).fetchall()
+    lines = [
+        f"Run month {month:%Y-%m} (as of {ref}); {months} month(s) in the warehouse",
+        f"Model: {chosen}, silhouette {sil:.4f}",
+        f"Insiders: {n:,} of {customers:,} customers ({share_c:.2%}), "
+        f"{share_r:.2%} of revenue; {entered:,} entered, {left:,} left since the month before",
+        "Segments (id, name, customers, revenue share, mean revenue, mean recency):",
+        *[f"  {s[0]:>2}  {s[1]:<36}{s[2]:>7,}{s[3]:>9.2%}{s[4]:>12,.2f}{s[5]:>8.1f} d"
+          for s in segments],
+    ]
+    return "\n".join(lines)
+
+
 def snapshot(conn: psycopg.Connection) -> dict[str, pd.DataFrame]:
     """Every table's rows, sorted (for tests and checks), without the load audit columns."""
     out = {}

@@ -74,3 +74,29 @@ def make_lines(rows: list[tuple]) -> pd.DataFrame:
             "country",
         ]
     ]
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory):
+    """A real PostgreSQL server on 127.0.0.1, started for the session (see insiders.local_postgres)."""
+    from insiders import local_postgres
+
+    data_dir = tmp_path_factory.mktemp("postgres") / "data"
+    server = local_postgres.start(data_dir)
+    yield server
+    local_postgres.stop(data_dir)
+
+
+@pytest.fixture
+def warehouse_dsn(postgres, request) -> str:
+    """A fresh, empty database on the session's server, for one test."""
+    import re
+
+    from insiders import local_postgres
+
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
+    import psycopg
+
+    with psycopg.connect(postgres.uri(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    return local_postgres.ensure_database(postgres, name)

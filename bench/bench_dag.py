@@ -1,0 +1,80 @@
+"""Wall time of the monthly DAG on the full bundled data with the embedded default.
+
+The embedded default: local files instead of S3, a local Postgres started by the project,
+Airflow's ``airflow dags test`` (dag.test(): every task in one process, no scheduler).
+Timed from the command's start to its end, Airflow's own overhead included; the metadata
+database is migrated before the clock starts. Target (issue 4): <= 90 s.
+
+Run: .venv/bin/python bench/bench_dag.py --record [--conf '{"spaces": ["umap"]}']
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(ROOT))
+
+from _record import record  # noqa: E402
+
+from insiders import local_postgres, warehouse  # noqa: E402
+from tests.airflow_env import VENV_BIN, airflow_env, migrate  # noqa: E402
+
+
+def run_dag(env: dict[str, str], conf: dict) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(
+        [str(VENV_BIN / "airflow"), "dags", "test", "insiders_monthly",
+         "2011-12-15T06:00:00+00:00", "-c", json.dumps(conf)],
+        env=env, capture_output=True, text=True,
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode:
+        print(done.stdout[-3000:], done.stderr[-3000:])
+        raise SystemExit("the DAG run failed")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--conf", default="{}", help="DAG params as JSON (default: all defaults)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs (the first may be numba-cold)")
+    parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
+    args = parser.parse_args()
+    conf = json.loads(args.conf)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        server = local_postgres.start(tmp / "pg")
+        try:
+            dsn = local_postgres.ensure_database(server, "bench")
+            env = airflow_env(tmp / "airflow", AIRFLOW_CONN_INSIDERS_WAREHOUSE=dsn,
+                              AIRFLOW_VAR_INSIDERS_ARTIFACTS=(tmp / "runs").as_uri(),
+                              AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING")
+            migrate(env)
+            times = [run_dag(env, conf) for _ in range(args.repeat)]
+            with warehouse.connect(dsn) as conn:
+                n_runs = conn.execute("SELECT count(*) FROM insiders.runs").fetchone()[0]
+                insiders = conn.execute("SELECT insiders FROM insiders.runs").fetchone()[0]
+        finally:
+            local_postgres.stop(tmp / "pg")
+    assert n_runs == 1, "a rerun must replace the month"
+    label = "defaults (4 spaces, 5 models)" if not conf else json.dumps(conf)
+    print(f"DAG wall time, params {label}: " + ", ".join(f"{t:.1f} s" for t in times)
+          + f" (Insiders: {insiders:,}) -- target <= 90 s")
+    if args.record:
+        record(f"DAG insiders_monthly wall time, full data, embedded default, params {label}",
+               "runs: " + ", ".join(f"{t:.1f} s" for t in times)
+               + " (airflow dags test, overhead included; target <= 90 s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The DAG file parses cleanly and says what it should: schedule, tasks, retries, docs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.airflow_env import ROOT, airflow_env
+
+PARSE = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+dag = bag.dags.get("insiders_monthly")
+out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dag_ids": sorted(bag.dags)}
+if dag:
+    out.update(
+        schedule=dag.timetable.expression, timetable=type(dag.timetable).__name__, tags=sorted(dag.tags), doc=bool(dag.doc_md),
+        tasks={t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks},
+        retries={t.task_id: t.retries for t in dag.tasks},
+        backoff=all(t.retry_exponential_backoff for t in dag.tasks),
+        params=sorted(dag.params), catchup=dag.catchup, max_active_runs=dag.max_active_runs,
+    )
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory):
+    import json
+
+    env = airflow_env(tmp_path_factory.mktemp("airflow-home"))
+    done = subprocess.run([sys.executable, "-c", PARSE, str(ROOT / "dags")], env=env,
+                          capture_output=True, text=True, check=True, timeout=300)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_no_import_errors(parsed):
+    assert parsed["errors"] == {}
+    assert parsed["dag_ids"] == ["insiders_monthly"]
+
+
+def test_scheduled_on_the_15th(parsed):
+    assert parsed["schedule"] == "0 6 15 * *"
+    assert parsed["timetable"] == "CronTriggerTimetable"  # logical date = the 15th
+    assert parsed["catchup"] is False and parsed["max_active_runs"] == 1
+
+
+def test_task_graph_is_the_pipeline(parsed):
+    chain = ["ingest", "filter_lines", "features", "embed", "compare", "select", "load", "export"]
+    assert set(parsed["tasks"]) == set(chain)
+    for upstream, downstream in zip(chain, chain[1:], strict=False):
+        assert parsed["tasks"][upstream] == [downstream]
+    assert parsed["tasks"]["export"] == []
+
+
+def test_retries_tags_docs_params(parsed):
+    assert all(r >= 2 for r in parsed["retries"].values())
+    assert parsed["backoff"]
+    assert parsed["tags"] == ["insiders", "monthly", "segmentation"]
+    assert parsed["doc"]
+    assert {"source", "anonymous_policy", "selection_rule", "k", "value_score",
+            "reference_date"} <= set(parsed["params"])
+
+
+def test_dag_file_parses_without_heavy_imports():
+    """Parsing must stay cheap: no pandas, scikit-learn or UMAP at import time."""
+    code = (
+        "import sys, time, runpy; t = time.perf_counter(); "
+        f"runpy.run_path({str(ROOT / 'dags' / 'insiders_monthly.py')!r}); "
+        "heavy = [m for m in ('pandas', 'sklearn', 'umap', 'numba') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env=airflow_env(ROOT / "var" / "airflow-parse"), timeout=300)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+    assert time.perf_counter() - start < 120  # a sanity bound, not a benchmark

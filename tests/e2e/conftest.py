@@ -1,0 +1,79 @@
+"""Real services for the end-to-end tests: an S3 API (moto in server mode) on 127.0.0.1 and
+a Postgres warehouse, both started here; an Airflow home with connections from env vars."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from insiders import local_postgres
+from tests.airflow_env import airflow_env, aws_connection, migrate
+from tests.conftest import REAL_DATA
+
+BUCKET = "insiders-data"
+BAD_CSV = (
+    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    "536365,85123A,WHITE HANGING HEART,6,01-Dec-10,2.55,17850,United Kingdom\n"
+    "536366,22633,HAND WARMER,6,01-Dec-10,1.85,17850,United Kingdom\n"
+    "536367,22632,HAND WARMER,six,01-Dec-10,1.85,13047,France\n"
+)
+
+
+def _wait_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    """moto's S3 server on loopback, with the bundled data and a bad CSV in a bucket."""
+    import boto3
+
+    port = local_postgres.free_port()
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_port(port)
+        endpoint = f"http://127.0.0.1:{port}"
+        s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
+                          aws_secret_access_key="testing", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.upload_file(str(REAL_DATA), BUCKET, "raw/online_retail.parquet")
+        s3.put_object(Bucket=BUCKET, Key="raw/bad.csv", Body=BAD_CSV.encode())
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def e2e_warehouse(postgres) -> str:
+    return local_postgres.ensure_database(postgres, "e2e")
+
+
+@pytest.fixture(scope="session")
+def airflow(tmp_path_factory, s3_endpoint, e2e_warehouse) -> dict[str, str]:
+    """Environment of an Airflow whose connections and variables point at the services."""
+    env = airflow_env(
+        tmp_path_factory.mktemp("airflow"),
+        AIRFLOW_CONN_AWS_DEFAULT=aws_connection(s3_endpoint),
+        AIRFLOW_CONN_INSIDERS_WAREHOUSE=e2e_warehouse,
+        AIRFLOW_VAR_INSIDERS_SOURCE=f"s3://{BUCKET}/raw/online_retail.parquet",
+        AIRFLOW_VAR_INSIDERS_ARTIFACTS=f"s3://{BUCKET}/runs",
+    )
+    migrate(env)
+    return env

@@ -1,0 +1,164 @@
+"""The DAG end to end on real components: data in an S3 API, a Postgres warehouse, Airflow.
+
+These run in file order: a first run, its rerun, a bad input, then a run triggered over
+Airflow's REST API by a user clicking "Trigger".
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pandas as pd
+import pytest
+
+from insiders import artifacts, local_postgres, pipeline, warehouse
+from insiders.compare import GridConfig
+from tests.airflow_env import VENV_BIN, dag_test
+from tests.conftest import REAL_DATA
+from tests.e2e.conftest import BUCKET, _wait_port
+
+#: Two spaces and two models keep each run near a minute; the full grid is benchmarked.
+CONF = {"spaces": ["features", "umap"], "models": ["kmeans", "ward"]}
+DECEMBER = "2011-12-15T06:00:00+00:00"
+
+
+def snapshot(dsn: str) -> dict[str, pd.DataFrame]:
+    with warehouse.connect(dsn) as conn:
+        return warehouse.snapshot(conn)
+
+
+@pytest.fixture(scope="module")
+def first_run(airflow, e2e_warehouse):
+    state, output = dag_test(airflow, DECEMBER, CONF)
+    assert state == "success", output[-5000:]
+    return snapshot(e2e_warehouse)
+
+
+def test_dag_run_fills_the_warehouse_with_the_packages_own_figures(first_run, s3_endpoint, tmp_path):
+    runs = first_run["runs"]
+    assert runs["run_month"].astype(str).tolist() == ["2011-12-01"]
+    assert str(runs.loc[0, "reference_date"]) == "2011-12-14"
+    assert runs.loc[0, "source"] == f"s3://{BUCKET}/raw/online_retail.parquet"
+    # the package alone, on the same data and settings, gives the same answer
+    run_dir = str(tmp_path)
+    pipeline.ingest(str(REAL_DATA), run_dir)
+    pipeline.filter_lines(run_dir)
+    pipeline.features(run_dir, "2011-12-14")
+    pipeline.embed(run_dir, spaces=CONF["spaces"])
+    pipeline.compare(run_dir, GridConfig(models=tuple(CONF["models"])))
+    facts = pipeline.select(run_dir)
+    assert runs.loc[0, "insiders"] == facts["insiders"]["customers"]
+    assert runs.loc[0, "chosen_candidate"] == facts["chosen"]["candidate"]
+    expected = artifacts.load_frame(pipeline.path(run_dir, "segments")).sort_index()
+    got = first_run["customer_segments"].set_index("customer_id").sort_index()
+    assert got.index.tolist() == expected.index.tolist()
+    assert (got["segment_id"] == expected["segment_id"]).all()
+    assert (got["is_insider"] == expected["is_insider"]).all()
+    assert len(first_run["model_scores"]) == len(artifacts.load_frame(pipeline.path(run_dir, "scores")))
+    # intermediate files went to the bucket, under the run month's prefix
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="testing",
+                      aws_secret_access_key="testing", region_name="us-east-1")
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="runs/2011-12/")["Contents"]}
+    assert {"runs/2011-12/features.parquet", "runs/2011-12/insiders.csv",
+            "runs/2011-12/spaces.joblib"} <= keys
+
+
+def test_second_run_of_the_same_month_gives_identical_tables(first_run, airflow, e2e_warehouse):
+    state, output = dag_test(airflow, DECEMBER, CONF)
+    assert state == "success", output[-5000:]
+    again = snapshot(e2e_warehouse)
+    for table, frame in first_run.items():
+        pd.testing.assert_frame_equal(frame, again[table], check_dtype=False, obj=table)
+
+
+def test_bad_input_fails_with_the_clear_error_and_leaves_the_warehouse(first_run, airflow,
+                                                                       e2e_warehouse):
+    before = snapshot(e2e_warehouse)
+    conf = {**CONF, "source": f"s3://{BUCKET}/raw/bad.csv"}
+    state, output = dag_test(airflow, "2012-01-15T06:00:00+00:00", conf)
+    assert state == "failed"
+    assert f"s3://{BUCKET}/raw/bad.csv: not a number (row 3 (line 4 of the file), " \
+           "column 'Quantity', value 'six')" in output
+    after = snapshot(e2e_warehouse)
+    for table, frame in before.items():
+        pd.testing.assert_frame_equal(frame, after[table], check_dtype=False, obj=table)
+
+
+def _api(base: str, method: str, path: str, token: str | None = None, body=None) -> dict:
+    request = urllib.request.Request(
+        base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json",
+                 **({"Authorization": f"Bearer {token}"} if token else {})},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def test_run_triggered_over_the_rest_api_succeeds(first_run, airflow, e2e_warehouse, tmp_path):
+    """As a user clicking "Trigger": the API server and scheduler run, the run is asked for
+    over REST with a token from /auth/token, then polled until it succeeds."""
+    port = local_postgres.free_port()
+    env = {
+        **airflow,
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        # only runs asked for by hand: no scheduled run for this month while the test runs
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+    }
+    log = (tmp_path / "standalone.log").open("w")
+    server = subprocess.Popen([str(VENV_BIN / "airflow"), "standalone"], env=env, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_port(port, timeout=180)
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                health = _api(base, "GET", "/api/v2/monitor/health")
+                if health["scheduler"]["status"] == "healthy":
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "Airflow did not become healthy"
+            time.sleep(2)
+        passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
+        user, password = next(iter(json.loads(passwords.read_text()).items()))
+        token = _api(base, "POST", "/auth/token", body={"username": user, "password": password})[
+            "access_token"]
+        deadline = time.monotonic() + 120
+        while True:  # the DAG appears once the DAG processor has parsed it
+            try:
+                _api(base, "PATCH", "/api/v2/dags/insiders_monthly", token, {"is_paused": False})
+                break
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 404 and time.monotonic() < deadline
+                time.sleep(2)
+        run = _api(base, "POST", "/api/v2/dags/insiders_monthly/dagRuns", token,
+                   {"logical_date": "2011-11-15T06:00:00Z", "conf": CONF})
+        run_id = run["dag_run_id"]
+        deadline = time.monotonic() + 1200
+        while True:
+            state = _api(base, "GET", f"/api/v2/dags/insiders_monthly/dagRuns/{run_id}", token)[
+                "state"]
+            if state in ("success", "failed"):
+                break
+            assert time.monotonic() < deadline, f"run still {state}"
+            time.sleep(5)
+        assert state == "success", (tmp_path / "standalone.log").read_text()[-5000:]
+    finally:
+        import os
+        import signal
+
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+    months = snapshot(e2e_warehouse)["runs"]["run_month"].astype(str).tolist()
+    assert months == ["2011-11-01", "2011-12-01"]

@@ -1,0 +1,126 @@
+"""The warehouse on a real Postgres: atomic month loads, reruns, history, the reader role."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import psycopg
+import pytest
+
+from insiders import artifacts, pipeline, warehouse
+from insiders.compare import GridConfig
+from tests.conftest import REAL_DATA
+
+MONTHS = {"2011-11": "2011-11-14", "2011-12": "2011-12-14"}
+
+
+@pytest.fixture(scope="module")
+def run_dirs(tmp_path_factory) -> dict[str, str]:
+    """Two monthly runs of the real pipeline (UMAP + ward, k = 8), November then December."""
+    out = {}
+    for month, reference in MONTHS.items():
+        run_dir = str(tmp_path_factory.mktemp(f"run-{month}"))
+        pipeline.ingest(str(REAL_DATA), run_dir)
+        pipeline.filter_lines(run_dir)
+        pipeline.features(run_dir, reference)
+        pipeline.embed(run_dir, spaces=("features", "umap"))
+        pipeline.compare(run_dir, GridConfig(models=("kmeans", "ward")))
+        previous = out.get("2011-11")
+        pipeline.select(run_dir, previous_segments=pipeline.path(previous, "segments") if previous else None)
+        out[month] = run_dir
+    return out
+
+
+def test_load_fills_every_table_with_the_runs_figures(warehouse_dsn, run_dirs):
+    run_dir = run_dirs["2011-12"]
+    with warehouse.connect(warehouse_dsn) as conn:
+        result = warehouse.load_run(conn, run_dir, run_month="2011-12-15", run_id="manual__1")
+        run = conn.execute("SELECT * FROM insiders.runs").fetchall()
+        cols = [d.name for d in conn.execute("SELECT * FROM insiders.runs LIMIT 0").description]
+    row = dict(zip(cols, run[0], strict=True))
+    selection = artifacts.load_json(pipeline.path(run_dir, "selection"))
+    features = artifacts.load_frame(pipeline.path(run_dir, "features"))
+    scores = artifacts.load_frame(pipeline.path(run_dir, "scores"))
+    assert len(run) == 1 and str(row["run_month"]) == "2011-12-01"
+    assert str(row["reference_date"]) == "2011-12-14"
+    assert row["customers"] == len(features) == result.rows["customer_segments"]
+    assert row["insiders"] == selection["insiders"]["customers"]
+    assert row["chosen_candidate"] == "umap/ward/k=8"
+    assert row["lines_read"] == 541_909
+    assert result.rows["model_scores"] == len(scores)
+    assert result.rows["membership_history"] == row["insiders"]  # first month: all entered
+
+
+def test_rerun_of_a_month_replaces_it_never_duplicates(warehouse_dsn, run_dirs):
+    with warehouse.connect(warehouse_dsn) as conn:
+        warehouse.load_run(conn, run_dirs["2011-12"], run_month="2011-12-15")
+        first = warehouse.snapshot(conn)
+        warehouse.load_run(conn, run_dirs["2011-12"], run_month="2011-12-15")
+        second = warehouse.snapshot(conn)
+    for table in warehouse.TABLES:
+        pd.testing.assert_frame_equal(first[table], second[table], check_dtype=False)
+    assert len(second["runs"]) == 1
+
+
+def test_a_failed_load_leaves_the_warehouse_as_it_was(warehouse_dsn, run_dirs, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(run_dirs["2011-12"], broken)
+    segments = pd.read_parquet(broken / "segments.parquet")
+    # a customer twice: the insert fails half way, after the month's old rows were deleted
+    pd.concat([segments, segments.iloc[:1]]).to_parquet(broken / "segments.parquet")
+    with warehouse.connect(warehouse_dsn) as conn:
+        warehouse.load_run(conn, run_dirs["2011-12"], run_month="2011-12-15")
+        before = warehouse.snapshot(conn)
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            warehouse.load_run(conn, str(broken), run_month="2011-12-15")
+        after = warehouse.snapshot(conn)
+    for table in warehouse.TABLES:
+        pd.testing.assert_frame_equal(before[table], after[table], check_dtype=False)
+
+
+def test_membership_history_knows_who_entered_and_left(warehouse_dsn, run_dirs):
+    nov = artifacts.load_frame(pipeline.path(run_dirs["2011-11"], "segments"))
+    dec = artifacts.load_frame(pipeline.path(run_dirs["2011-12"], "segments"))
+    was, now = set(nov.index[nov["is_insider"]]), set(dec.index[dec["is_insider"]])
+    with warehouse.connect(warehouse_dsn) as conn:
+        warehouse.load_run(conn, run_dirs["2011-11"], run_month="2011-11-15")
+        result = warehouse.load_run(conn, run_dirs["2011-12"], run_month="2011-12-15")
+        rows = conn.execute(
+            "SELECT customer_id, change FROM insiders.membership_history "
+            "WHERE run_month = '2011-12-01'"
+        ).fetchall()
+        view = conn.execute(
+            "SELECT entered, left_group FROM insiders.insiders_by_month "
+            "WHERE run_month = '2011-12-01'"
+        ).fetchone()
+        assert warehouse.previous_run_dir(conn, "2011-12-15") == run_dirs["2011-11"]
+    entered = {c for c, change in rows if change == "entered"}
+    left = {c for c, change in rows if change == "left"}
+    assert entered == now - was and left == was - now
+    assert view == (len(now - was), len(was - now))
+    assert result.previous_month == "2011-11-01"
+
+
+def test_reader_can_read_and_cannot_write(warehouse_dsn, run_dirs, postgres):
+    with warehouse.connect(warehouse_dsn) as conn:
+        warehouse.load_run(conn, run_dirs["2011-12"], run_month="2011-12-15")
+        warehouse.create_reader(conn, "metabase_test", "not-a-real-secret")
+        warehouse.create_reader(conn, "metabase_test", "rotated")  # idempotent: updates
+    reader_dsn = warehouse_dsn.replace("postgres@", "metabase_test@")
+    with psycopg.connect(reader_dsn) as conn:
+        n = conn.execute("SELECT count(*) FROM insiders.current_insiders").fetchone()[0]
+        assert n > 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM insiders.runs")
+
+
+def test_schema_is_idempotent(warehouse_dsn):
+    with warehouse.connect(warehouse_dsn) as conn:
+        warehouse.ensure_schema(conn)
+        warehouse.ensure_schema(conn)
+        tables = {r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'insiders'"
+        )}
+    assert set(warehouse.TABLES) <= tables
+    assert {"insiders_by_month", "current_insiders"} <= tables
