@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import time
@@ -18,7 +19,8 @@ dag = bag.dags.get("insiders_monthly")
 out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dag_ids": sorted(bag.dags)}
 if dag:
     out.update(
-        schedule=dag.timetable.expression, timetable=type(dag.timetable).__name__, tags=sorted(dag.tags), doc=bool(dag.doc_md),
+        schedule=dag.timetable.expression, timetable=type(dag.timetable).__name__,
+        tags=sorted(dag.tags), doc=bool(dag.doc_md),
         tasks={t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks},
         retries={t.task_id: t.retries for t in dag.tasks},
         backoff=all(t.retry_exponential_backoff for t in dag.tasks),
@@ -52,7 +54,7 @@ def test_scheduled_on_the_15th(parsed):
 def test_task_graph_is_the_pipeline(parsed):
     chain = ["ingest", "filter_lines", "features", "embed", "compare", "select", "load", "export"]
     assert set(parsed["tasks"]) == set(chain)
-    for upstream, downstream in zip(chain, chain[1:], strict=False):
+    for upstream, downstream in itertools.pairwise(chain):
         assert parsed["tasks"][upstream] == [downstream]
     assert parsed["tasks"]["export"] == []
 
