@@ -30,10 +30,20 @@ def jaccard_matrix(current: pd.Series, previous: pd.Series) -> pd.DataFrame:
     return both / (sizes_cur + sizes_prev - both.to_numpy())
 
 
-def name_segment(profile: pd.Series, base: pd.Series, value_score: str) -> str:
-    """A readable name from a segment's means against the whole base's means."""
-    value = profile[value_score] / base[value_score] if base[value_score] else 1.0
-    tier = "High value" if value >= 2 else "Mid value" if value >= 0.75 else "Low value"
+TIERS = ("High value", "Mid value", "Low value")
+
+
+def name_segment(
+    profile: pd.Series, base: pd.Series, value_score: str, tier: str | None = None
+) -> str:
+    """A readable name from a segment's means against the whole base's means.
+
+    ``tier`` is the segment's value tier among the month's segments; without it, the tier
+    comes from the segment's mean value against the base's (twice or more: high).
+    """
+    if tier is None:
+        value = profile[value_score] / base[value_score] if base[value_score] else 1.0
+        tier = TIERS[0] if value >= 2 else TIERS[1] if value >= 0.75 else TIERS[2]
     parts = [tier]
     if "recency_days" in profile:
         recency = profile["recency_days"] / max(base["recency_days"], 1e-9)
@@ -96,13 +106,17 @@ def assign_segments(
     base = features.mean(numeric_only=True)
     insider_cluster = order[0]
     used = {INSIDERS}
+    others = [c for c in order if c != insider_cluster]
     for cluster in order:
         if cluster == insider_cluster:
             names[cluster] = INSIDERS
             continue
         name = names.get(cluster)
         if name in (None, INSIDERS) or name in used:
-            name = name_segment(means.loc[cluster], base, value_score)
+            # value tier by rank among the other segments: top third high, bottom third low
+            rank = others.index(cluster)
+            tier = TIERS[round(rank * 2 / (len(others) - 1))] if len(others) > 1 else TIERS[1]
+            name = name_segment(means.loc[cluster], base, value_score, tier)
             if name in used:
                 name = f"{name} #{ids[cluster]}"
         names[cluster] = name

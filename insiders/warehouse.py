@@ -391,9 +391,22 @@ def summary(conn: psycopg.Connection) -> str:
         "ORDER BY mean_gross_revenue DESC",
         (month,),
     ).fetchall()
+    best = conn.execute(
+        f"SELECT candidate, n_clusters, noise_share, silhouette, davies_bouldin, "
+        f"calinski_harabasz, is_chosen FROM {SCHEMA}.model_scores WHERE run_month = %s "
+        "AND silhouette IS NOT NULL ORDER BY silhouette DESC LIMIT 6",
+        (month,),
+    ).fetchall()
+    n_models = conn.execute(
+        f"SELECT count(*) FROM {SCHEMA}.model_scores WHERE run_month = %s", (month,)
+    ).fetchone()[0]
     lines = [
         f"Run month {month:%Y-%m} (as of {ref}); {months} month(s) in the warehouse",
-        f"Model: {chosen}, silhouette {sil:.4f}",
+        f"Model comparison: {n_models} candidates; best silhouettes "
+        "(candidate, clusters, noise, silhouette, Davies-Bouldin, Calinski-Harabasz):",
+        *[f"  {b[0]:<34}{b[1]:>4}{b[2]:>7.1%}{b[3]:>9.4f}{b[4]:>9.3f}{b[5]:>12,.0f}"
+          f"{'  <- chosen' if b[6] else ''}" for b in best],
+        f"Chosen by policy: {chosen}, silhouette {sil:.4f}",
         f"Insiders: {n:,} of {customers:,} customers ({share_c:.2%}), "
         f"{share_r:.2%} of revenue; {entered:,} entered, {left:,} left since the month before",
         "Segments (id, name, customers, revenue share, mean revenue, mean recency):",
