@@ -4,13 +4,17 @@
 Picks the shop's best customers (**Insiders**) on the 15th of every month, as of the day
 before (the run's data interval, so a backfill of last March answers for last March).
 
-`ingest` -> `filter_lines` -> `features` -> `embed` -> `compare` -> `select` -> `load` -> `export`
+`ingest` -> `filter_lines` -> `features` -> `embed` -> `compare` -> `select` -> `report`
+-> `load` -> `export`
 
 Each task is a thin call into the `insiders` package; files go under one folder per run
 month (`insiders_artifacts` Variable: `s3://bucket/prefix` through the `aws_default`
 connection, or `file://...`; default `var/runs` beside this project), XCom carries only
-that folder and small facts. `load` replaces the run month in the Postgres warehouse
-(`insiders_warehouse` connection) in one transaction, so a rerun never duplicates it.
+that folder and small facts. `report` answers the nine business questions (HTML and
+Markdown with plots, `answers.csv`, `forecasts.csv`); `load` then replaces the run month
+in the Postgres warehouse (`insiders_warehouse` connection), answers included, in one
+transaction, so a rerun never duplicates it and a failure changes nothing; `export`
+writes `insiders.csv`.
 
 Configuration (from Airflow, never from code):
 
@@ -193,6 +197,14 @@ def insiders_monthly():
         return {**run, "insiders": facts["insiders"], "chosen": facts["chosen"]["candidate"]}
 
     @task
+    def report(run: dict[str, Any]) -> dict[str, Any]:
+        """Answer the nine questions: report.html and .md with plots, answers, forecast."""
+        from insiders import pipeline
+
+        _use_object_storage(run["run_dir"])
+        return {**run, "report": pipeline.report(run["run_dir"])["report"]}
+
+    @task
     def load(run: dict[str, Any], **context) -> dict[str, Any]:
         """Replace the run month in the warehouse, in one transaction."""
         from insiders import warehouse
@@ -211,7 +223,7 @@ def insiders_monthly():
         _use_object_storage(run["run_dir"])
         return {**run, "insiders_csv": pipeline.export_insiders(run["run_dir"])}
 
-    export(load(select(compare(embed(features(filter_lines(ingest())))))))
+    export(load(report(select(compare(embed(features(filter_lines(ingest()))))))))
 
 
 insiders_monthly()

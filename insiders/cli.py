@@ -36,6 +36,7 @@ stages, in pipeline order:
   embed     scale the features once; fit UMAP, t-SNE and the tree-leaf space
   compare   every model x space x k, scored by silhouette, Davies-Bouldin, Calinski-Harabasz
   select    pick the model by policy; find Insiders; keep segment ids from last month
+  report    answer the nine business questions: HTML + Markdown report, plots, answers
   run       all of the above on one source, into one output folder
 
 examples:
@@ -145,6 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_dir(p)
     _add_policy_options(p)
     p.set_defaults(handler=_cmd_select)
+
+    p = sub.add_parser(
+        "report",
+        help="answer the nine business questions",
+        description="Write report.html (self-contained, with plots) and report.md, "
+        "answers.csv and forecasts.csv into the run folder. Replays the monthly run on the "
+        "months before (data cut at each 15th) for history and out-of-time checks.",
+    )
+    _add_run_dir(p)
+    p.add_argument("--replay-months", type=int, default=5,
+                   help="months replayed before the run (default: 5)")
+    p.set_defaults(handler=_cmd_report)
 
     p = sub.add_parser(
         "warehouse",
@@ -445,10 +458,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     with stage("compare models"):
         pipeline.compare(out, _grid_config(args))
     facts = pipeline.select(out, _policy(args), args.previous)
+    pipeline.report(out)
+    pipeline.export_insiders(out)
     quarantine = artifacts.load_frame(pipeline.path(out, "quarantine"))
     scores = artifacts.load_frame(pipeline.path(out, "scores"))
     profiles = artifacts.load_frame(pipeline.path(out, "profiles"))
     print(_run_summary(out, quarantine, scores, profiles, facts))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    facts = pipeline.report(args.run_dir, replay_months=args.replay_months)
+    print(f"report -> {facts['report']}")
     return 0
 
 

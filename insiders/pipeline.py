@@ -14,6 +14,9 @@ Run folder layout::
     segments.parquet     segment and Insiders flag         (select)
     profiles.csv         per-segment profile               (select)
     selection.json       policy, chosen model, Insiders    (select)
+    report.html, .md     the nine questions answered, plots/  (report)
+    answers.csv          the answers' numbers               (report)
+    forecasts.csv        expected revenue, next months      (report)
     insiders.csv         the Insiders with segment and features   (export)
     facts.json           small facts of every stage so far (all stages)
 """
@@ -54,6 +57,9 @@ FILES = {
     "selection": "selection.json",
     "facts": "facts.json",
     "insiders_csv": "insiders.csv",
+    "report": "report.html",
+    "answers": "answers.csv",
+    "forecasts": "forecasts.csv",
 }
 
 
@@ -169,13 +175,13 @@ def embed(
         )
     save_spaces(fitted, path(run_dir, "spaces"))
     artifacts.save_frame(embeddings_frame(fitted), path(run_dir, "embeddings"))
-    return {
+    return record_facts(run_dir, {
         "spaces": list(fitted.embeddings),
         "reused_from": reuse_spaces,
         "scaler": type(fitted.scaler).__name__,
         "features": list(fitted.feature_names),
         "fit_seconds": {k: round(v, 2) for k, v in fitted.fit_seconds.items()},
-    }
+    })
 
 
 def compare(run_dir: str, config: GridConfig | None = None) -> dict[str, Any]:
@@ -271,3 +277,14 @@ def export_insiders(run_dir: str) -> str:
     artifacts.save_frame(insiders.round(4), uri)
     record_facts(run_dir, {"insiders_csv": uri, "insiders_exported": len(insiders)})
     return uri
+
+
+def report(run_dir: str, *, replay_months: int = 5, random_state: int = 42) -> dict[str, Any]:
+    """Answer the nine questions: report.html, report.md, plots, answers.csv, forecasts.csv."""
+    from insiders.report import build_report, load_inputs, write_report
+
+    with stage("report: the nine questions"):
+        built = build_report(load_inputs(run_dir), replay_months=replay_months,
+                             random_state=random_state)
+        written = write_report(built, run_dir)
+    return record_facts(run_dir, {"report": written["report_html"], "answers": len(built.answers)})

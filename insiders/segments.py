@@ -48,6 +48,8 @@ def name_segment(
     if "recency_days" in profile:
         recency = profile["recency_days"] / max(base["recency_days"], 1e-9)
         parts.append("active" if recency <= 0.5 else "lapsed" if recency >= 1.5 else "cooling")
+    if "n_invoices" in profile and profile["n_invoices"] < 1.5:
+        parts.append("one-off")
     if {"qty_returned", "n_items"} <= set(profile.index) and base["n_items"]:
         rate = profile["qty_returned"] / max(profile["n_items"], 1e-9)
         if rate >= max(2 * base["qty_returned"] / base["n_items"], 0.05):

@@ -9,6 +9,8 @@ the run answers for):
 - ``model_scores``: the whole model comparison table, the chosen row flagged.
 - ``filter_counts``: lines removed or flagged per filter rule (the quarantine summary).
 - ``membership_history``: who entered and who left Insiders against the previous run month.
+- ``answers``: the nine questions' numbers (and texts) of the run's report.
+- ``forecasts``: the Insiders' expected revenue for the coming months, and the naive one.
 
 Loading a month deletes that month and inserts it again in one transaction: a rerun
 replaces the month, never duplicates it, and a failure leaves every table as it was.
@@ -145,6 +147,24 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.membership_history (
 CREATE INDEX IF NOT EXISTS membership_history_customer_idx
     ON {SCHEMA}.membership_history (customer_id);
 
+CREATE TABLE IF NOT EXISTS {SCHEMA}.answers (
+    run_month date NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,
+    question smallint NOT NULL CHECK (question BETWEEN 1 AND 9),
+    metric text NOT NULL,
+    value double precision,
+    text text,
+    PRIMARY KEY (run_month, question, metric)
+);
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.forecasts (
+    run_month date NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,
+    month date NOT NULL,
+    model text NOT NULL,
+    expected_revenue double precision,
+    naive_revenue double precision,
+    PRIMARY KEY (run_month, month)
+);
+
 CREATE OR REPLACE VIEW {SCHEMA}.insiders_by_month AS
 SELECT r.run_month, r.reference_date, r.customers, r.insiders, r.insiders_share_customers,
        r.insiders_share_revenue, r.chosen_candidate, r.silhouette,
@@ -175,6 +195,8 @@ TABLES = (
     "model_scores",
     "filter_counts",
     "membership_history",
+    "answers",
+    "forecasts",
 )
 
 
@@ -265,6 +287,10 @@ def load_run(
     quarantine = artifacts.load_frame(pipeline.path(run_dir, "quarantine"))
     selection = artifacts.load_json(pipeline.path(run_dir, "selection"))
     feature_facts = artifacts.load_json(pipeline.path(run_dir, "facts"))
+    report = None
+    if "report" in feature_facts:  # the report stage ran: its answers load with the month
+        report = (artifacts.load_frame(pipeline.path(run_dir, "answers")),
+                  artifacts.load_frame(pipeline.path(run_dir, "forecasts")))
 
     customers = segments.join(features, how="inner").reset_index()
     customers = customers[
@@ -330,6 +356,9 @@ def load_run(
         filter_cols = ["rule", "description", "lines_removed", "lines_flagged",
                        "revenue_removed", "revenue_flagged"]
         rows["filter_counts"] = _copy(conn, "filter_counts", quarantine[filter_cols], month)
+        if report is not None:
+            rows["answers"] = _copy(conn, "answers", report[0], month)
+            rows["forecasts"] = _copy(conn, "forecasts", report[1], month)
         previous = conn.execute(
             f"SELECT max(run_month) FROM {SCHEMA}.runs WHERE run_month < %s", (month,)
         ).fetchone()[0]

@@ -52,7 +52,8 @@ def test_scheduled_on_the_15th(parsed):
 
 
 def test_task_graph_is_the_pipeline(parsed):
-    chain = ["ingest", "filter_lines", "features", "embed", "compare", "select", "load", "export"]
+    chain = ["ingest", "filter_lines", "features", "embed", "compare", "select", "report", "load",
+             "export"]
     assert set(parsed["tasks"]) == set(chain)
     for upstream, downstream in itertools.pairwise(chain):
         assert parsed["tasks"][upstream] == [downstream]

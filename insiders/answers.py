@@ -1,0 +1,304 @@
+"""The nine business questions, answered with numbers: pure functions of a run's tables."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.tree import DecisionTreeClassifier, _tree
+
+from insiders.compare import fit_labels
+
+logger = logging.getLogger(__name__)
+
+
+# --- Q3 ------------------------------------------------------------------------------------
+def profile_vs_rest(features: pd.DataFrame, is_insider: pd.Series,
+                    feature_names: list[str]) -> pd.DataFrame:
+    """Median and quartiles of each feature for Insiders and for the rest of the base."""
+    rows = []
+    for name in feature_names:
+        for group, mask in (("Insiders", is_insider), ("Rest", ~is_insider)):
+            values = features.loc[mask.reindex(features.index, fill_value=False), name].dropna()
+            rows.append({"feature": name, "group": group, "q1": values.quantile(0.25),
+                         "median": values.median(), "q3": values.quantile(0.75),
+                         "mean": values.mean()})
+    table = pd.DataFrame(rows).pivot(index="feature", columns="group")
+    table.columns = [f"{group.lower()}_{stat}" for stat, group in table.columns]
+    table = table.reindex(feature_names)
+    table["median_ratio"] = table["insiders_median"] / table["rest_median"].replace(0, np.nan)
+    return table
+
+
+# --- Q5 ------------------------------------------------------------------------------------
+def monthly_revenue(lines: pd.DataFrame, customers: pd.Index, last_day: pd.Timestamp) -> pd.Series:
+    """Purchase revenue per calendar month of a group of customers, complete months only,
+    up to ``last_day``."""
+    purchases = lines[~lines["is_return"] & lines["customer_id"].isin(customers)]
+    day = purchases["invoice_date"].dt.normalize()
+    purchases = purchases[day <= last_day]
+    revenue = (purchases["quantity"] * purchases["unit_price"]).groupby(
+        purchases["invoice_date"].dt.to_period("M")).sum()
+    first = lines["invoice_date"].min().to_period("M")
+    last_complete = (last_day + pd.Timedelta(days=1)).to_period("M") - 1
+    months = pd.period_range(first, last_complete, freq="M")
+    # the first month is complete only if the data starts on its first day
+    if lines["invoice_date"].min().day != 1:
+        months = months[1:]
+    return revenue.reindex(months, fill_value=0.0)
+
+
+@dataclass
+class Forecast:
+    """Expected revenue of a group for the coming months, with its back-test."""
+
+    forecast: pd.DataFrame  # month, expected (model), naive
+    backtest: pd.DataFrame  # month, actual, model, naive
+    model_mae: float
+    naive_mae: float
+    model_mape: float
+    naive_mape: float
+    method: str
+
+
+def _holt(series: pd.Series, horizon: int) -> np.ndarray:
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    fitted = ExponentialSmoothing(series.to_numpy(dtype=float), trend="add", damped_trend=True,
+                                  initialization_method="estimated").fit()
+    return np.maximum(fitted.forecast(horizon), 0.0)
+
+
+def forecast_revenue(history: pd.Series, backtest_history: pd.Series, backtest_actual: pd.Series,
+                     horizon: int = 3) -> Forecast:
+    """Damped-trend exponential smoothing (Holt) of a group's monthly revenue, against the
+    naive forecast (the mean of the last three months).
+
+    Args:
+        history: the group's monthly revenue up to the last complete month.
+        backtest_history: for the back-test, the monthly revenue of the group selected
+            ``horizon`` months earlier, up to that selection.
+        backtest_actual: what that group then bought in the ``horizon`` following months.
+        horizon: months ahead.
+    """
+    def naive(series: pd.Series) -> np.ndarray:
+        return np.repeat(series.iloc[-3:].mean(), horizon)
+
+    future = pd.period_range(history.index[-1] + 1, periods=horizon, freq="M")
+    forecast = pd.DataFrame({"month": future.astype(str), "expected": _holt(history, horizon),
+                             "naive": naive(history)})
+    predicted = _holt(backtest_history, horizon)
+    baseline = naive(backtest_history)
+    actual = backtest_actual.to_numpy(dtype=float)
+    backtest = pd.DataFrame({"month": backtest_actual.index.astype(str), "actual": actual,
+                             "model": predicted, "naive": baseline})
+    return Forecast(
+        forecast=forecast, backtest=backtest,
+        model_mae=float(np.mean(np.abs(predicted - actual))),
+        naive_mae=float(np.mean(np.abs(baseline - actual))),
+        model_mape=float(np.mean(np.abs(predicted - actual) / np.maximum(actual, 1e-9))),
+        naive_mape=float(np.mean(np.abs(baseline - actual) / np.maximum(actual, 1e-9))),
+        method="damped-trend exponential smoothing (statsmodels Holt), monthly revenue",
+    )
+
+
+# --- Q6 / Q7 ---------------------------------------------------------------------------------
+@dataclass
+class Rules:
+    """Readable rules reproducing membership, and how well they do."""
+
+    enter: list[str]  # conditions that lead to Insiders
+    leave: list[str]  # conditions that lead out of Insiders
+    text: str  # the whole tree, as text
+    precision: float
+    recall: float
+    accuracy: float
+    tree: DecisionTreeClassifier
+
+
+def _paths(tree: DecisionTreeClassifier, names: list[str]) -> list[tuple[list[str], int, int, int]]:
+    """Every leaf's conditions, predicted class, samples and Insiders in it."""
+    t = tree.tree_
+    out: list[tuple[list[str], int, int, int]] = []
+
+    def walk(node: int, conds: list[str]) -> None:
+        if t.feature[node] == _tree.TREE_UNDEFINED:
+            counts = t.value[node][0] * t.n_node_samples[node]
+            out.append((conds, int(np.argmax(t.value[node][0])), int(t.n_node_samples[node]),
+                        round(counts[1]) if len(counts) > 1 else 0))
+            return
+        name, threshold = names[t.feature[node]], t.threshold[node]
+        walk(t.children_left[node], [*conds, f"{name} <= {threshold:,.4g}"])
+        walk(t.children_right[node], [*conds, f"{name} > {threshold:,.4g}"])
+
+    walk(0, [])
+    return out
+
+
+def membership_rules(features: pd.DataFrame, is_insider: pd.Series, feature_names: list[str],
+                     *, max_depth: int = 3, random_state: int = 42) -> Rules:
+    """A shallow decision tree on the features that reproduces Insiders membership.
+
+    Its paths to an Insiders leaf are the conditions to enter; the paths elsewhere are the
+    conditions under which a customer is out (or removed). Fidelity: precision and recall of
+    the tree's Insiders against the clusters' Insiders.
+    """
+    X = features[feature_names].to_numpy(dtype=float)
+    y = is_insider.reindex(features.index).to_numpy(dtype=int)
+    tree = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=20, class_weight=None,
+                                  random_state=random_state).fit(X, y)
+    predicted = tree.predict(X)
+    tp = int(((predicted == 1) & (y == 1)).sum())
+    enter, leave = [], []
+    for conds, cls, n, n_ins in _paths(tree, feature_names):
+        line = " and ".join(conds) + f"  ({n:,} customers, {n_ins / n:.0%} Insiders)"
+        (enter if cls == 1 else leave).append(line)
+    from sklearn.tree import export_text
+
+    return Rules(
+        enter=enter, leave=leave,
+        text=export_text(tree, feature_names=feature_names, decimals=2),
+        precision=tp / max(int((predicted == 1).sum()), 1),
+        recall=tp / max(int((y == 1).sum()), 1),
+        accuracy=float((predicted == y).mean()),
+        tree=tree,
+    )
+
+
+# --- Q8 --------------------------------------------------------------------------------------
+def revenue_test(features: pd.DataFrame, is_insider: pd.Series, *, n_resamples: int = 2000,
+                 random_state: int = 42) -> dict[str, float]:
+    """Mann-Whitney U test of revenue per customer, Insiders against the rest, and a
+    bootstrap 95% confidence interval of the difference in mean revenue."""
+    mask = is_insider.reindex(features.index, fill_value=False).to_numpy()
+    a = features["gross_revenue"].to_numpy()[mask]
+    b = features["gross_revenue"].to_numpy()[~mask]
+    test = stats.mannwhitneyu(a, b, alternative="greater")
+    boot = stats.bootstrap((a, b), lambda x, y, axis=-1: x.mean(axis=axis) - y.mean(axis=axis),
+                           n_resamples=n_resamples, random_state=random_state,
+                           vectorized=True, method="percentile")
+    return {
+        "mann_whitney_u": float(test.statistic),
+        "p_value": float(test.pvalue),
+        "mean_insiders": float(a.mean()),
+        "mean_rest": float(b.mean()),
+        "mean_difference": float(a.mean() - b.mean()),
+        "ci_low": float(boot.confidence_interval.low),
+        "ci_high": float(boot.confidence_interval.high),
+        "median_insiders": float(np.median(a)),
+        "median_rest": float(np.median(b)),
+    }
+
+
+def rfm_score(features: pd.DataFrame) -> pd.Series:
+    """The classic RFM score: quintiles of recency (lower is better), frequency (invoices)
+    and monetary value, summed (3 to 15)."""
+    def quintile(values: pd.Series, ascending: bool) -> pd.Series:
+        ranks = values.rank(method="first", ascending=ascending)
+        return pd.qcut(ranks, 5, labels=False) + 1
+
+    return (quintile(features["recency_days"], ascending=False)
+            + quintile(features["n_invoices"], ascending=True)
+            + quintile(features["gross_revenue"], ascending=True))
+
+
+def out_of_time(lines: pd.DataFrame, selected_at: pd.Timestamp, features: pd.DataFrame,
+                is_insider: pd.Series, until: pd.Timestamp) -> pd.DataFrame:
+    """Select on data up to ``selected_at``; measure what each group bought after it, up to
+    ``until``: Insiders, the rest, and two plain rules of the same size (top customers by
+    past revenue; top RFM score).
+
+    Returns:
+        One row per group: customers, revenue after, revenue per customer, share of all
+        revenue after the selection captured by the group.
+    """
+    day = lines["invoice_date"].dt.normalize()
+    after = lines[~lines["is_return"] & (day > selected_at) & (day <= until)]
+    revenue = (after["quantity"] * after["unit_price"]).groupby(after["customer_id"]).sum()
+    total = float(revenue.sum())
+    insiders = features.index[is_insider.reindex(features.index, fill_value=False).to_numpy()]
+    n = len(insiders)
+    groups = {
+        "Insiders (clusters)": insiders,
+        "Rest of the base": features.index.difference(insiders),
+        "Top N by past revenue": features["gross_revenue"].nlargest(n).index,
+        "Top N by RFM score": rfm_score(features).sort_values(ascending=False, kind="stable")
+        .index[:n],
+    }
+    rows = []
+    for name, members in groups.items():
+        got = float(revenue.reindex(members, fill_value=0.0).sum())
+        rows.append({"group": name, "customers": len(members), "revenue_after": got,
+                     "revenue_per_customer": got / max(len(members), 1),
+                     "share_of_revenue_after": got / total if total else np.nan})
+    return pd.DataFrame(rows)
+
+
+def bootstrap_stability(embedding: np.ndarray, labels: np.ndarray, insider_cluster: int, *,
+                        model: str, k: int, n_boot: int = 20,
+                        random_state: int = 42) -> dict[str, float]:
+    """Stability of the clusters: refit the model on bootstrap resamples of the customers
+    (on the fitted embedding) and compare, for each original cluster, its members with the
+    best-matching bootstrap cluster (Jaccard index); reports Insiders' and the mean."""
+    rng = np.random.default_rng(random_state)
+    n = len(labels)
+    clusters = [c for c in np.unique(labels) if c >= 0]
+    scores: dict[int, list[float]] = {c: [] for c in clusters}
+    for _ in range(n_boot):
+        idx = np.unique(rng.choice(n, n, replace=True))
+        boot = fit_labels(embedding[idx], model, k, random_state=random_state)
+        original = labels[idx]
+        for c in clusters:
+            members = set(np.flatnonzero(original == c))
+            if not members:
+                continue
+            best = max(
+                len(members & set(np.flatnonzero(boot == b))) / len(members | set(np.flatnonzero(boot == b)))
+                for b in np.unique(boot) if b >= 0
+            )
+            scores[c].append(best)
+    means = {c: float(np.mean(v)) for c, v in scores.items() if v}
+    return {"insiders_jaccard": means[insider_cluster],
+            "mean_jaccard": float(np.mean(list(means.values()))),
+            "min_jaccard": float(min(means.values())), "n_boot": n_boot}
+
+
+# --- Q9 --------------------------------------------------------------------------------------
+def actions(profiles: pd.DataFrame, base: pd.Series) -> pd.DataFrame:
+    """Actions per segment derived from its figures against the whole base's means."""
+    rows = []
+    for p in profiles.itertuples():
+        recency = p.mean_recency_days / max(base["recency_days"], 1e-9)
+        value = p.mean_gross_revenue / max(base["gross_revenue"], 1e-9)
+        frequency = p.mean_frequency / max(base["frequency"], 1e-9)
+        returns = p.mean_qty_returned / max(p.mean_n_items, 1e-9)
+        base_returns = base["qty_returned"] / max(base["n_items"], 1e-9)
+        todo = []
+        if p.is_insider:
+            todo.append(f"retain: {p.share_revenue:.0%} of revenue from {p.share_customers:.0%} "
+                        "of customers; early access, free shipping, a named contact")
+        if recency >= 1.5:
+            todo.append(f"win back: last purchase {p.mean_recency_days:.0f} days ago on average "
+                        f"({recency:.1f}x the base); a time-limited offer on past categories")
+        elif recency <= 0.5 and not p.is_insider:
+            todo.append(f"grow: active (last purchase {p.mean_recency_days:.0f} days ago) but "
+                        f"{value:.1f}x the base's revenue; cross-sell and bundles to lift basket")
+        if frequency < 0.5 and recency < 1.5:
+            todo.append(f"habit: buys rarely ({p.mean_frequency:.3f} invoices/day); reminders "
+                        "timed to their cycle")
+        if returns >= 2 * base_returns and returns > 0.02:
+            todo.append(f"returns: {returns:.0%} of units come back ({base_returns:.0%} in the "
+                        "base); check sizing/descriptions before discounts")
+        if value >= 1.5 and not p.is_insider:
+            todo.append(f"upgrade: {value:.1f}x the base's revenue; show the Insiders criteria "
+                        "and what is missing")
+        if not todo:
+            todo.append(f"keep in the general newsletter ({p.share_revenue:.0%} of revenue); "
+                        "low priority for spend")
+        rows.append({"segment_id": p.segment_id, "segment_name": p.segment_name,
+                     "customers": p.n_customers, "share_revenue": p.share_revenue,
+                     "actions": "; ".join(todo)})
+    return pd.DataFrame(rows)

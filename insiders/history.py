@@ -1,0 +1,121 @@
+"""Replay of monthly runs on one file: cut the lines at each month's 15th and segment again,
+so that membership history (entries, exits) and out-of-time checks exist for the report."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from insiders.compare import fit_labels
+from insiders.features import build_customer_features
+from insiders.progress import stage
+from insiders.segments import assign_segments
+from insiders.spaces import fit_spaces
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Replay:
+    """Segments of every replayed month, oldest first.
+
+    Attributes:
+        segments: reference date -> per-customer ``segment_id``, ``segment_name``,
+            ``is_insider`` (as :func:`insiders.segments.assign_segments` returns).
+        features: reference date -> the features the month was segmented on.
+        embeddings: reference date -> the chosen space's coordinates (rows = features' rows).
+    """
+
+    segments: dict[pd.Timestamp, pd.DataFrame] = field(default_factory=dict)
+    features: dict[pd.Timestamp, pd.DataFrame] = field(default_factory=dict)
+    embeddings: dict[pd.Timestamp, np.ndarray] = field(default_factory=dict)
+
+    def membership_changes(self) -> pd.DataFrame:
+        """Per replayed month: Insiders, entered, left, and the stayers' share."""
+        rows = []
+        previous: set | None = None
+        for ref, seg in self.segments.items():
+            now = set(seg.index[seg["is_insider"]])
+            entered = len(now - previous) if previous is not None else len(now)
+            left = len(previous - now) if previous is not None else 0
+            rows.append({
+                "reference_date": ref.date(),
+                "insiders": len(now),
+                "entered": entered,
+                "left": left,
+                "stayed_share": (len(now & previous) / len(previous)) if previous else np.nan,
+            })
+            previous = now
+        return pd.DataFrame(rows)
+
+    def exits(self) -> pd.DataFrame:
+        """Customers who left Insiders from one replayed month to the next, with the change
+        in their features between the two months (why they left)."""
+        frames = []
+        months = list(self.segments)
+        for before, after in itertools.pairwise(months):
+            was = self.segments[before]
+            now = self.segments[after]
+            gone = was.index[was["is_insider"]].difference(now.index[now["is_insider"]])
+            f0, f1 = self.features[before], self.features[after]
+            both = gone.intersection(f1.index)
+            if both.empty:
+                continue
+            delta = f1.loc[both] - f0.loc[both]
+            frames.append(delta.assign(left_on=after.date()))
+        return pd.concat(frames) if frames else pd.DataFrame()
+
+
+def monthly_reference_dates(reference_date: pd.Timestamp, months: int) -> list[pd.Timestamp]:
+    """The 14th (the day before each run on the 15th) of the ``months`` months before the
+    reference date's, oldest first, then the reference date itself."""
+    ref = pd.Timestamp(reference_date).normalize()
+    anchor = ref.replace(day=14) if ref.day >= 14 else (ref - pd.DateOffset(months=1)).replace(day=14)
+    earlier = [anchor - pd.DateOffset(months=m) for m in range(months, 0, -1)]
+    if anchor != ref:
+        earlier.append(anchor)
+    return [pd.Timestamp(d) for d in earlier if d < ref] + [ref]
+
+
+def replay(
+    lines: pd.DataFrame,
+    reference_dates: list[pd.Timestamp],
+    *,
+    feature_names: list[str],
+    space: str,
+    model: str,
+    k: int,
+    value_score: str = "gross_revenue",
+    random_state: int = 42,
+) -> Replay:
+    """Segment the customers as of each reference date with one fixed model, carrying
+    segment ids from month to month.
+
+    Args:
+        lines: filtered lines covering every reference date.
+        reference_dates: oldest first.
+        feature_names, space, model, k: the run's chosen features and model.
+        value_score: ranks clusters; Insiders has the highest.
+        random_state: seed.
+    """
+    out = Replay()
+    previous = None
+    for ref in reference_dates:
+        with stage(f"replay as of {ref.date()}"):
+            features = build_customer_features(lines, ref)
+            spaces = fit_spaces(features, feature_names=feature_names, spaces=(space,),
+                                random_state=random_state)
+            X = spaces.embeddings[space]
+            labels = pd.Series(fit_labels(X, model, k, random_state=random_state),
+                               index=features.index)
+            segments = assign_segments(features, labels, value_score=value_score,
+                                       previous=previous)
+        out.segments[ref] = segments
+        out.features[ref] = features
+        out.embeddings[ref] = X
+        previous = segments
+    return out
