@@ -26,17 +26,29 @@ Settings come from the environment (:meth:`MetabaseConfig.from_env`), never from
 ``INSIDERS_READER_PASSWORD``, ``INSIDERS_WAREHOUSE_HOST`` / ``_PORT`` / ``_DB`` / ``_SSL``, and
 optionally ``MB_DATABASE_NAME``, ``MB_WAIT_SECONDS``.
 
-Target version, pinned: **Metabase v0.50** (Docker image ``metabase/metabase:v0.50.x``). Endpoints
-and payload shapes checked against the v0.50 API reference pages
-https://www.metabase.com/docs/v0.50/api/setup, ``.../api/session``, ``.../api/database``,
-``.../api/collection``, ``.../api/card``, ``.../api/dashboard``, the API changelog
-(https://www.metabase.com/docs/latest/developers-guide/api-changelog) and the v0.50 sources
-(``src/metabase/api/{setup,card,dashboard,database}.clj``): ``POST /api/card`` requires ``name``,
-``dataset_query``, ``display`` and ``visualization_settings``; ``PUT /api/dashboard/:id`` takes
-``dashcards`` (``id`` negative for new ones, ``size_x``, ``size_y``, ``row``, ``col``) and ``tabs``
-since v0.47 (``PUT /api/dashboard/:id/cards`` is deprecated); ``GET /api/database`` and
-``GET /api/collection/:id/items`` answer ``{"data": [...], "total": n}``; a failed login answers
-401 ``{"errors": {"password": "did not match stored password"}}``.
+Target version, pinned: **Metabase v0.50** (Docker image ``metabase/metabase:v0.50.x``; v0.49 and
+later are likely fine: cards' ``type`` came in v0.49, ``dashcards`` on ``PUT /api/dashboard/:id`` in
+v0.47). Endpoints and payload
+shapes were checked against Metabase's API reference pages (https://www.metabase.com/docs/v0.50/api/
+``setup``, ``session``, ``database``, ``collection``, ``card``, ``dashboard``; the same pages under
+``/docs/latest/``), its API changelog (https://www.metabase.com/docs/latest/developers-guide/api-changelog,
+whose entries up to v0.50 break none of these calls) and the endpoint schemas in its sources of that
+era (``src/metabase/api/setup.clj``, ``card.clj``, ``dashboard.clj``, ``database.clj``):
+
+- ``POST /api/setup`` takes ``token``, ``user`` {``email``, ``password``, ``first_name``,
+  ``last_name``} and ``prefs`` {``site_name``, ``site_locale``, ``allow_tracking``}, answers
+  ``{"id": session}``, and 403 once a user exists;
+- ``POST /api/session`` takes ``username`` and ``password``; a wrong one answers 401
+  ``{"errors": {"password": "did not match stored password"}}``;
+- ``GET /api/database`` and ``GET /api/collection/:id/items`` answer ``{"data": [...], "total": n}``;
+- ``POST /api/card`` requires ``name``, ``dataset_query``, ``display``, ``visualization_settings``;
+- ``PUT /api/dashboard/:id`` takes ``dashcards`` (``id``, negative for a new one, ``card_id``,
+  ``size_x``, ``size_y``, ``row``, ``col``; ids left out are deleted) and ``tabs``
+  (``PUT /api/dashboard/:id/cards`` is deprecated).
+
+It has been exercised against a stand-in of that API (``tests/metabase/fake_metabase.py``), not
+against a running Metabase: run ``insiders metabase provision`` once on a v0.50 instance before
+relying on it.
 """
 
 from __future__ import annotations

@@ -33,5 +33,13 @@ def stage(label: str) -> Iterator[None]:
 
 
 def progress(items: Iterable[T], *, desc: str, total: int | None = None) -> Iterable[T]:
-    """Wrap an iterable in a progress bar (on stderr, off when disabled or not a terminal)."""
-    return tqdm(items, desc=desc, total=total, disable=not _enabled, file=sys.stderr, leave=False)
+    """Wrap an iterable in a progress bar on a terminal; elsewhere (logs, Airflow) a line
+    when the loop starts and when it ends, with its duration."""
+    if _enabled and sys.stderr.isatty():
+        return tqdm(items, desc=desc, total=total, file=sys.stderr, leave=False)
+    return _timed(items, desc)
+
+
+def _timed(items: Iterable[T], desc: str) -> Iterator[T]:
+    with stage(desc):
+        yield from items

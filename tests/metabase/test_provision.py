@@ -242,16 +242,10 @@ def test_every_question_reads_only_the_insiders_schema():
 
 
 def test_every_question_runs_on_the_warehouse_as_the_reader(warehouse_dsn):
-    """Each card's SQL, executed as the read-only login on a real Postgres with the warehouse schema
-    (and insiders.forecasts as specified for the forecast writer: run_month, month, model,
-    expected_revenue, naive_revenue)."""
+    """Each card's SQL, executed as the read-only login on a real Postgres with the warehouse's own
+    schema (insiders.warehouse.DDL, forecasts included): a renamed column fails here."""
     with warehouse.connect(warehouse_dsn) as conn:
         warehouse.ensure_schema(conn)
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS insiders.forecasts (run_month date NOT NULL, month date NOT NULL, "
-            "model text NOT NULL, expected_revenue double precision, naive_revenue double precision)"
-        )
-        conn.commit()
         warehouse.create_reader(conn, "metabase_cards", "not-a-real-secret")
     reader_dsn = warehouse_dsn.replace("postgres@", "metabase_cards@")
     with psycopg.connect(reader_dsn) as conn:
