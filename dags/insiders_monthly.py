@@ -5,7 +5,7 @@ Picks the shop's best customers (**Insiders**) on the 15th of every month, as of
 before (the run's data interval, so a backfill of last March answers for last March).
 
 `ingest` -> `filter_lines` -> `features` -> `embed` -> `compare` -> `select` -> `report`
--> `load` -> `export`
+-> `load` -> `export` -> `resync_metabase`
 
 Each task is a thin call into the `insiders` package; files go under one folder per run
 month (`insiders_artifacts` Variable: `s3://bucket/prefix` through the `aws_default`
@@ -24,6 +24,7 @@ Configuration (from Airflow, never from code):
 | S3 credentials / endpoint | connection `aws_default` | the AWS default chain |
 | source file | param `source`, else Variable `insiders_source` | the bundled UCI data |
 | run folders | Variable `insiders_artifacts` | `file://<project>/var/runs` |
+| Metabase resync | connection `metabase_default` (HTTP, admin login) | skipped |
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from insiders.options import ANONYMOUS_POLICIES, FEATURE_DESCRIPTIONS, MODELS, R
 PROJECT = Path(__file__).resolve().parent.parent
 WAREHOUSE_CONN = "insiders_warehouse"
 AWS_CONN = "aws_default"
+METABASE_CONN = "metabase_default"
 
 
 def _run_info(context: dict[str, Any]) -> dict[str, str]:
@@ -223,7 +225,25 @@ def insiders_monthly():
         _use_object_storage(run["run_dir"])
         return {**run, "insiders_csv": pipeline.export_insiders(run["run_dir"])}
 
-    export(load(report(select(compare(embed(features(filter_lines(ingest()))))))))
+    @task
+    def resync_metabase(run: dict[str, Any]) -> dict[str, Any]:
+        """Ask Metabase to resync the warehouse; skipped without a `metabase_default` connection."""
+        from airflow.sdk import Connection
+        from airflow.sdk.exceptions import AirflowNotFoundException, AirflowSkipException
+
+        from insiders import metabase
+
+        try:
+            conn = Connection.get(METABASE_CONN)
+        except AirflowNotFoundException as exc:
+            raise AirflowSkipException(f"no connection {METABASE_CONN!r}: no Metabase to resync") from exc
+        config = metabase.MetabaseConfig(
+            url=f"{conn.schema or 'http'}://{conn.host}:{conn.port or 3000}",
+            admin_email=conn.login, admin_password=conn.password,
+        )
+        return metabase.resync(config)
+
+    resync_metabase(export(load(report(select(compare(embed(features(filter_lines(ingest())))))))))
 
 
 insiders_monthly()

@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_enabled(not args.quiet)
     try:
         return int(args.handler(args) or 0)
-    except (IngestError, ValueError) as exc:
+    except (IngestError, ValueError, RuntimeError) as exc:  # MetabaseError is a RuntimeError
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -178,6 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="create-reader: environment variable holding its password (never a flag)",
     )
     p.set_defaults(handler=_cmd_warehouse)
+
+    p = sub.add_parser(
+        "metabase",
+        help="provision or resync Metabase",
+        description="provision: over Metabase's REST API, first-run set-up, the warehouse "
+        "added with the read-only login, the questions and the 'Insiders' dashboard "
+        "(idempotent: a second run updates). resync: ask Metabase to resync the warehouse. "
+        "Settings from the environment: MB_URL, MB_ADMIN_EMAIL, MB_ADMIN_PASSWORD, "
+        "INSIDERS_READER_USER, INSIDERS_READER_PASSWORD, INSIDERS_WAREHOUSE_HOST, "
+        "INSIDERS_WAREHOUSE_PORT, INSIDERS_WAREHOUSE_DB.",
+    )
+    p.add_argument("action", choices=("provision", "resync"))
+    p.set_defaults(handler=_cmd_metabase)
 
     p = sub.add_parser(
         "run",
@@ -470,6 +483,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     facts = pipeline.report(args.run_dir, replay_months=args.replay_months)
     print(f"report -> {facts['report']}")
+    return 0
+
+
+def _cmd_metabase(args: argparse.Namespace) -> int:
+    import json
+
+    from insiders import metabase
+
+    config = metabase.MetabaseConfig.from_env()
+    done = metabase.provision(config) if args.action == "provision" else metabase.resync(config)
+    print(json.dumps(done, indent=2, default=str))
     return 0
 
 

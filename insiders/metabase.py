@@ -475,8 +475,7 @@ def _database_body(config: MetabaseConfig) -> dict[str, Any]:
     }
 
 
-def _ensure_database(client: _Client, config: MetabaseConfig) -> tuple[int, str]:
-    body = _database_body(config)
+def _ensure_database(client: _Client, config: MetabaseConfig, body: dict[str, Any]) -> tuple[int, str]:
     existing = _find_database(client, config.database_name)
     if existing is None:
         database = client.json(
@@ -616,8 +615,9 @@ def provision(config: MetabaseConfig) -> dict[str, Any]:
     created: list[str] = []
     updated: list[str] = []
     try:
+        database_body = _database_body(config)  # checked before anything is sent
         setup = _session(client, config)
-        database_id, action = _ensure_database(client, config)
+        database_id, action = _ensure_database(client, config, database_body)
         (created if action == "created" else updated).append(f"database:{config.database_name}")
         collection_id, action = _ensure_collection(client)
         if action == "created":
