@@ -296,7 +296,10 @@ def load_run(
     customers = customers[
         ["customer_id", "segment_id", "segment_name", "is_insider", "cluster", *FEATURE_DESCRIPTIONS]
     ]
-    scores = scores.assign(is_chosen=scores["candidate"] == selection["chosen"]["candidate"])
+    scores = scores.assign(
+        is_chosen=scores["candidate"] == selection["chosen"]["candidate"],
+        k=scores["k"].astype("Int64"),  # empty for density models, so read back as float
+    )
     scores = scores[
         [
             "candidate",

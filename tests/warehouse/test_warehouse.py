@@ -25,7 +25,8 @@ def run_dirs(tmp_path_factory) -> dict[str, str]:
         pipeline.filter_lines(run_dir)
         pipeline.features(run_dir, reference)
         pipeline.embed(run_dir, spaces=("features", "umap"))
-        pipeline.compare(run_dir, GridConfig(models=("kmeans", "ward")))
+        # density models leave k empty: the load must still type it as an integer
+        pipeline.compare(run_dir, GridConfig(models=("kmeans", "ward", "dbscan", "hdbscan")))
         previous = out.get("2011-11")
         pipeline.select(run_dir, previous_segments=pipeline.path(previous, "segments") if previous else None)
         out[month] = run_dir
@@ -49,6 +50,7 @@ def test_load_fills_every_table_with_the_runs_figures(warehouse_dsn, run_dirs):
     assert row["chosen_candidate"] == "umap/ward/k=8"
     assert row["lines_read"] == 541_909
     assert result.rows["model_scores"] == len(scores)
+    assert set(scores["model"]) == {"kmeans", "ward", "dbscan", "hdbscan"}
     assert result.rows["membership_history"] == row["insiders"]  # first month: all entered
 
 
