@@ -24,6 +24,7 @@ Run folder layout::
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -172,6 +173,7 @@ def embed(
             spaces=spaces,
             scaler=scaler,
             random_state=random_state,
+            n_jobs=min(2, os.cpu_count() or 1),
         )
     save_spaces(fitted, path(run_dir, "spaces"))
     artifacts.save_frame(embeddings_frame(fitted), path(run_dir, "embeddings"))

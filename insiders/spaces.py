@@ -292,6 +292,7 @@ def fit_spaces(
     spaces: Sequence[str] = SPACES,
     scaler: str = "minmax",
     random_state: int = 42,
+    n_jobs: int = 1,
 ) -> FittedSpaces:
     """Scale the features once and fit every requested space on them.
 
@@ -302,9 +303,9 @@ def fit_spaces(
         spaces: names from :data:`SPACES`.
         scaler: see :func:`make_scaler`.
         random_state: seed of every space.
+        n_jobs: processes fitting spaces side by side (t-SNE in one while UMAP and the tree
+            space fit in the other); each fit is seeded, so the result does not depend on it.
     """
-    import time
-
     names = list(feature_names)
     missing = [c for c in names if c not in features.columns]
     if missing:
@@ -315,14 +316,34 @@ def fit_spaces(
         raise ValueError(f"feature(s) {bad} have missing values; leave them out of the spaces")
     fitted = FittedSpaces(names, features.index.to_numpy(), make_scaler(scaler).fit(values))
     scaled = fitted.scaler.transform(values)
-    for name in spaces:
-        with stage(f"space {name}"):
-            start = time.perf_counter()
-            model = make_space(name, feature_names=names, random_state=random_state)
-            fitted.transformers[name] = model
-            fitted.embeddings[name] = scaled if model is None else model.fit_transform(scaled)
-            fitted.fit_seconds[name] = time.perf_counter() - start
+    # the slowest first, so that the others share the second process
+    order = sorted(spaces, key=lambda n: ("tsne", "umap", "tree", "features").index(n))
+    jobs = [(name, scaled, names, random_state) for name in order]
+    if n_jobs > 1 and sum(n != "features" for n in order) > 1:
+        results = joblib.Parallel(n_jobs=n_jobs, backend="loky")(
+            joblib.delayed(_fit_space)(*job) for job in jobs
+        )
+    else:
+        results = [_fit_space(*job) for job in jobs]
+    by_name = {r[0]: r for r in results}
+    for name in spaces:  # in the order asked for
+        _, model, embedding, seconds = by_name[name]
+        fitted.transformers[name] = model
+        fitted.embeddings[name] = embedding
+        fitted.fit_seconds[name] = seconds
     return fitted
+
+
+def _fit_space(
+    name: str, scaled: np.ndarray, names: list[str], random_state: int
+) -> tuple[str, TransformerMixin | None, np.ndarray, float]:
+    import time
+
+    with stage(f"space {name}"):
+        start = time.perf_counter()
+        model = make_space(name, feature_names=names, random_state=random_state)
+        embedding = scaled if model is None else model.fit_transform(scaled)
+    return name, model, embedding, time.perf_counter() - start
 
 
 def save_spaces(fitted: FittedSpaces, uri: str | Path) -> str:

@@ -72,3 +72,12 @@ def test_bad_feature_choices_are_explained():
         fit_spaces(with_nan, feature_names=["gross_revenue", "avg_days"], spaces=("features",))
     with pytest.raises(ValueError, match="unknown scaler"):
         make_scaler("log")
+
+
+def test_parallel_fit_gives_the_same_spaces():
+    small = FEATURES.iloc[:300]
+    one = fit_spaces(small, spaces=("features", "umap", "tree"), n_jobs=1)
+    two = fit_spaces(small, spaces=("features", "umap", "tree"), n_jobs=2)
+    assert list(two.embeddings) == ["features", "umap", "tree"]
+    for name in one.embeddings:
+        assert np.array_equal(one.embeddings[name], two.embeddings[name]), name
