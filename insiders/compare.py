@@ -17,7 +17,7 @@ from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
 from insiders.options import MODELS
-from insiders.progress import progress
+from insiders.progress import progress, stage
 
 logger = logging.getLogger(__name__)
 
@@ -70,48 +70,70 @@ class ModelGrid:
     labels: pd.DataFrame = field(repr=False)
 
 
-def silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> float:
-    """Mean silhouette of a labelling, given all pairwise distances; noise (-1) left out.
+def silhouette_scores(distances: np.ndarray, labelings: list[np.ndarray]) -> list[float]:
+    """Mean silhouette of many labellings of the same points; noise (-1) left out.
 
-    Equal to :func:`sklearn.metrics.silhouette_score` on the same points, but one matrix
-    product per labelling, so one distance matrix serves a whole grid of models.
+    Equal to :func:`sklearn.metrics.silhouette_score` for each labelling, but every
+    labelling's per-cluster distance sums come from one product of the distance matrix with
+    all their one-hot matrices side by side: the matrix is read once for a whole grid.
     """
-    labels = np.asarray(labels)
-    member = labels >= 0
-    clusters, inverse = np.unique(labels[member], return_inverse=True)
-    n, k = int(member.sum()), len(clusters)
-    if not 2 <= k <= n - 1:
-        return float("nan")
-    onehot = np.zeros((len(labels), k))
-    onehot[np.flatnonzero(member), inverse] = 1.0
-    sums = (distances[member] @ onehot) if not member.all() else distances @ onehot
-    counts = onehot.sum(axis=0)
-    rows = np.arange(n)
-    own_count = counts[inverse] - 1
-    a = sums[rows, inverse] / np.maximum(own_count, 1)
-    means = sums / counts
-    means[rows, inverse] = np.inf
-    b = means.min(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = (b - a) / np.maximum(a, b)
-    s = np.nan_to_num(s)
-    s[own_count == 0] = 0.0  # a lone point scores 0, as in scikit-learn
-    return float(s.mean())
+    metas: list[tuple[int, np.ndarray, np.ndarray, int] | None] = []
+    blocks: list[np.ndarray] = []
+    offset = 0
+    for labels in labelings:
+        labels = np.asarray(labels)
+        member = labels >= 0
+        clusters, inverse = np.unique(labels[member], return_inverse=True)
+        k = len(clusters)
+        if not 2 <= k <= int(member.sum()) - 1:
+            metas.append(None)
+            continue
+        onehot = np.zeros((len(labels), k), dtype=distances.dtype)
+        onehot[np.flatnonzero(member), inverse] = 1.0
+        metas.append((offset, member, inverse, k))
+        blocks.append(onehot)
+        offset += k
+    all_sums = distances @ np.hstack(blocks) if blocks else None
+    out = []
+    for meta in metas:
+        if meta is None:
+            out.append(float("nan"))
+            continue
+        start, member, inverse, k = meta
+        sums = all_sums[member, start : start + k]
+        counts = np.bincount(inverse, minlength=k).astype(float)
+        rows = np.arange(len(inverse))
+        own_count = counts[inverse] - 1
+        a = sums[rows, inverse] / np.maximum(own_count, 1)
+        means = sums / counts
+        means[rows, inverse] = np.inf
+        b = means.min(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = (b - a) / np.maximum(a, b)
+        s = np.nan_to_num(s)
+        s[own_count == 0] = 0.0  # a lone point scores 0, as in scikit-learn
+        out.append(float(s.mean()))
+    return out
 
 
-def score_labels(X: np.ndarray, labels: np.ndarray, distances: np.ndarray) -> dict[str, float]:
-    """Silhouette, Davies-Bouldin, Calinski-Harabasz, cluster count and noise share."""
+def silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette of one labelling, given all pairwise distances (see
+    :func:`silhouette_scores`)."""
+    return silhouette_scores(distances, [labels])[0]
+
+
+def score_labels(X: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Davies-Bouldin, Calinski-Harabasz, cluster count and noise share (the silhouette is
+    computed for a whole space at once, by :func:`silhouette_scores`)."""
     member = labels >= 0
     n_clusters = len(np.unique(labels[member]))
     out = {
         "n_clusters": n_clusters,
         "noise_share": float(1 - member.mean()),
-        "silhouette": float("nan"),
         "davies_bouldin": float("nan"),
         "calinski_harabasz": float("nan"),
     }
     if 2 <= n_clusters < member.sum():
-        out["silhouette"] = silhouette_from_distances(distances, labels)
         out["davies_bouldin"] = float(davies_bouldin_score(X[member], labels[member]))
         out["calinski_harabasz"] = float(calinski_harabasz_score(X[member], labels[member]))
     return out
@@ -188,6 +210,7 @@ def _compare(
         distances = pairwise_distances(X[sample])
         tree = linkage(X, "ward") if "ward" in config.models else None
         candidates = list(_candidates(space, X, config))
+        space_rows: list[dict] = []
         desc = f"{len(candidates)} models on {space}"
         for model, param, params in progress(candidates, desc=desc):
             start = time.perf_counter()
@@ -202,10 +225,9 @@ def _compare(
                     min_samples=config.dbscan_min_samples,
                 )
             found = np.asarray(found, dtype=np.int64)
-            scores = score_labels(X[sample], found[sample], distances)
             candidate = f"{space}/{model}/{params.split(' ')[0].split(',')[0]}"
             labels[candidate] = found
-            rows.append(
+            space_rows.append(
                 {
                     "candidate": candidate,
                     "space": space,
@@ -213,11 +235,18 @@ def _compare(
                     "k": int(param) if model in ("kmeans", "gmm", "ward") else np.nan,
                     "param": float(param),
                     "params": params,
-                    **scores,
+                    **score_labels(X[sample], found[sample]),
                     "silhouette_sampled": sampled,
                     "fit_seconds": time.perf_counter() - start,
                 }
             )
+        with stage(f"silhouettes of {len(space_rows)} models on {space}"):
+            silhouettes = silhouette_scores(
+                distances, [labels[r["candidate"]][sample] for r in space_rows]
+            )
+        for row, silhouette in zip(space_rows, silhouettes, strict=True):
+            row["silhouette"] = silhouette
+        rows.extend(space_rows)
         del distances
     scores = pd.DataFrame(rows).sort_values("silhouette", ascending=False, kind="stable")
     frame = pd.DataFrame(labels, index=pd.Index(customer_ids, name="customer_id"))
