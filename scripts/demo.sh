@@ -28,6 +28,7 @@ cat <<MSG
 
 Where things are:
   warehouse     $INSIDERS_WAREHOUSE_DSN  (schema insiders; psql "\$DSN" -c 'table insiders.insiders_by_month')
+  report        $PWD/var/runs/$month/report.html  (the nine questions; report.md beside it)
   run folder    $PWD/var/runs/$month/  (insiders.csv, model_scores.csv, profiles.csv, ...)
   Airflow       AIRFLOW_HOME=$AIRFLOW_HOME; DAG log var/demo-dag.log
   stop Postgres .venv/bin/python -m insiders.local_postgres stop var/postgres
