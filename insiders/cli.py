@@ -542,6 +542,7 @@ def _run_summary(
     out: str, quarantine: pd.DataFrame, scores: pd.DataFrame, profiles: pd.DataFrame, facts: dict
 ) -> str:
     removed = quarantine[quarantine["lines_removed"] > 0]
+    width = max(map(len, pipeline.FILES))
     cols = [
         "segment_id",
         "segment_name",
@@ -567,7 +568,7 @@ def _run_summary(
         profiles[cols].to_string(index=False, float_format=lambda v: f"{v:,.3f}"),
         "",
         "Outputs:",
-        *[f"  {name:<11}{Path(pipeline.path(out, name)).resolve()}" for name in pipeline.FILES],
+        *[f"  {name:<{width}}  {Path(pipeline.path(out, name)).resolve()}" for name in pipeline.FILES],
     ]
     return "\n".join(lines)
 

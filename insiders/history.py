@@ -27,12 +27,10 @@ class Replay:
         segments: reference date -> per-customer ``segment_id``, ``segment_name``,
             ``is_insider`` (as :func:`insiders.segments.assign_segments` returns).
         features: reference date -> the features the month was segmented on.
-        embeddings: reference date -> the chosen space's coordinates (rows = features' rows).
     """
 
     segments: dict[pd.Timestamp, pd.DataFrame] = field(default_factory=dict)
     features: dict[pd.Timestamp, pd.DataFrame] = field(default_factory=dict)
-    embeddings: dict[pd.Timestamp, np.ndarray] = field(default_factory=dict)
 
     def membership_changes(self) -> pd.DataFrame:
         """Per replayed month: Insiders, entered, left, and the stayers' share."""
@@ -95,6 +93,11 @@ def replay(
     """Segment the customers as of each reference date with one fixed model, carrying
     segment ids from month to month.
 
+    The chosen space is fitted once, on the oldest month; every later month's customers are
+    embedded in it (:meth:`FittedSpaces.reuse`, what a run with ``reuse_spaces`` does) and
+    clustered again. So each month sees only its own past (the out-of-time checks stay
+    honest), and segments move where customers changed, not where a refit moved the layout.
+
     Args:
         lines: filtered lines covering every reference date.
         reference_dates: oldest first.
@@ -104,18 +107,22 @@ def replay(
     """
     out = Replay()
     previous = None
+    day = lines["invoice_date"].dt.normalize()
+    fitted = None
     for ref in reference_dates:
         with stage(f"replay as of {ref.date()}"):
-            features = build_customer_features(lines, ref)
-            spaces = fit_spaces(features, feature_names=feature_names, spaces=(space,),
-                                random_state=random_state)
-            X = spaces.embeddings[space]
+            features = build_customer_features(lines[day <= pd.Timestamp(ref).normalize()], ref)
+            if fitted is None:
+                fitted = fit_spaces(features, feature_names=feature_names, spaces=(space,),
+                                    random_state=random_state)
+                X = fitted.embeddings[space]
+            else:
+                X = fitted.transform(features)[space]
             labels = pd.Series(fit_labels(X, model, k, random_state=random_state),
                                index=features.index)
             segments = assign_segments(features, labels, value_score=value_score,
                                        previous=previous)
         out.segments[ref] = segments
         out.features[ref] = features
-        out.embeddings[ref] = X
         previous = segments
     return out

@@ -185,7 +185,7 @@ def _decode(src: str, raw: bytes, encoding: str) -> str:
 
 def _read_csv(src: str, raw: bytes, encoding: str) -> pd.DataFrame:
     text = _decode(src, raw, encoding)
-    sep = "\t" if src.lower().rstrip(".gz").endswith(".tsv") else ","
+    sep = "\t" if src.lower().removesuffix(".gz").endswith(".tsv") else ","
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""])
     except pd.errors.ParserError as exc:

@@ -24,7 +24,6 @@ Run folder layout::
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -37,6 +36,7 @@ from insiders.compare import GridConfig, compare_models
 from insiders.features import STUDY_FEATURES, build_customer_features, last_purchase_date
 from insiders.filters import FilterConfig, filter_transactions
 from insiders.ingest import read_transactions
+from insiders.parallel import cores
 from insiders.progress import stage
 from insiders.segments import assign_segments, profile_segments
 from insiders.select import SelectionPolicy, choose_candidate
@@ -173,7 +173,7 @@ def embed(
             spaces=spaces,
             scaler=scaler,
             random_state=random_state,
-            n_jobs=min(2, os.cpu_count() or 1),
+            n_jobs=cores(),
         )
     save_spaces(fitted, path(run_dir, "spaces"))
     artifacts.save_frame(embeddings_frame(fitted), path(run_dir, "embeddings"))
@@ -189,7 +189,8 @@ def embed(
 def compare(run_dir: str, config: GridConfig | None = None) -> dict[str, Any]:
     """Score every model on every space; write the whole table and every labelling."""
     fitted = load_spaces(path(run_dir, "spaces"))
-    grid = compare_models(fitted.embeddings, fitted.customer_ids, config)
+    grid = compare_models(fitted.embeddings, fitted.customer_ids, config,
+                          n_jobs=cores())
     artifacts.save_frame(grid.scores, path(run_dir, "scores"), index=False)
     artifacts.save_frame(grid.labels, path(run_dir, "labels"))
     best = grid.scores.iloc[0]

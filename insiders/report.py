@@ -14,6 +14,7 @@ import pandas as pd
 
 from insiders import answers, artifacts
 from insiders.history import monthly_reference_dates, replay
+from insiders.parallel import side_by_side
 from insiders.progress import stage
 
 logger = logging.getLogger(__name__)
@@ -114,13 +115,23 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
         _answer(rows, 3, f"median_{name}_insiders", vs_rest.loc[name, "insiders_median"])
         _answer(rows, 3, f"median_{name}_rest", vs_rest.loc[name, "rest_median"])
 
-    # history: replay the months before, same features and model
+    # history: replay the months before (same features and model) beside the stability check
     k = int(chosen["k"]) if chosen.get("k") else int(chosen["n_clusters"])
-    with stage(f"replay {replay_months} earlier months"):
-        dates = monthly_reference_dates(reference, replay_months)[:-1]
-        history = replay(inputs.lines, dates, feature_names=feature_names, space=chosen["space"],
-                         model=chosen["model"], k=k, value_score=policy["value_score"],
-                         random_state=random_state)
+    dates = monthly_reference_dates(reference, replay_months)[:-1]
+    emb_cols = [f"{chosen['space']}_x", f"{chosen['space']}_y"]
+    if chosen["space"] != "features" and set(emb_cols) <= set(inputs.embeddings.columns):
+        embedding = inputs.embeddings.loc[features.index, emb_cols].to_numpy()
+    else:
+        embedding = features[feature_names].rank(pct=True).to_numpy()
+    cluster_of = segments["cluster"].reindex(features.index).to_numpy()
+    history_job = (replay, (inputs.lines, dates), dict(
+        feature_names=feature_names, space=chosen["space"], model=chosen["model"], k=k,
+        value_score=policy["value_score"], random_state=random_state))
+    stability_job = (answers.bootstrap_stability, (
+        embedding, cluster_of, int(segments.loc[insiders[0], "cluster"])), dict(
+        model=chosen["model"], k=k, n_boot=stability_boot, random_state=random_state))
+    with stage(f"replay {len(dates)} earlier months, beside {stability_boot} bootstrap refits"):
+        history, stability = side_by_side([history_job, stability_job])
     history.segments[reference] = segments
     history.features[reference] = features
     changes = history.membership_changes()
@@ -162,15 +173,6 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
                  > by_group.loc["Top N by past revenue", "revenue_per_customer"])
     beats_rfm = (by_group.loc["Insiders (clusters)", "revenue_per_customer"]
                  > by_group.loc["Top N by RFM score", "revenue_per_customer"])
-    emb_cols = [f"{chosen['space']}_x", f"{chosen['space']}_y"]
-    if chosen["space"] != "features" and set(emb_cols) <= set(inputs.embeddings.columns):
-        embedding = inputs.embeddings.loc[features.index, emb_cols].to_numpy()
-    else:
-        embedding = features[feature_names].rank(pct=True).to_numpy()
-    cluster_of = segments["cluster"].reindex(features.index).to_numpy()
-    stability = answers.bootstrap_stability(
-        embedding, cluster_of, int(segments.loc[insiders[0], "cluster"]), model=chosen["model"],
-        k=k, n_boot=stability_boot, random_state=random_state)
     for key in ("p_value", "mean_difference", "ci_low", "ci_high"):
         _answer(rows, 8, key, test[key])
     for group, r in by_group.iterrows():
@@ -446,7 +448,11 @@ def _markdown(inputs: ReportInputs, table: pd.DataFrame, vs_rest: pd.DataFrame,
         "",
         *[f"- {r}" for r in rules.leave],
         "",
-        "Observed entries and exits, replaying the monthly run on the data cut at each 15th:",
+        "Observed entries and exits, replaying the monthly run on the data cut the day before "
+        "each 15th. The replays fit the space once, on the oldest month, and place later "
+        "months' customers in it (as a run with `reuse_spaces` does), so their changes follow "
+        "the customers; the last row is this run, with its own fit, so part of its change is "
+        "the refit's:",
         "",
         _table(changes, ",.3f"),
         "",

@@ -366,6 +366,15 @@ def load_run(
             f"SELECT max(run_month) FROM {SCHEMA}.runs WHERE run_month < %s", (month,)
         ).fetchone()[0]
         rows["membership_history"] = _record_membership(conn, month, previous)
+        # a month loaded (or rerun) before an existing later month changes that month's
+        # entries and exits: recompute them against this one
+        following = conn.execute(
+            f"SELECT min(run_month) FROM {SCHEMA}.runs WHERE run_month > %s", (month,)
+        ).fetchone()[0]
+        if following is not None:
+            conn.execute(f"DELETE FROM {SCHEMA}.membership_history WHERE run_month = %s",
+                         (following,))
+            _record_membership(conn, following, month)
     logger.info("loaded run month %s: %s", month, rows)
     return LoadResult(str(month), rows, str(previous) if previous else None)
 

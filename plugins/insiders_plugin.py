@@ -15,8 +15,8 @@ connection is missing, the warehouse is unreachable or holds no run yet. Access 
 whoever may read the runs of the DAG ``insiders_monthly`` may see the page and the reports.
 
 Airflow imports this file in every process that loads plugins (scheduler, workers, ...), so
-it imports nothing heavy: FastAPI, Airflow's API security and the ``insiders`` package are
-imported on the first request, in the API server only.
+it imports nothing heavy: FastAPI, Airflow's API security and psycopg are imported on the
+first request, in the API server only; the page reads the warehouse with SQL alone.
 """
 
 from __future__ import annotations
@@ -89,19 +89,13 @@ def _open_warehouse():
             "then reload this page.",
         ) from exc
     where = f"{conn.login or '?'}@{conn.host or 'localhost'}:{conn.port or 5432}/{conn.schema or '?'}"
-    try:
-        from insiders import warehouse
-    except ImportError as exc:
-        raise WarehouseUnavailable(
-            f"The 'insiders' package cannot be imported by the API server ({exc}).",
-            "Install the project into the API server's environment (pip install -e <project>) "
-            "or put the project folder on its PYTHONPATH, then restart the API server.",
-        ) from exc
-    import psycopg
+    import psycopg  # the page reads SQL only: no pandas or scikit-learn in the API server
 
+    params = {"host": conn.host, "port": conn.port, "user": conn.login,
+              "password": conn.password, "dbname": conn.schema}
     try:
-        db = warehouse.connect(host=conn.host, port=conn.port, user=conn.login,
-                               password=conn.password, dbname=conn.schema, connect_timeout=5)
+        db = psycopg.connect(connect_timeout=5,
+                             **{k: v for k, v in params.items() if v not in (None, "")})
     except psycopg.Error as exc:
         raise WarehouseUnavailable(
             f"Cannot reach the warehouse at {where}: {str(exc).strip()}",

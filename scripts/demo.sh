@@ -12,10 +12,14 @@ bash scripts/setup.sh
 source scripts/airflow_env.sh
 RUN_DATE=${RUN_DATE:-2011-12-15}
 CONF=${1:-"{}"}
-echo "demo: running DAG insiders_monthly for ${RUN_DATE} (about two minutes; progress below)" >&2
+echo "demo: running DAG insiders_monthly for ${RUN_DATE} (one to two minutes; each step below as it ends)" >&2
 start=$(date +%s)
-if ! .venv/bin/airflow dags test insiders_monthly "${RUN_DATE}T06:00:00+00:00" -c "$CONF" \
-    > var/demo-dag.log 2>&1; then
+set +e
+.venv/bin/airflow dags test insiders_monthly "${RUN_DATE}T06:00:00+00:00" -c "$CONF" 2>&1 |
+  tee var/demo-dag.log | grep --line-buffered -E '^  .*: done in ' >&2
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -ne 0 ]; then
   grep -E "AirflowFailException|Error: |error\]" var/demo-dag.log | tail -5 >&2
   echo "demo: the DAG run failed; full log in var/demo-dag.log" >&2
   exit 1

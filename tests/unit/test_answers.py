@@ -104,3 +104,15 @@ def test_actions_follow_the_figures():
     todo = answers.actions(profiles, base).set_index("segment_id")["actions"]
     assert todo[1].startswith("retain: 80% of revenue from 25% of customers")
     assert "win back: last purchase 200 days ago" in todo[2]
+
+
+def test_bootstrap_stability_of_clear_blobs():
+    from sklearn.datasets import make_blobs
+
+    X, truth = make_blobs(n_samples=300, centers=3, cluster_std=0.5, random_state=0)
+    one = answers.bootstrap_stability(X, truth, 0, model="ward", k=3, n_boot=6)
+    assert one == answers.bootstrap_stability(X, truth, 0, model="ward", k=3, n_boot=6)
+    assert one["insiders_jaccard"] > 0.95 and one["min_jaccard"] > 0.95 and one["n_boot"] == 6
+    # three blobs cut in five: the pieces are not stable
+    split = answers.bootstrap_stability(X, truth, 0, model="kmeans", k=5, n_boot=6)
+    assert split["min_jaccard"] < 0.9

@@ -66,6 +66,21 @@ def test_sampled_silhouette_is_flagged_and_seeded():
     assert first["silhouette"].tolist() == second["silhouette"].tolist()
 
 
+def test_two_processes_give_the_one_process_result():
+    config = GridConfig(k_values=(2, 3, 4), k_values_features=(2, 3), hdbscan_min_cluster_sizes=(10,),
+                        silhouette_max_n=200)
+    spaces = {"features": X, "umap": X * 2, "tsne": X[:, ::-1]}
+    one = compare_models(spaces, np.arange(len(X)), config)
+    two = compare_models(spaces, np.arange(len(X)), config, n_jobs=2)
+    columns = [c for c in one.scores.columns if c != "fit_seconds"]
+    assert one.scores[columns].equals(two.scores[columns])
+    assert one.labels.equals(two.labels)
+    # a space's silhouette sample depends on its name only, not on the other spaces
+    alone = compare_models({"umap": X * 2}, np.arange(len(X)), config).scores
+    assert alone.set_index("candidate")["silhouette"].equals(
+        one.scores[one.scores["space"] == "umap"].set_index("candidate")["silhouette"])
+
+
 def test_unknown_model_is_refused():
     with pytest.raises(ValueError, match="unknown model"):
         GridConfig(models=("kmeans", "spectral"))

@@ -36,6 +36,22 @@ def test_umap_is_seeded_and_transforms_new_points():
     assert np.abs(moved - first.embedding_[:20]).mean() < 0.5 * spread
 
 
+def test_umaps_numba_functions_are_compiled_once_to_the_disk_cache():
+    """Without it every fresh process (each Airflow task) compiles UMAP again (~9 s)."""
+    from insiders.spaces import import_umap
+
+    umap = import_umap()
+    UMAPEmbedding(random_state=3).fit(X)
+    epoch = umap.layouts._nb_optimize_layout_euclidean_single_epoch  # seeded: single-threaded
+    assert type(epoch._cache).__name__ == "FunctionCache"
+    # the machine code UMAP's fit compiled is on disk for the next process
+    assert epoch.overloads
+    index = epoch._cache._cache_file._index_path
+    import os
+
+    assert os.path.exists(index), index
+
+
 def test_tsne_is_seeded():
     a = TSNEEmbedding(random_state=3, n_iter=100).fit_transform(X)
     b = TSNEEmbedding(random_state=3, n_iter=100).fit_transform(X)

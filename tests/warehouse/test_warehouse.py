@@ -104,6 +104,29 @@ def test_membership_history_knows_who_entered_and_left(warehouse_dsn, run_dirs):
     assert result.previous_month == "2011-11-01"
 
 
+def test_loading_an_earlier_month_later_recomputes_the_next_months_history(warehouse_dsn, run_dirs):
+    def history(conn):
+        return sorted(conn.execute(
+            "SELECT run_month, customer_id, change, previous_month FROM insiders.membership_history"
+        ).fetchall())
+
+    with warehouse.connect(warehouse_dsn) as conn:
+        warehouse.load_run(conn, run_dirs["2011-11"], run_month="2011-11-15")
+        warehouse.load_run(conn, run_dirs["2011-12"], run_month="2011-12-15")
+        in_order = history(conn)
+    with warehouse.connect(warehouse_dsn) as conn:
+        conn.execute("DELETE FROM insiders.runs")
+        conn.commit()
+        # December first (all its Insiders "entered"), then November: December is redone
+        warehouse.load_run(conn, run_dirs["2011-12"], run_month="2011-12-15")
+        warehouse.load_run(conn, run_dirs["2011-11"], run_month="2011-11-15")
+        assert history(conn) == in_order
+        # a rerun of November leaves December's history as it was
+        warehouse.load_run(conn, run_dirs["2011-11"], run_month="2011-11-15")
+        assert history(conn) == in_order
+    assert any(change == "left" for _, _, change, _ in in_order)
+
+
 def test_reader_can_read_and_cannot_write(warehouse_dsn, run_dirs, postgres):
     with warehouse.connect(warehouse_dsn) as conn:
         warehouse.load_run(conn, run_dirs["2011-12"], run_month="2011-12-15")
