@@ -94,7 +94,7 @@ def replay(
     segment ids from month to month.
 
     The chosen space is fitted once, on the oldest month; every later month's customers are
-    embedded in it (:meth:`FittedSpaces.reuse`, what a run with ``reuse_spaces`` does) and
+    embedded in it (:meth:`FittedSpaces.transform`, as a run with ``reuse_spaces`` is) and
     clustered again. So each month sees only its own past (the out-of-time checks stay
     honest), and segments move where customers changed, not where a refit moved the layout.
 
