@@ -441,6 +441,7 @@ def summary(conn: psycopg.Connection) -> str:
     n_models = conn.execute(
         f"SELECT count(*) FROM {SCHEMA}.model_scores WHERE run_month = %s", (month,)
     ).fetchone()[0]
+    name_width = max([len(s[1]) for s in segments] + [34]) + 2
     lines = [
         f"Run month {month:%Y-%m} (as of {ref}); {months} month(s) in the warehouse",
         f"Model comparison: {n_models} candidates; best silhouettes "
@@ -451,7 +452,7 @@ def summary(conn: psycopg.Connection) -> str:
         f"Insiders: {n:,} of {customers:,} customers ({share_c:.2%}), "
         f"{share_r:.2%} of revenue; {entered:,} entered, {left:,} left since the month before",
         "Segments (id, name, customers, revenue share, mean revenue, mean recency):",
-        *[f"  {s[0]:>2}  {s[1]:<36}{s[2]:>7,}{s[3]:>9.2%}{s[4]:>12,.2f}{s[5]:>8.1f} d"
+        *[f"  {s[0]:>2}  {s[1]:<{name_width}}{s[2]:>7,}{s[3]:>9.2%}{s[4]:>12,.2f}{s[5]:>8.1f} d"
           for s in segments],
     ]
     return "\n".join(lines)

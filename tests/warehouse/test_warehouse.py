@@ -149,3 +149,24 @@ def test_schema_is_idempotent(warehouse_dsn):
         )}
     assert set(warehouse.TABLES) <= tables
     assert {"insiders_by_month", "current_insiders"} <= tables
+
+
+def test_summary_says_what_the_month_holds(warehouse_dsn, run_dirs):
+    with warehouse.connect(warehouse_dsn) as conn:
+        assert warehouse.summary(conn) == "the warehouse holds no run yet"
+        warehouse.load_run(conn, run_dirs["2011-12"], run_month="2011-12-15")
+        text = warehouse.summary(conn)
+    selection = artifacts.load_json(pipeline.path(run_dirs["2011-12"], "selection"))
+    profiles = artifacts.load_frame(pipeline.path(run_dirs["2011-12"], "profiles"))
+    assert "Run month 2011-12 (as of 2011-12-14)" in text
+    assert f"Chosen by policy: {selection['chosen']['candidate']}" in text
+    assert f"Insiders: {selection['insiders']['customers']:,} of" in text
+    rows = [line for line in text.splitlines() if line.startswith("  ") and line.endswith(" d")]
+    assert len(rows) == len(profiles)
+    for name in profiles["segment_name"]:
+        assert any(name in row for row in rows), name
+    # the customers column lines up, however long the names
+    ends = {row.index(f"{n:,}") + len(f"{n:,}") for row, n in
+            zip(rows, profiles.sort_values("mean_gross_revenue", ascending=False)["n_customers"],
+                strict=True)}
+    assert len(ends) == 1, text
