@@ -17,12 +17,13 @@ import pandas as pd
 import pytest
 
 from insiders import artifacts, local_postgres, pipeline, warehouse
-from insiders.compare import GridConfig
 from tests.airflow_env import VENV_BIN, dag_test
 from tests.conftest import REAL_DATA
 from tests.e2e.conftest import BUCKET, _wait_port
 
-#: Two spaces and two models keep each run near a minute; the full grid is benchmarked.
+#: The first run and its rerun take every default (4 spaces, 5 models: what a user runs);
+#: the bad-input and REST runs only two spaces and two models, to keep CI short.
+DEFAULTS: dict = {}
 CONF = {"spaces": ["features", "umap"], "models": ["kmeans", "ward"]}
 DECEMBER = "2011-12-15T06:00:00+00:00"
 
@@ -34,7 +35,7 @@ def snapshot(dsn: str) -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def first_run(airflow, e2e_warehouse):
-    state, output = dag_test(airflow, DECEMBER, CONF)
+    state, output = dag_test(airflow, DECEMBER, DEFAULTS)
     assert state == "success", output[-5000:]
     return snapshot(e2e_warehouse)
 
@@ -49,8 +50,8 @@ def test_dag_run_fills_the_warehouse_with_the_packages_own_figures(first_run, s3
     pipeline.ingest(str(REAL_DATA), run_dir)
     pipeline.filter_lines(run_dir)
     pipeline.features(run_dir, "2011-12-14")
-    pipeline.embed(run_dir, spaces=CONF["spaces"])
-    pipeline.compare(run_dir, GridConfig(models=tuple(CONF["models"])))
+    pipeline.embed(run_dir)
+    pipeline.compare(run_dir)
     facts = pipeline.select(run_dir)
     assert runs.loc[0, "insiders"] == facts["insiders"]["customers"]
     assert runs.loc[0, "chosen_candidate"] == facts["chosen"]["candidate"]
@@ -59,7 +60,11 @@ def test_dag_run_fills_the_warehouse_with_the_packages_own_figures(first_run, s3
     assert got.index.tolist() == expected.index.tolist()
     assert (got["segment_id"] == expected["segment_id"]).all()
     assert (got["is_insider"] == expected["is_insider"]).all()
-    assert len(first_run["model_scores"]) == len(artifacts.load_frame(pipeline.path(run_dir, "scores")))
+    scores = artifacts.load_frame(pipeline.path(run_dir, "scores"))
+    assert len(first_run["model_scores"]) == len(scores)
+    assert set(first_run["model_scores"]["model"]) == set(scores["model"]) == {
+        "kmeans", "gmm", "ward", "dbscan", "hdbscan"}
+    assert {c.split("/")[0] for c in scores["candidate"]} == {"features", "umap", "tsne", "tree"}
     # intermediate files went to the bucket, under the run month's prefix
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="testing",
                       aws_secret_access_key="testing", region_name="us-east-1")
@@ -69,7 +74,7 @@ def test_dag_run_fills_the_warehouse_with_the_packages_own_figures(first_run, s3
 
 
 def test_second_run_of_the_same_month_gives_identical_tables(first_run, airflow, e2e_warehouse):
-    state, output = dag_test(airflow, DECEMBER, CONF)
+    state, output = dag_test(airflow, DECEMBER, DEFAULTS)
     assert state == "success", output[-5000:]
     again = snapshot(e2e_warehouse)
     for table, frame in first_run.items():
