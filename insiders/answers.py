@@ -247,9 +247,9 @@ def bootstrap_stability(embedding: np.ndarray, labels: np.ndarray, insider_clust
     n = len(labels)
     clusters = [c for c in np.unique(labels) if c >= 0]
     scores: dict[int, list[float]] = {c: [] for c in clusters}
-    resamples = [np.unique(rng.choice(n, n, replace=True)) for _ in range(n_boot)]
-    fits = [fit_labels(embedding[idx], model, k, random_state=random_state) for idx in resamples]
-    for idx, boot in zip(resamples, fits, strict=True):
+    for _ in range(n_boot):
+        idx = np.unique(rng.choice(n, n, replace=True))
+        boot = fit_labels(embedding[idx], model, k, random_state=random_state)
         original = labels[idx]
         for c in clusters:
             members = set(np.flatnonzero(original == c))

@@ -107,11 +107,10 @@ def replay(
     """
     out = Replay()
     previous = None
-    day = lines["invoice_date"].dt.normalize()
     fitted = None
     for ref in reference_dates:
         with stage(f"replay as of {ref.date()}"):
-            features = build_customer_features(lines[day <= pd.Timestamp(ref).normalize()], ref)
+            features = build_customer_features(lines, ref)  # counts lines up to ref only
             if fitted is None:
                 fitted = fit_spaces(features, feature_names=feature_names, spaces=(space,),
                                     random_state=random_state)
