@@ -68,8 +68,9 @@ def assign_segments(
     """Turn cluster numbers into segments that keep their id and name across months.
 
     The first month numbers segments 1, 2, ... by value, highest first. Later months match
-    each cluster to last month's segment with which it shares most members (Hungarian
-    algorithm on the Jaccard index; a match needs at least ``min_jaccard``); a matched
+    clusters to last month's segments so that most customers keep their segment (Hungarian
+    algorithm on shared members; a match needs a Jaccard index of at least ``min_jaccard``,
+    so a big cluster does not take a small segment's id for a handful of members); a matched
     cluster keeps that segment's id and name, an unmatched one gets a new id and a name
     from its profile. "Insiders" always names the segment with the highest value this month.
 
@@ -91,7 +92,11 @@ def assign_segments(
     names: dict[int, str] = {}
     if previous is not None and not previous.empty:
         overlap = jaccard_matrix(labels, previous["segment_id"])
-        rows, cols = linear_sum_assignment(overlap.to_numpy(), maximize=True)
+        shared = pd.crosstab(labels, previous["segment_id"].reindex(labels.index)).reindex(
+            index=overlap.index, columns=overlap.columns, fill_value=0
+        )
+        # most customers keeping their segment; Jaccard only decides if a pair may match
+        rows, cols = linear_sum_assignment(shared.to_numpy(), maximize=True)
         prev_names = previous.groupby("segment_id")["segment_name"].first()
         for r, c in zip(rows, cols, strict=True):
             if overlap.iat[r, c] >= min_jaccard:

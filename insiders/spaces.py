@@ -21,6 +21,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import MinMaxScaler, QuantileTransformer, RobustScaler, StandardScaler
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from insiders.layout import principal_layout
 from insiders.options import SPACES, STUDY_FEATURES
 from insiders.parallel import side_by_side
 from insiders.progress import stage
@@ -87,17 +88,26 @@ def _exact_knn(nn: NearestNeighbors, n_neighbors: int) -> tuple[np.ndarray, np.n
 
 
 class UMAPEmbedding(TransformerMixin, BaseEstimator):
-    """UMAP on exact nearest neighbours from scikit-learn.
+    """UMAP on exact nearest neighbours from scikit-learn, from a bit-reproducible start.
 
     Exact neighbours cost milliseconds at this size and spare the 30 s of numba compiling
     that UMAP's approximate search (pynndescent) costs in every fresh process (an Airflow
     task is one). ``transform`` places new points at the weighted mean of their nearest
-    training points' coordinates, the start UMAP's own transform uses.
+    training points' coordinates, the start UMAP's own transform uses; a point equal to a
+    training point keeps that point's coordinates.
+
+    The optimisation starts from :func:`insiders.layout.principal_layout` of ``X`` (or of the
+    ``init_layout`` given to :meth:`fit`), not from UMAP's spectral layout: the spectral
+    start depends on the CPU's BLAS kernel, and UMAP's seeded optimisation amplifies any
+    difference in its start into other clusters (see :mod:`insiders.layout`). With the
+    neighbours, the graph (numba, no BLAS) and this start identical, the layout is too.
 
     Parameters:
         n_components: dimensions of the embedding.
         n_neighbors, min_dist, metric: as in :class:`umap.UMAP`.
         n_epochs: optimisation epochs (UMAP's default for large data sets, 200).
+        init: ``"principal"`` (the default, see above) or ``"spectral"`` (UMAP's own start;
+            kept to measure the difference, it is not reproducible across CPUs).
         random_state: seed; a seeded UMAP runs on one thread and repeats exactly.
     """
 
@@ -109,6 +119,7 @@ class UMAPEmbedding(TransformerMixin, BaseEstimator):
         min_dist: float = 0.1,
         metric: str = "euclidean",
         n_epochs: int = 200,
+        init: str = "principal",
         random_state: int = 42,
     ) -> None:
         self.n_components = n_components
@@ -116,15 +127,33 @@ class UMAPEmbedding(TransformerMixin, BaseEstimator):
         self.min_dist = min_dist
         self.metric = metric
         self.n_epochs = n_epochs
+        self.init = init
         self.random_state = random_state
 
-    def fit(self, X: np.ndarray, y: None = None) -> UMAPEmbedding:
-        """Fit the embedding; sets ``embedding_``."""
+    def fit(
+        self, X: np.ndarray, y: None = None, *, init_layout: np.ndarray | None = None
+    ) -> UMAPEmbedding:
+        """Fit the embedding; sets ``embedding_``.
+
+        Args:
+            X: the points.
+            y: ignored.
+            init_layout: the starting layout, one row per point, when the principal layout
+                of ``X`` itself means little (the tree space's leaf indices).
+        """
         import warnings
 
         umap = import_umap()  # heavy import (numba): only when a UMAP is fitted
 
         X = check_array(X)
+        if self.init not in ("principal", "spectral"):
+            raise ValueError(f"init must be 'principal' or 'spectral', got {self.init!r}")
+        if init_layout is not None:
+            start = check_array(init_layout, dtype=np.float64)
+        elif self.init == "principal":
+            start = principal_layout(X, self.n_components, random_state=self.random_state)
+        else:
+            start = "spectral"
         self.nn_ = NearestNeighbors(n_neighbors=self.n_neighbors, metric=self.metric).fit(X)
         idx, dist = _exact_knn(self.nn_, self.n_neighbors)
         with warnings.catch_warnings():
@@ -138,6 +167,7 @@ class UMAPEmbedding(TransformerMixin, BaseEstimator):
                 min_dist=self.min_dist,
                 metric=self.metric,
                 n_epochs=self.n_epochs,
+                init=start,
                 random_state=self.random_state,
                 precomputed_knn=(idx, dist, None),
             ).fit(X)
@@ -154,11 +184,18 @@ class UMAPEmbedding(TransformerMixin, BaseEstimator):
         dist, idx = self.nn_.kneighbors(check_array(X))
         weights = np.exp(-(dist - dist[:, :1]) / np.maximum(dist.std(axis=1, keepdims=True), 1e-12))
         weights /= weights.sum(axis=1, keepdims=True)
-        return np.einsum("nk,nkd->nd", weights, self.embedding_[idx])
+        placed = np.einsum("nk,nkd->nd", weights, self.embedding_[idx])
+        same = dist[:, 0] == 0.0  # unchanged points keep their coordinates
+        placed[same] = self.embedding_[idx[same, 0]]
+        return placed
 
 
 class TSNEEmbedding(TransformerMixin, BaseEstimator):
     """t-SNE (openTSNE, which can also place new points into a fitted embedding).
+
+    It starts from :func:`insiders.layout.principal_layout` at openTSNE's scale (standard
+    deviation 1e-4), the same bits on every machine; openTSNE's own PCA start goes through
+    BLAS and, like UMAP's, moves with the CPU's kernel.
 
     Parameters:
         perplexity: as in t-SNE.
@@ -193,6 +230,8 @@ class TSNEEmbedding(TransformerMixin, BaseEstimator):
         import openTSNE
 
         X = check_array(X)
+        start = principal_layout(X, 2, random_state=self.random_state)
+        start *= 1e-4 / np.std(start[:, 0])  # openTSNE's scale for a PCA start
         self.tsne_ = openTSNE.TSNE(
             perplexity=self.perplexity,
             n_iter=self.n_iter,
@@ -200,7 +239,7 @@ class TSNEEmbedding(TransformerMixin, BaseEstimator):
             neighbors="exact",  # scikit-learn's exact search: ms here, Annoy took 5 s
             random_state=self.random_state,
             n_jobs=self.n_jobs,
-        ).fit(X)
+        ).fit(X, initialization=start)
         self.embedding_ = np.asarray(self.tsne_, dtype=np.float64)
         return self
 
@@ -217,7 +256,8 @@ class TSNEEmbedding(TransformerMixin, BaseEstimator):
 class TreeLeafEmbedding(TransformerMixin, BaseEstimator):
     """The study's tree-leaf space: a random forest predicts revenue from the other features;
     customers that land in the same leaves are close (Hamming distance on leaf indices),
-    and UMAP lays that out in two dimensions.
+    and UMAP lays that out in two dimensions, starting from the principal layout of the
+    forest's inputs (leaf numbers have no geometry of their own).
 
     Parameters:
         target_column: index of the column the forest predicts (gross revenue) in ``X``.
@@ -255,7 +295,10 @@ class TreeLeafEmbedding(TransformerMixin, BaseEstimator):
         ).fit(inputs, target)
         self.umap_ = UMAPEmbedding(
             metric="hamming", n_epochs=self.n_epochs, random_state=self.random_state
-        ).fit(self.forest_.apply(inputs))
+        ).fit(
+            self.forest_.apply(inputs),
+            init_layout=principal_layout(inputs, 2, random_state=self.random_state),
+        )
         self.embedding_ = self.umap_.embedding_
         return self
 

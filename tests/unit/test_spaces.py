@@ -30,10 +30,26 @@ def test_umap_is_seeded_and_transforms_new_points():
     second = UMAPEmbedding(random_state=3).fit(X)
     assert first.embedding_.shape == (400, 2)
     assert np.array_equal(first.embedding_, second.embedding_)
-    # a training point lands next to where it was embedded
-    moved = first.transform(X[:20])
+    # a training point keeps its coordinates; a moved one lands next to where it was
+    assert np.array_equal(first.transform(X[:20]), first.embedding_[:20])
+    moved = first.transform(X[:20] * 1.01)
     spread = first.embedding_.std(axis=0).mean()
-    assert np.abs(moved - first.embedding_[:20]).mean() < 0.5 * spread
+    assert 0 < np.abs(moved - first.embedding_[:20]).mean() < 0.5 * spread
+
+
+def test_umap_starts_from_the_bit_reproducible_principal_layout():
+    """No epoch run: what UMAP optimises from is exactly the principal layout (in UMAP's
+    float32 and 0-10 box), not its BLAS-dependent spectral layout."""
+    from insiders.layout import principal_layout
+
+    start = UMAPEmbedding(n_epochs=0).fit(X).embedding_
+    layout = principal_layout(X, 2).astype(np.float32)
+    expected = (10.0 * (layout - layout.min(0)) / (layout.max(0) - layout.min(0))).astype(np.float32)
+    assert np.array_equal(start, expected)
+    spectral = UMAPEmbedding(n_epochs=0, init="spectral").fit(X).embedding_
+    assert not np.allclose(spectral, expected)
+    with pytest.raises(ValueError, match="init must be"):
+        UMAPEmbedding(init="pca").fit(X)
 
 
 def test_umaps_numba_functions_are_compiled_once_to_the_disk_cache():
