@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fsspec
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported by the functions that read or write frames
+    import pandas as pd
 
 
 def join(prefix: str | Path, *parts: str) -> str:
@@ -35,6 +37,8 @@ def save_frame(
 
 def load_frame(uri: str | Path, *, storage_options: dict[str, Any] | None = None) -> pd.DataFrame:
     """Read a frame written by :func:`save_frame`."""
+    import pandas as pd
+
     uri = str(uri)
     with fsspec.open(uri, "rb", **(storage_options or {})) as handle:
         data = handle.read()

@@ -8,23 +8,27 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from insiders import artifacts, pipeline
-from insiders.compare import MODELS, GridConfig
-from insiders.features import (
+from insiders import artifacts, run_folder
+from insiders.config import FilterConfig, SelectionPolicy
+from insiders.options import (
+    ANONYMOUS_POLICIES,
     FEATURE_DESCRIPTIONS,
+    MODELS,
+    RULES,
+    SCALERS,
+    SPACES,
     STUDY_FEATURES,
-    build_customer_features,
-    last_purchase_date,
 )
-from insiders.filters import ANONYMOUS_POLICIES, FilterConfig, filter_transactions
-from insiders.ingest import IngestError, read_transactions
 from insiders.progress import set_enabled, stage
 from insiders.schema import FILTERED_EXTRA
-from insiders.select import RULES, SelectionPolicy
-from insiders.spaces import SCALERS, SPACES
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The stages (pandas, scikit-learn, UMAP) are imported by the subcommands that run them, so that
+# ``insiders --help`` and argument errors answer at once.
 
 DEFAULT_SOURCE = str(Path(__file__).resolve().parent.parent / "data" / "online_retail.parquet")
 
@@ -59,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_enabled(not args.quiet)
     try:
         return int(args.handler(args) or 0)
-    except (IngestError, ValueError, RuntimeError) as exc:  # MetabaseError is a RuntimeError
+    except (ValueError, RuntimeError) as exc:  # IngestError is a ValueError, MetabaseError a RuntimeError
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -351,6 +355,8 @@ def _filter_config(args: argparse.Namespace) -> FilterConfig:
 
 
 def _ingest(args: argparse.Namespace) -> pd.DataFrame:
+    from insiders.ingest import read_transactions
+
     with stage(f"ingest {args.source}"):
         return read_transactions(args.source, encoding=args.encoding, date_format=args.date_format)
 
@@ -368,12 +374,18 @@ def _is_filtered(source: str) -> bool:
 
 
 def _filter(args: argparse.Namespace, lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from insiders.filters import filter_transactions
+
     with stage(f"filter (anonymous lines: {args.anonymous})"):
         result = filter_transactions(lines, _filter_config(args))
     return result.lines, result.quarantine
 
 
 def _features(args: argparse.Namespace, kept: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    from insiders.features import build_customer_features, last_purchase_date
+
     reference = args.reference_date or last_purchase_date(kept)
     with stage(f"features as of {pd.Timestamp(reference).date()}"):
         return build_customer_features(kept, reference)
@@ -407,7 +419,9 @@ def _cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
-def _grid_config(args: argparse.Namespace) -> GridConfig:
+def _grid_config(args: argparse.Namespace):
+    from insiders.compare import GridConfig
+
     return GridConfig(
         models=tuple(args.models),
         k_values=tuple(range(2, args.k_max + 1)),
@@ -429,6 +443,8 @@ def _policy(args: argparse.Namespace) -> SelectionPolicy:
 
 
 def _cmd_embed(args: argparse.Namespace) -> int:
+    from insiders import pipeline
+
     facts = pipeline.embed(
         args.run_dir,
         feature_names=args.features,
@@ -437,25 +453,31 @@ def _cmd_embed(args: argparse.Namespace) -> int:
         random_state=args.random_state,
         reuse_spaces=args.reuse_spaces,
     )
-    print(f"spaces {', '.join(facts['spaces'])} -> {pipeline.path(args.run_dir, 'spaces')}")
+    print(f"spaces {', '.join(facts['spaces'])} -> {run_folder.path(args.run_dir, 'spaces')}")
     return 0
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    from insiders import pipeline
+
     with stage("compare models"):
         pipeline.compare(args.run_dir, _grid_config(args))
-    print(_best_rows(artifacts.load_frame(pipeline.path(args.run_dir, "scores"))))
-    print(f"table -> {pipeline.path(args.run_dir, 'scores')}")
+    print(_best_rows(artifacts.load_frame(run_folder.path(args.run_dir, "scores"))))
+    print(f"table -> {run_folder.path(args.run_dir, 'scores')}")
     return 0
 
 
 def _cmd_select(args: argparse.Namespace) -> int:
+    from insiders import pipeline
+
     facts = pipeline.select(args.run_dir, _policy(args), args.previous)
     print(_selection_summary(facts))
     return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from insiders import pipeline
+
     out = args.out_dir
     pipeline.ingest(args.source, out, encoding=args.encoding, date_format=args.date_format)
     pipeline.filter_lines(out, _filter_config(args))
@@ -473,14 +495,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     facts = pipeline.select(out, _policy(args), args.previous)
     pipeline.report(out)
     pipeline.export_insiders(out)
-    quarantine = artifacts.load_frame(pipeline.path(out, "quarantine"))
-    scores = artifacts.load_frame(pipeline.path(out, "scores"))
-    profiles = artifacts.load_frame(pipeline.path(out, "profiles"))
+    quarantine = artifacts.load_frame(run_folder.path(out, "quarantine"))
+    scores = artifacts.load_frame(run_folder.path(out, "scores"))
+    profiles = artifacts.load_frame(run_folder.path(out, "profiles"))
     print(_run_summary(out, quarantine, scores, profiles, facts))
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from insiders import pipeline
+
     facts = pipeline.report(args.run_dir, replay_months=args.replay_months)
     print(f"report -> {facts['report']}")
     return 0
@@ -542,7 +566,7 @@ def _run_summary(
     out: str, quarantine: pd.DataFrame, scores: pd.DataFrame, profiles: pd.DataFrame, facts: dict
 ) -> str:
     removed = quarantine[quarantine["lines_removed"] > 0]
-    width = max(map(len, pipeline.FILES))
+    width = max(map(len, run_folder.FILES))
     cols = [
         "segment_id",
         "segment_name",
@@ -568,7 +592,7 @@ def _run_summary(
         profiles[cols].to_string(index=False, float_format=lambda v: f"{v:,.3f}"),
         "",
         "Outputs:",
-        *[f"  {name:<{width}}  {Path(pipeline.path(out, name)).resolve()}" for name in pipeline.FILES],
+        *[f"  {name:<{width}}  {Path(run_folder.path(out, name)).resolve()}" for name in run_folder.FILES],
     ]
     return "\n".join(lines)
 

@@ -17,41 +17,11 @@ from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
+from insiders.config import GridConfig
 from insiders.options import MODELS
 from insiders.progress import progress, stage
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class GridConfig:
-    """What the comparison tries.
-
-    Attributes:
-        models: names from :data:`MODELS`.
-        k_values: numbers of clusters for K-Means, Gaussian mixture and ward.
-        k_values_features: the same on the raw scaled features (the study: 2..7).
-        dbscan_quantiles: DBSCAN's eps is taken at these quantiles of each customer's
-            distance to its ``dbscan_min_samples``-th neighbour (so it follows the space's scale).
-        dbscan_min_samples: DBSCAN's density threshold.
-        hdbscan_min_cluster_sizes: HDBSCAN's smallest cluster sizes.
-        silhouette_max_n: exact silhouette up to this many customers; beyond, a seeded sample.
-        random_state: seed of every model and of the silhouette sample.
-    """
-
-    models: tuple[str, ...] = MODELS
-    k_values: tuple[int, ...] = tuple(range(2, 15))
-    k_values_features: tuple[int, ...] = tuple(range(2, 8))
-    dbscan_quantiles: tuple[float, ...] = (0.90, 0.95, 0.99)
-    dbscan_min_samples: int = 5
-    hdbscan_min_cluster_sizes: tuple[int, ...] = (25, 50, 100, 200)
-    silhouette_max_n: int = 10_000
-    random_state: int = 42
-
-    def __post_init__(self) -> None:
-        unknown = set(self.models) - set(MODELS)
-        if unknown:
-            raise ValueError(f"unknown model(s) {sorted(unknown)}; choose from {', '.join(MODELS)}")
 
 
 @dataclass

@@ -4,43 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from insiders.options import ANONYMOUS_POLICIES
+from insiders.config import FilterConfig
 
 logger = logging.getLogger(__name__)
-
-AnonymousPolicy = Literal["exclude", "synthetic"]
-
-
-@dataclass(frozen=True)
-class FilterConfig:
-    """The study's filter rules, each a field so that a run records what it applied.
-
-    Attributes:
-        min_unit_price: lines priced below this are removed (the study: 0.04).
-        non_product_code_pattern: stock codes matching this whole regex are not products
-            (letters only: POST, D, DOT, M, S, AMAZONFEE, CRUK, ...: postage, fees, adjustments).
-        excluded_countries: countries that name no country.
-        excluded_customers: customers dropped on purpose (the study: 16446, an extreme outlier).
-        anonymous: ``"exclude"`` drops lines without a customer (they cannot join a loyalty
-            programme); ``"synthetic"`` makes one customer per anonymous invoice, as the study did.
-        synthetic_id_start: the first made-up customer id; ids follow invoice order by date.
-    """
-
-    min_unit_price: float = 0.04
-    non_product_code_pattern: str = r"[A-Za-z]+"
-    excluded_countries: tuple[str, ...] = ("European Community", "Unspecified")
-    excluded_customers: tuple[int, ...] = (16446,)
-    anonymous: AnonymousPolicy = "exclude"
-    synthetic_id_start: int = 19000
-
-    def __post_init__(self) -> None:
-        if self.anonymous not in ANONYMOUS_POLICIES:
-            raise ValueError(f"anonymous policy must be one of {ANONYMOUS_POLICIES}, got {self.anonymous!r}")
 
 
 @dataclass

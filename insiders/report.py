@@ -48,18 +48,18 @@ class ReportInputs:
 
 
 def load_inputs(run_dir: str) -> ReportInputs:
-    """Read the run folder's tables (see :mod:`insiders.pipeline`)."""
-    from insiders import pipeline
+    """Read the run folder's tables (see :mod:`insiders.run_folder`)."""
+    from insiders import run_folder
 
     def frame(name: str) -> pd.DataFrame:
-        return artifacts.load_frame(pipeline.path(run_dir, name))
+        return artifacts.load_frame(run_folder.path(run_dir, name))
 
     return ReportInputs(
         lines=frame("lines"), features=frame("features"), segments=frame("segments"),
         profiles=frame("profiles"), scores=frame("scores"), quarantine=frame("quarantine"),
         embeddings=frame("embeddings"),
-        selection=artifacts.load_json(pipeline.path(run_dir, "selection")),
-        facts=artifacts.load_json(pipeline.path(run_dir, "facts")),
+        selection=artifacts.load_json(run_folder.path(run_dir, "selection")),
+        facts=artifacts.load_json(run_folder.path(run_dir, "facts")),
     )
 
 

@@ -3,60 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
-from typing import Literal
 
 import pandas as pd
 
-from insiders.options import RULES
+from insiders.config import SelectionPolicy
 
 logger = logging.getLogger(__name__)
-
-Rule = Literal["fixed", "best_silhouette"]
-
-
-@dataclass(frozen=True)
-class SelectionPolicy:
-    """How the model is chosen and how the Insiders cluster is found.
-
-    Attributes:
-        rule: ``"fixed"`` takes ``model`` with ``k`` clusters on ``space`` (default: the
-            study's choice, ward with k = 8 on UMAP); ``"best_silhouette"`` takes the best
-            silhouette among models whose cluster count lies in ``[k_min, k_max]`` (a range
-            marketing can work with) and whose noise share is at most ``max_noise_share``.
-        value_score: the feature whose cluster mean ranks clusters by value; Insiders is
-            the cluster where it is highest.
-    """
-
-    rule: Rule = "fixed"
-    space: str = "umap"
-    model: str = "ward"
-    k: int = 8
-    k_min: int = 4
-    k_max: int = 10
-    max_noise_share: float = 0.10
-    value_score: str = "gross_revenue"
-
-    def __post_init__(self) -> None:
-        if self.rule not in RULES:
-            raise ValueError(f"selection rule must be one of {RULES}, got {self.rule!r}")
-        if self.k_min > self.k_max:
-            raise ValueError(f"k_min ({self.k_min}) is above k_max ({self.k_max})")
-
-    def describe(self) -> str:
-        """The policy in one sentence, for reports and logs."""
-        if self.rule == "fixed":
-            choice = f"{self.model} with k = {self.k} on the {self.space} space (fixed)"
-        else:
-            choice = (
-                f"the best silhouette with {self.k_min} to {self.k_max} clusters "
-                f"and at most {self.max_noise_share:.0%} noise"
-            )
-        return f"{choice}; Insiders = the cluster with the highest mean {self.value_score}"
-
-    def to_dict(self) -> dict:
-        """Plain values, for JSON and the warehouse."""
-        return asdict(self)
 
 
 def choose_candidate(scores: pd.DataFrame, policy: SelectionPolicy) -> pd.Series:

@@ -28,13 +28,12 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from insiders import artifacts, pipeline
-from insiders.features import FEATURE_DESCRIPTIONS
+from insiders import artifacts, queries, run_folder
+from insiders.options import FEATURE_DESCRIPTIONS
 
 logger = logging.getLogger(__name__)
 
-SCHEMA = "insiders"
-READER_ROLE = "insiders_reader"
+SCHEMA, READER_ROLE = queries.SCHEMA, queries.READER_ROLE
 _INTEGER_FEATURES = {
     "recency_days",
     "n_lines",
@@ -280,17 +279,17 @@ def load_run(
         run_id: the orchestrator's run id, for tracing.
     """
     month = pd.Timestamp(run_month).to_period("M").to_timestamp().date()
-    features = artifacts.load_frame(pipeline.path(run_dir, "features"))
-    segments = artifacts.load_frame(pipeline.path(run_dir, "segments"))
-    profiles = artifacts.load_frame(pipeline.path(run_dir, "profiles"))
-    scores = artifacts.load_frame(pipeline.path(run_dir, "scores"))
-    quarantine = artifacts.load_frame(pipeline.path(run_dir, "quarantine"))
-    selection = artifacts.load_json(pipeline.path(run_dir, "selection"))
-    feature_facts = artifacts.load_json(pipeline.path(run_dir, "facts"))
+    features = artifacts.load_frame(run_folder.path(run_dir, "features"))
+    segments = artifacts.load_frame(run_folder.path(run_dir, "segments"))
+    profiles = artifacts.load_frame(run_folder.path(run_dir, "profiles"))
+    scores = artifacts.load_frame(run_folder.path(run_dir, "scores"))
+    quarantine = artifacts.load_frame(run_folder.path(run_dir, "quarantine"))
+    selection = artifacts.load_json(run_folder.path(run_dir, "selection"))
+    feature_facts = artifacts.load_json(run_folder.path(run_dir, "facts"))
     report = None
     if "report" in feature_facts:  # the report stage ran: its answers load with the month
-        report = (artifacts.load_frame(pipeline.path(run_dir, "answers")),
-                  artifacts.load_frame(pipeline.path(run_dir, "forecasts")))
+        report = (artifacts.load_frame(run_folder.path(run_dir, "answers")),
+                  artifacts.load_frame(run_folder.path(run_dir, "forecasts")))
 
     customers = segments.join(features, how="inner").reset_index()
     customers = customers[
@@ -405,54 +404,38 @@ def _record_membership(conn: psycopg.Connection, month, previous) -> int:
 
 def previous_run_dir(conn: psycopg.Connection, run_month: str) -> str | None:
     """The run folder of the latest run month before ``run_month`` in the warehouse, if any."""
-    month = pd.Timestamp(run_month).to_period("M").to_timestamp().date()
-    ensure_schema(conn)
-    row = conn.execute(
-        f"SELECT artifacts FROM {SCHEMA}.runs WHERE run_month < %s ORDER BY run_month DESC LIMIT 1",
-        (month,),
-    ).fetchone()
-    return row[0] if row else None
+    return queries.previous_run_dir(conn, pd.Timestamp(run_month).to_period("M").to_timestamp().date())
 
 
 def summary(conn: psycopg.Connection) -> str:
-    """The latest run month's Insiders, in a few lines, read from the warehouse."""
-    ensure_schema(conn)
-    row = conn.execute(
-        f"SELECT run_month, reference_date, customers, insiders, insiders_share_customers, "
-        f"insiders_share_revenue, chosen_candidate, silhouette, entered, left_group "
-        f"FROM {SCHEMA}.insiders_by_month ORDER BY run_month DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
+    """The latest run month's Insiders, in a few lines, read from the warehouse (read-only)."""
+    if not queries.schema_exists(conn):
+        return "the warehouse holds no run yet (no schema: run `insiders warehouse init` or a load)"
+    latest = queries.latest_months(conn, 1)
+    if not latest:
         return "the warehouse holds no run yet"
-    month, ref, customers, n, share_c, share_r, chosen, sil, entered, left = row
-    months = conn.execute(f"SELECT count(*) FROM {SCHEMA}.runs").fetchone()[0]
-    segments = conn.execute(
-        f"SELECT segment_id, segment_name, n_customers, share_revenue, mean_gross_revenue, "
-        f"mean_recency_days FROM {SCHEMA}.segment_profiles WHERE run_month = %s "
-        "ORDER BY mean_gross_revenue DESC",
-        (month,),
-    ).fetchall()
-    best = conn.execute(
-        f"SELECT candidate, n_clusters, noise_share, silhouette, davies_bouldin, "
-        f"calinski_harabasz, is_chosen FROM {SCHEMA}.model_scores WHERE run_month = %s "
-        "AND silhouette IS NOT NULL ORDER BY silhouette DESC LIMIT 6",
-        (month,),
-    ).fetchall()
-    n_models = conn.execute(
-        f"SELECT count(*) FROM {SCHEMA}.model_scores WHERE run_month = %s", (month,)
-    ).fetchone()[0]
-    name_width = max([len(s[1]) for s in segments] + [34]) + 2
+    run = latest[0]
+    month = run["run_month"]
+    months = queries.run_count(conn)
+    segments = sorted(queries.segment_profiles(conn, month),
+                      key=lambda s: -(s["mean_gross_revenue"] or 0))
+    best = queries.best_scores(conn, month, 6)
+    n_models = queries.model_count(conn, month)
+    name_width = max([len(s["segment_name"]) for s in segments] + [34]) + 2
     lines = [
-        f"Run month {month:%Y-%m} (as of {ref}); {months} month(s) in the warehouse",
+        f"Run month {month:%Y-%m} (as of {run['reference_date']}); {months} month(s) in the warehouse",
         f"Model comparison: {n_models} candidates; best silhouettes "
         "(candidate, clusters, noise, silhouette, Davies-Bouldin, Calinski-Harabasz):",
-        *[f"  {b[0]:<34}{b[1]:>4}{b[2]:>7.1%}{b[3]:>9.4f}{b[4]:>9.3f}{b[5]:>12,.0f}"
-          f"{'  <- chosen' if b[6] else ''}" for b in best],
-        f"Chosen by policy: {chosen}, silhouette {sil:.4f}",
-        f"Insiders: {n:,} of {customers:,} customers ({share_c:.2%}), "
-        f"{share_r:.2%} of revenue; {entered:,} entered, {left:,} left since the month before",
+        *[f"  {b['candidate']:<34}{b['n_clusters']:>4}{b['noise_share']:>7.1%}{b['silhouette']:>9.4f}"
+          f"{b['davies_bouldin']:>9.3f}{b['calinski_harabasz']:>12,.0f}"
+          f"{'  <- chosen' if b['is_chosen'] else ''}" for b in best],
+        f"Chosen by policy: {run['chosen_candidate']}, silhouette {run['silhouette']:.4f}",
+        f"Insiders: {run['insiders']:,} of {run['customers']:,} customers "
+        f"({run['insiders_share_customers']:.2%}), {run['insiders_share_revenue']:.2%} of revenue; "
+        f"{run['entered']:,} entered, {run['left_group']:,} left since the month before",
         "Segments (id, name, customers, revenue share, mean revenue, mean recency):",
-        *[f"  {s[0]:>2}  {s[1]:<{name_width}}{s[2]:>7,}{s[3]:>9.2%}{s[4]:>12,.2f}{s[5]:>8.1f} d"
+        *[f"  {s['segment_id']:>2}  {s['segment_name']:<{name_width}}{s['n_customers']:>7,}"
+          f"{s['share_revenue']:>9.2%}{s['mean_gross_revenue']:>12,.2f}{s['mean_recency_days']:>8.1f} d"
           for s in segments],
     ]
     return "\n".join(lines)

@@ -32,11 +32,13 @@ from urllib.parse import unquote, urlparse
 
 from airflow.plugins_manager import AirflowPlugin
 
+from insiders import queries  # SQL only (psycopg is imported when a query runs)
+
 log = logging.getLogger(__name__)
 
 CONN_ID = "insiders_warehouse"
 DAG_ID = "insiders_monthly"
-SCHEMA = "insiders"
+SCHEMA = queries.SCHEMA
 URL_PREFIX = "/insiders"
 REPORT_FILE = "report.html"
 RECENT_MONTHS = 12
@@ -118,28 +120,14 @@ def read_snapshot() -> Snapshot:
             db.read_only = True
             db.row_factory = dict_row
             db.execute("SET statement_timeout = '15s'")
-            try:
-                snap.months = db.execute(
-                    f"SELECT v.run_month, v.reference_date, v.customers, v.insiders, "
-                    f"v.insiders_share_customers, v.insiders_share_revenue, v.chosen_candidate, "
-                    f"v.silhouette, v.entered, v.left_group, r.revenue, r.artifacts, r.run_id, "
-                    f"r.loaded_at FROM {SCHEMA}.insiders_by_month v "
-                    f"JOIN {SCHEMA}.runs r USING (run_month) "
-                    f"ORDER BY v.run_month DESC LIMIT {RECENT_MONTHS}"
-                ).fetchall()
-            except psycopg.errors.UndefinedTable:
+            if not queries.schema_exists(db):
                 snap.schema_missing = True
                 return snap
+            snap.months = queries.latest_months(db, RECENT_MONTHS)
             if not snap.months:
                 return snap
-            snap.n_months = db.execute(f"SELECT count(*) AS n FROM {SCHEMA}.runs").fetchone()["n"]
-            snap.segments = db.execute(
-                f"SELECT segment_id, segment_name, is_insider, n_customers, share_customers, "
-                f"revenue, share_revenue, mean_gross_revenue, mean_recency_days, mean_n_invoices, "
-                f"mean_qty_returned FROM {SCHEMA}.segment_profiles WHERE run_month = %s "
-                "ORDER BY is_insider DESC, mean_gross_revenue DESC NULLS LAST, segment_id",
-                (snap.months[0]["run_month"],),
-            ).fetchall()
+            snap.n_months = queries.run_count(db)
+            snap.segments = queries.segment_profiles(db, snap.months[0]["run_month"])
     except psycopg.Error as exc:
         raise WarehouseUnavailable(
             f"Reading the warehouse at {where} failed: {str(exc).strip()}",
@@ -158,17 +146,12 @@ def read_artifacts(month: dt.date) -> str | None:
     try:
         with db:
             db.read_only = True
-            row = db.execute(
-                f"SELECT artifacts FROM {SCHEMA}.runs WHERE run_month = %s", (month,)
-            ).fetchone()
-    except psycopg.errors.UndefinedTable:
-        return None
+            return queries.run_artifacts(db, month)
     except psycopg.Error as exc:
         raise WarehouseUnavailable(
             f"Reading the warehouse at {where} failed: {str(exc).strip()}",
             f"Check that the login of the connection '{CONN_ID}' may read the schema '{SCHEMA}'.",
         ) from exc
-    return row[0] if row else None
 
 
 # --------------------------------------------------------------------------- run folders

@@ -136,6 +136,9 @@ def test_reader_can_read_and_cannot_write(warehouse_dsn, run_dirs, postgres):
     with psycopg.connect(reader_dsn) as conn:
         n = conn.execute("SELECT count(*) FROM insiders.current_insiders").fetchone()[0]
         assert n > 0
+        # the read paths run no DDL, so the read-only login can use them
+        assert "Run month 2011-12" in warehouse.summary(conn)
+        assert warehouse.previous_run_dir(conn, "2012-01-15") == run_dirs["2011-12"]
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("DELETE FROM insiders.runs")
 
@@ -153,7 +156,9 @@ def test_schema_is_idempotent(warehouse_dsn):
 
 def test_summary_says_what_the_month_holds(warehouse_dsn, run_dirs):
     with warehouse.connect(warehouse_dsn) as conn:
-        assert warehouse.summary(conn) == "the warehouse holds no run yet"
+        assert warehouse.summary(conn).startswith("the warehouse holds no run yet")
+        assert warehouse.previous_run_dir(conn, "2011-12-15") is None  # and creates nothing
+        assert conn.execute("SELECT to_regnamespace('insiders')").fetchone()[0] is None
         warehouse.load_run(conn, run_dirs["2011-12"], run_month="2011-12-15")
         text = warehouse.summary(conn)
     selection = artifacts.load_json(pipeline.path(run_dirs["2011-12"], "selection"))

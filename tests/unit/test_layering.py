@@ -1,0 +1,85 @@
+"""Imports point one way: no cycle inside ``insiders``, and the light entry points stay light."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "insiders"
+
+
+def internal_imports() -> dict[str, set[str]]:
+    """Module -> the ``insiders`` modules it imports, at the top or inside functions."""
+    graph: dict[str, set[str]] = {}
+    for file in PACKAGE.glob("*.py"):
+        name = file.stem
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module == "insiders":
+                    targets.update(alias.name for alias in node.names)
+                elif node.module.startswith("insiders."):
+                    targets.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                targets.update(a.name.split(".")[1] for a in node.names
+                               if a.name.startswith("insiders."))
+        graph[name] = targets - {name}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle, as a list of modules, or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt):], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
+
+
+def test_no_import_cycle_in_the_package():
+    graph = internal_imports()
+    assert {"pipeline", "report", "warehouse", "run_folder"} <= set(graph)
+    assert find_cycle(graph) is None
+
+
+def test_leaf_modules_import_nothing_above_them():
+    graph = internal_imports()
+    assert graph["run_folder"] <= {"artifacts"}
+    assert graph["queries"] == set()
+    assert graph["config"] <= {"options"}
+    assert graph["options"] == set()
+
+
+@pytest.mark.parametrize("code", [
+    "import insiders.warehouse",
+    "import insiders.queries, insiders.run_folder, insiders.config",
+    "from insiders.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
+    "from insiders.cli import main\ntry:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass",
+])
+def test_light_entry_points_load_no_scikit_learn(code):
+    probe = code + "\nimport sys\nprint(sorted(m for m in ('sklearn', 'scipy', 'umap', 'numba') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
