@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import stats
 from sklearn.tree import DecisionTreeClassifier, _tree
 
-from insiders.compare import fit_labels
+from insiders.models import fit_labels
 
 logger = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ def out_of_time(lines: pd.DataFrame, selected_at: pd.Timestamp, features: pd.Dat
 
 
 def bootstrap_stability(embedding: np.ndarray, labels: np.ndarray, insider_cluster: int, *,
-                        model: str, k: int, n_boot: int = 20,
+                        model: str, param: float, n_boot: int = 20,
                         random_state: int = 42) -> dict[str, float]:
     """Stability of the clusters: refit the model on bootstrap resamples of the customers
     (on the fitted embedding) and compare, for each original cluster, its members with the
@@ -249,7 +249,7 @@ def bootstrap_stability(embedding: np.ndarray, labels: np.ndarray, insider_clust
     scores: dict[int, list[float]] = {c: [] for c in clusters}
     for _ in range(n_boot):
         idx = np.unique(rng.choice(n, n, replace=True))
-        boot = fit_labels(embedding[idx], model, k, random_state=random_state)
+        boot = fit_labels(embedding[idx], model, param, random_state=random_state)
         original = labels[idx]
         for c in clusters:
             members = set(np.flatnonzero(original == c))

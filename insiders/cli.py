@@ -420,7 +420,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
 
 
 def _grid_config(args: argparse.Namespace):
-    from insiders.compare import GridConfig
+    from insiders.config import GridConfig
 
     return GridConfig(
         models=tuple(args.models),

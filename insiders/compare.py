@@ -11,14 +11,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy.cluster.hierarchy import fcluster, linkage
-from sklearn.cluster import DBSCAN, KMeans
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, pairwise_distances
-from sklearn.mixture import GaussianMixture
-from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
 from insiders.config import GridConfig
-from insiders.options import MODELS
+from insiders.models import Candidate, spec
 from insiders.progress import progress, stage
 
 logger = logging.getLogger(__name__)
@@ -109,40 +106,12 @@ def score_labels(X: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     return out
 
 
-def fit_labels(
-    X: np.ndarray, model: str, param: float, *, random_state: int = 42, min_samples: int = 5
-) -> np.ndarray:
-    """Cluster ``X`` with one model and parameter (k, eps or min_cluster_size)."""
-    if model == "kmeans":
-        return KMeans(n_clusters=int(param), random_state=random_state).fit_predict(X)
-    if model == "gmm":
-        return GaussianMixture(n_components=int(param), random_state=random_state).fit(X).predict(X)
-    if model == "ward":
-        return fcluster(linkage(X, "ward"), int(param), criterion="maxclust") - 1
-    if model == "dbscan":
-        return DBSCAN(eps=float(param), min_samples=min_samples).fit_predict(X)
-    if model == "hdbscan":
-        import hdbscan
-
-        return hdbscan.HDBSCAN(min_cluster_size=int(param)).fit_predict(X)
-    raise ValueError(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
-
-
-def _candidates(space: str, X: np.ndarray, config: GridConfig) -> Iterator[tuple[str, float, str]]:
+def _candidates(space: str, X: np.ndarray, config: GridConfig) -> Iterator[tuple[Candidate, str]]:
+    """Every (candidate, description) the grid tries on one space, from the model registry."""
     ks = config.k_values_features if space == "features" else config.k_values
     for model in config.models:
-        if model in ("kmeans", "gmm", "ward"):
-            for k in ks:
-                yield model, k, f"k={k}"
-        elif model == "dbscan":
-            nn = NearestNeighbors(n_neighbors=config.dbscan_min_samples).fit(X)
-            reach = nn.kneighbors()[0][:, -1]
-            for q in config.dbscan_quantiles:
-                eps = float(np.quantile(reach, q))
-                yield model, eps, f"eps={eps:.4g} (q{q:.2f}), min_samples={config.dbscan_min_samples}"
-        elif model == "hdbscan":
-            for size in config.hdbscan_min_cluster_sizes:
-                yield model, size, f"min_cluster_size={size}"
+        for param, params in spec(model).grid(X, ks, config):
+            yield Candidate(space, model, param), params
 
 
 def compare_models(
@@ -213,28 +182,22 @@ def _score_space_1thread(
     candidates = list(_candidates(space, X, config))
     space_rows: list[dict] = []
     desc = f"{len(candidates)} models on {space}"
-    for model, param, params in progress(candidates, desc=desc):
+    for candidate, params in progress(candidates, desc=desc):
         start = time.perf_counter()
-        if model == "ward":
-            found = fcluster(tree, int(param), criterion="maxclust") - 1
+        if candidate.model == "ward":  # the space's one tree, cut at k
+            found = fcluster(tree, int(candidate.param), criterion="maxclust") - 1
         else:
-            found = fit_labels(
-                X,
-                model,
-                param,
-                random_state=config.random_state,
-                min_samples=config.dbscan_min_samples,
-            )
+            found = candidate.fit(X, random_state=config.random_state,
+                                  min_samples=config.dbscan_min_samples)
         found = np.asarray(found, dtype=np.int64)
-        candidate = f"{space}/{model}/{params.split(' ')[0].split(',')[0]}"
-        labels[candidate] = found
+        labels[candidate.id] = found
         space_rows.append(
             {
-                "candidate": candidate,
+                "candidate": candidate.id,
                 "space": space,
-                "model": model,
-                "k": int(param) if model in ("kmeans", "gmm", "ward") else np.nan,
-                "param": float(param),
+                "model": candidate.model,
+                "k": np.nan if candidate.k is None else candidate.k,
+                "param": candidate.param,
                 "params": params,
                 **score_labels(X[sample], found[sample]),
                 "silhouette_sampled": sampled,

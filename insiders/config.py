@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from insiders.models import REGISTRY
 from insiders.options import ANONYMOUS_POLICIES, MODELS, RULES
 
 __all__ = ["FilterConfig", "GridConfig", "SelectionPolicy"]
@@ -70,9 +71,9 @@ class GridConfig:
     random_state: int = 42
 
     def __post_init__(self) -> None:
-        unknown = set(self.models) - set(MODELS)
+        unknown = set(self.models) - set(REGISTRY)
         if unknown:
-            raise ValueError(f"unknown model(s) {sorted(unknown)}; choose from {', '.join(MODELS)}")
+            raise ValueError(f"unknown model(s) {sorted(unknown)}; choose from {', '.join(REGISTRY)}")
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from insiders.compare import fit_labels
 from insiders.features import build_customer_features
+from insiders.models import fit_labels
 from insiders.progress import stage
 from insiders.segments import assign_segments
 from insiders.spaces import fit_spaces
@@ -86,7 +86,7 @@ def replay(
     feature_names: list[str],
     space: str,
     model: str,
-    k: int,
+    param: float,
     value_score: str = "gross_revenue",
     random_state: int = 42,
 ) -> Replay:
@@ -101,7 +101,8 @@ def replay(
     Args:
         lines: filtered lines covering every reference date.
         reference_dates: oldest first.
-        feature_names, space, model, k: the run's chosen features and model.
+        feature_names, space, model, param: the run's chosen features, model and its
+            parameter (k, eps or min_cluster_size: :class:`insiders.models.Candidate`).
         value_score: ranks clusters; Insiders has the highest.
         random_state: seed.
     """
@@ -117,7 +118,7 @@ def replay(
                 X = fitted.embeddings[space]
             else:
                 X = fitted.transform(features)[space]
-            labels = pd.Series(fit_labels(X, model, k, random_state=random_state),
+            labels = pd.Series(fit_labels(X, model, param, random_state=random_state),
                                index=features.index)
             segments = assign_segments(features, labels, value_score=value_score,
                                        previous=previous)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from insiders.models import REGISTRY
+
 #: Every feature built per customer, with its meaning.
 FEATURE_DESCRIPTIONS: dict[str, str] = {
     "gross_revenue": "sum of quantity x unit price over purchase lines",
@@ -35,8 +37,8 @@ ANONYMOUS_POLICIES: tuple[str, ...] = ("exclude", "synthetic")
 #: Embedding spaces, in the order they are built.
 SPACES: tuple[str, ...] = ("features", "umap", "tsne", "tree")
 
-#: Clustering models compared.
-MODELS: tuple[str, ...] = ("kmeans", "gmm", "ward", "dbscan", "hdbscan")
+#: Clustering models compared: the model registry's entries.
+MODELS: tuple[str, ...] = tuple(REGISTRY)
 
 #: Model selection rules.
 RULES: tuple[str, ...] = ("fixed", "best_silhouette")

@@ -183,6 +183,7 @@ def select(
                 "space",
                 "model",
                 "k",
+                "param",
                 "params",
                 "n_clusters",
                 "silhouette",

@@ -14,6 +14,7 @@ import pandas as pd
 
 from insiders import answers, artifacts
 from insiders.history import monthly_reference_dates, replay
+from insiders.models import Candidate
 from insiders.parallel import side_by_side
 from insiders.progress import stage
 
@@ -116,7 +117,7 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
         _answer(rows, 3, f"median_{name}_rest", vs_rest.loc[name, "rest_median"])
 
     # history: replay the months before (same features and model) beside the stability check
-    k = int(chosen["k"]) if chosen.get("k") else int(chosen["n_clusters"])
+    candidate = Candidate.from_row(chosen)  # the chosen model exactly (a DBSCAN keeps its eps)
     dates = monthly_reference_dates(reference, replay_months)[:-1]
     emb_cols = [f"{chosen['space']}_x", f"{chosen['space']}_y"]
     if chosen["space"] != "features" and set(emb_cols) <= set(inputs.embeddings.columns):
@@ -125,11 +126,13 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
         embedding = features[feature_names].rank(pct=True).to_numpy()
     cluster_of = segments["cluster"].reindex(features.index).to_numpy()
     history_job = (replay, (inputs.lines, dates), dict(
-        feature_names=feature_names, space=chosen["space"], model=chosen["model"], k=k,
+        feature_names=feature_names, space=candidate.space, model=candidate.model,
+        param=candidate.param,
         value_score=policy["value_score"], random_state=random_state))
     stability_job = (answers.bootstrap_stability, (
         embedding, cluster_of, int(segments.loc[insiders[0], "cluster"])), dict(
-        model=chosen["model"], k=k, n_boot=stability_boot, random_state=random_state))
+        model=candidate.model, param=candidate.param, n_boot=stability_boot,
+        random_state=random_state))
     with stage(f"replay {len(dates)} earlier months, beside {stability_boot} bootstrap refits"):
         history, stability = side_by_side([history_job, stability_job])
     history.segments[reference] = segments

@@ -32,13 +32,11 @@ from urllib.parse import unquote, urlparse
 
 from airflow.plugins_manager import AirflowPlugin
 
-from insiders import queries  # SQL only (psycopg is imported when a query runs)
-
 log = logging.getLogger(__name__)
 
 CONN_ID = "insiders_warehouse"
 DAG_ID = "insiders_monthly"
-SCHEMA = queries.SCHEMA
+SCHEMA = "insiders"  # insiders.queries.SCHEMA (checked by a test; the package loads on first use)
 URL_PREFIX = "/insiders"
 REPORT_FILE = "report.html"
 RECENT_MONTHS = 12
@@ -113,6 +111,8 @@ def read_snapshot() -> Snapshot:
     import psycopg
     from psycopg.rows import dict_row
 
+    from insiders import queries  # the warehouse's own read queries (psycopg only)
+
     db, where = _open_warehouse()
     snap = Snapshot(where=where)
     try:
@@ -141,6 +141,8 @@ def read_snapshot() -> Snapshot:
 def read_artifacts(month: dt.date) -> str | None:
     """The run folder of ``month`` (``runs.artifacts``); None if the month has no run."""
     import psycopg
+
+    from insiders import queries
 
     db, where = _open_warehouse()
     try:

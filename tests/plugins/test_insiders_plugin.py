@@ -300,3 +300,14 @@ def test_problem_pages_escape_what_they_quote():
     page = plugin.render_problem("<t>", "bad 'x' <b>", "do & see")
     assert "&lt;t&gt;" in page and "bad &#x27;x&#x27; &lt;b&gt;" in page and "do &amp; see" in page
     assert "<b>" not in page
+
+
+def test_the_plugin_reads_with_the_warehouses_own_queries():
+    """One copy of the read SQL: the page calls insiders.queries, and names its schema."""
+    from insiders import queries
+
+    plugin = _plugin_module()
+    assert plugin.SCHEMA == queries.SCHEMA
+    source = PLUGIN_FILE.read_text()
+    assert "SELECT" not in source  # no SQL of its own
+    assert "queries.latest_months" in source and "queries.segment_profiles" in source

@@ -110,9 +110,9 @@ def test_bootstrap_stability_of_clear_blobs():
     from sklearn.datasets import make_blobs
 
     X, truth = make_blobs(n_samples=300, centers=3, cluster_std=0.5, random_state=0)
-    one = answers.bootstrap_stability(X, truth, 0, model="ward", k=3, n_boot=6)
-    assert one == answers.bootstrap_stability(X, truth, 0, model="ward", k=3, n_boot=6)
+    one = answers.bootstrap_stability(X, truth, 0, model="ward", param=3, n_boot=6)
+    assert one == answers.bootstrap_stability(X, truth, 0, model="ward", param=3, n_boot=6)
     assert one["insiders_jaccard"] > 0.95 and one["min_jaccard"] > 0.95 and one["n_boot"] == 6
     # three blobs cut in five: the pieces are not stable
-    split = answers.bootstrap_stability(X, truth, 0, model="kmeans", k=5, n_boot=6)
+    split = answers.bootstrap_stability(X, truth, 0, model="kmeans", param=5, n_boot=6)
     assert split["min_jaccard"] < 0.9

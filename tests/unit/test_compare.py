@@ -7,7 +7,8 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import pairwise_distances, silhouette_score
 
-from insiders.compare import GridConfig, compare_models, fit_labels, silhouette_from_distances
+from insiders.compare import GridConfig, compare_models, silhouette_from_distances
+from insiders.models import fit_labels
 
 X, TRUTH = make_blobs(n_samples=300, centers=4, cluster_std=0.6, random_state=0)
 
