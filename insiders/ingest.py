@@ -461,6 +461,8 @@ def _separators(
     names: dict[str | None, str],
 ) -> tuple[str, str | None]:
     """The file's (decimal, thousands) separators: as given, or told from every number column."""
+    if decimal == "auto" and thousands in (".", ","):
+        decimal = "," if thousands == "." else "."
     if decimal == "auto":
         first: dict[tuple[str, str], tuple[int, str]] = {}  # evidence -> (row, column)
         for column, text in texts.items():
@@ -598,10 +600,6 @@ def _day_month_format(text: pd.Series, column: str, fail: Callable[..., IngestEr
     def row_of(mask: pd.Series) -> int:
         return _first_bad(text.isin(set(uniques[mask])).to_numpy())
 
-    hint = (
-        f"Pass date_format={day_first!r} (--date-format) if {text.iloc[0]!r} has the day first, "
-        f"or date_format={month_first!r} if it has the month first"
-    )
     days_first, months_first = (first > 12).fillna(False), (second > 12).fillna(False)
     if days_first.any() and months_first.any():
         (_, a), (row, b) = sorted([(row_of(days_first), "day"), (row_of(months_first), "month")])
@@ -611,17 +609,21 @@ def _day_month_format(text: pd.Series, column: str, fail: Callable[..., IngestEr
             row,
             f"the file has dates with the day first and with the month first: this one has "
             f"the {b} first, but {other!r} has the {a} first",
-            "Fix the dates so they all have the same order, or " + hint[0].lower() + hint[1:],
+            f"Fix the dates so they all have the same order, or pass date_format={day_first!r} or "
+            f"{month_first!r} (--date-format) to say which (dates in the other order are then refused)",
         )
     if days_first.any():
         return day_first
-    if months_first.any() or not (first != second).any():
+    differ = ((first != second) & first.notna() & second.notna()).fillna(False)
+    if months_first.any() or not differ.any():
         return month_first  # (when every day equals its month, both read the same)
+    row = row_of(differ)
     raise fail(
         column,
-        row_of((first != second).fillna(False)),
+        row,
         "the day and the month cannot be told apart: no date in the file has a number above 12",
-        hint,
+        f"Pass date_format={day_first!r} (--date-format) if {text.iloc[row]!r} has the day first, "
+        f"or date_format={month_first!r} if it has the month first",
     )
 
 

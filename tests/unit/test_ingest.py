@@ -282,6 +282,8 @@ def test_explicit_separators(tmp_path):
     with pytest.raises(IngestError) as info:
         read_transactions(csv_with(tmp_path, line(price="1,234.50")), thousands=None)
     check(info.value, "not a number", "row 1 (line 2 of the file)", "value '1,234.50'", "thousands=")
+    only_thousands = read_transactions(csv_with(tmp_path, line(price="1.234")), thousands=".")
+    assert only_thousands["unit_price"].tolist() == [1234.0]
     with pytest.raises(IngestError, match="decimal must be"):
         read_transactions(path, decimal=";")
     with pytest.raises(IngestError, match="thousands must be"):
@@ -384,8 +386,8 @@ def test_dates_that_could_be_either_order_are_refused(tmp_path):
         "row 2 (line 3 of the file)",
         "column 'InvoiceDate'",
         "value '01/12/2010 08:26'",
-        "date_format='%d/%m/%Y %H:%M'",
-        "date_format='%m/%d/%Y %H:%M'",
+        "date_format='%d/%m/%Y %H:%M' (--date-format) if '01/12/2010 08:26' has the day first",
+        "date_format='%m/%d/%Y %H:%M' if it has the month first",
     )
     dates = read_transactions(path, date_format="%d/%m/%Y %H:%M")["invoice_date"]
     assert dates.tolist() == [pd.Timestamp("2010-01-01 08:26"), pd.Timestamp("2010-12-01 08:26")]
@@ -401,6 +403,13 @@ def test_dates_whose_day_always_equals_the_month_are_read(tmp_path):
     ]
 
 
+def test_unreadable_date_after_a_numeric_one_is_named(tmp_path):
+    path = csv_with(tmp_path, line(date="01/01/2011 08:26"), line(date="31-Foo-10"))
+    with pytest.raises(IngestError) as info:
+        read_transactions(path)
+    check(info.value, "not a date in the file's format '%m/%d/%Y %H:%M'", "row 2", "value '31-Foo-10'")
+
+
 def test_dates_in_both_orders_are_refused(tmp_path):
     rows = [line(date="13/12/2010 08:26"), line(date="01/01/2011 08:26"), line(date="12/13/2010 08:26")]
     path = csv_with(tmp_path, *rows)
@@ -414,7 +423,7 @@ def test_dates_in_both_orders_are_refused(tmp_path):
         "row 3 (line 4 of the file)",
         "column 'InvoiceDate'",
         "value '12/13/2010 08:26'",
-        "date_format=",
+        "date_format='%d/%m/%Y %H:%M' or '%m/%d/%Y %H:%M' (--date-format)",
     )
 
 
