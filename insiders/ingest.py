@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import logging
+import math
+import re
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +20,36 @@ from insiders.schema import ALIASES, COLUMNS, NULLABLE, normalise_name
 logger = logging.getLogger(__name__)
 
 #: Date formats tried, in order, on text dates; the first that reads the first date wins.
+#: Numeric day/month dates (``12/1/2010 8:26``, ``01.12.2010``) are not here: which number
+#: is the day is told from the whole column (see :func:`_day_month_format`).
 DATE_FORMATS = (
     "%d-%b-%y",  # the shop's export: 29-Nov-16
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M",
     "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%d",
-    "%m/%d/%Y %H:%M",  # UCI data saved from Excel as CSV: 12/1/2010 8:26
-    "%d/%m/%Y %H:%M",
     "%d-%b-%Y",
 )
+#: A date with the day and the month as numbers and the year last, optionally a time.
+_DAY_MONTH = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?:([ T])\d{1,2}:\d{2}(:\d{2})?)?")
+
+#: C1 control characters: what cp1252 text (€, curly quotes) turns into when read as Latin-1.
+_C1 = re.compile("[\x80-\x9f]")
+
+_INT64 = 2**63
+_NUMBER_COLUMNS = ("quantity", "unit_price", "customer_id")
+_NON_FINITE = frozenset({"inf", "infinity", "nan"})
+#: Numbers with one separator (``6,45``, ``2.55``, ``1,234``) and with grouped thousands.
+_ONE_SEPARATOR = re.compile(r"(\d*)([.,])(\d*)")
+_LEAD_GROUP = re.compile(r"[1-9]\d{0,2}")
+_GROUPED = (
+    (re.compile(r"[1-9]\d{0,2}(?:,\d{3})+\.\d*"), "."),  # 1,234.56
+    (re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+,\d*"), ","),  # 1.234,56
+    (re.compile(r"[1-9]\d{0,2}(?:,\d{3}){2,}"), "."),  # 1,234,567
+    (re.compile(r"[1-9]\d{0,2}(?:\.\d{3}){2,}"), ","),  # 1.234.567
+    (re.compile(r"(?:\d+\.\d*|\.\d+)[eE][+-]?\d+"), "."),  # 2.5e3
+)
+_SEPARATOR_NAMES = {".": "decimal point", ",": "decimal comma"}
 
 _FORMATS = {
     ".csv": "csv",
@@ -97,15 +120,29 @@ def read_transactions(
     *,
     encoding: str = "auto",
     date_format: str | None = None,
+    decimal: str = "auto",
+    thousands: str | None = "auto",
     sheet_name: str | int = 0,
     storage_options: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Read transaction lines and return them in the canonical schema.
 
+    Nothing is guessed: a file whose numbers, dates or bytes can be read two ways is
+    refused with a message naming the argument that settles it.
+
     Args:
         source: a local path or an fsspec URL (``s3://bucket/key.csv``, ``file://...``).
-        encoding: text encoding of a CSV; ``"auto"`` tries UTF-8 then Latin-1.
-        date_format: strptime format of text dates; by default it is detected.
+        encoding: text encoding of a CSV; ``"auto"`` tries UTF-8, then cp1252 (Windows
+            text with € and curly quotes), then Latin-1. Text that would hold C1 control
+            characters (U+0080-U+009F) is refused whatever the encoding.
+        date_format: strptime format of text dates; by default it is detected, and for
+            numeric dates like ``01/12/2010`` the day and month are told apart from the
+            whole column (refused when the column cannot tell).
+        decimal: decimal separator of text numbers, ``"."``, ``","`` or ``"auto"`` (told
+            from the file: ``6,45`` or ``1.234,5`` mean a comma, ``2.55`` or ``1,234.5``
+            a point; refused when only values like ``1,234`` are present).
+        thousands: thousands separator of text numbers, in groups of three digits; ``"auto"``
+            allows whichever of ``.`` and ``,`` is not the decimal separator, None allows none.
         sheet_name: the Excel sheet to read.
         storage_options: passed to fsspec (e.g. ``{"client_kwargs": {"endpoint_url": ...}}``).
 
@@ -118,6 +155,7 @@ def read_transactions(
     """
     src = str(source)
     fmt = detect_format(src)
+    _check_separators(src, decimal, thousands)
     raw_bytes = _read_bytes(src, storage_options or {})
     if not raw_bytes.strip():
         raise IngestError(src, "the file is empty", hint="Check the export; it has no lines")
@@ -130,7 +168,7 @@ def read_transactions(
     else:
         frame = _read_with(src, "Parquet", lambda: pd.read_parquet(io.BytesIO(raw_bytes)))
         row_label = _plain_row_label
-    lines = _to_schema(frame, src, row_label, date_format)
+    lines = _to_schema(frame, src, row_label, date_format, decimal, thousands)
     logger.info("read %d lines from %s", len(lines), src)
     return lines
 
@@ -156,7 +194,21 @@ def _read_with(src: str, kind: str, reader: Callable[[], pd.DataFrame]) -> pd.Da
         ) from exc
 
 
-def _decode(src: str, raw: bytes, encoding: str) -> str:
+def _check_separators(src: str, decimal: str, thousands: str | None) -> None:
+    if decimal not in ("auto", ".", ","):
+        raise IngestError(src, "decimal must be '.', ',' or 'auto'", value=decimal)
+    if thousands is None or thousands == "auto":
+        return
+    if len(thousands) != 1 or thousands.isdigit() or thousands in "+-eE" or thousands == decimal:
+        raise IngestError(
+            src,
+            "thousands must be None, 'auto' or one character that is not a digit, a sign, "
+            "'e' or the decimal separator",
+            value=thousands,
+        )
+
+
+def _decode(src: str, raw: bytes, encoding: str) -> tuple[str, str]:
     if b"\x00" in raw[:65536]:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise IngestError(
@@ -165,10 +217,10 @@ def _decode(src: str, raw: bytes, encoding: str) -> str:
             row=f"line {line}",
             hint="Save it as CSV in UTF-8 or Latin-1 (it may be UTF-16 or a binary file)",
         )
-    candidates = ["utf-8-sig", "latin-1"] if encoding == "auto" else [encoding]
+    candidates = ["utf-8-sig", "cp1252", "latin-1"] if encoding == "auto" else [encoding]
     for candidate in candidates:
         try:
-            return raw.decode(candidate)
+            return raw.decode(candidate), candidate
         except UnicodeDecodeError as exc:
             last = exc
         except LookupError as exc:
@@ -184,7 +236,7 @@ def _decode(src: str, raw: bytes, encoding: str) -> str:
 
 
 def _read_csv(src: str, raw: bytes, encoding: str) -> pd.DataFrame:
-    text = _decode(src, raw, encoding)
+    text, used = _decode(src, raw, encoding)
     sep = "\t" if src.lower().removesuffix(".gz").endswith(".tsv") else ","
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""])
@@ -194,7 +246,46 @@ def _read_csv(src: str, raw: bytes, encoding: str) -> pd.DataFrame:
         raise IngestError(src, "the file is empty", hint="Check the export") from exc
     if frame.empty:
         raise IngestError(src, "the file has a header but no lines", hint="Check the export")
+    if _C1.search(text):
+        _refuse_control_characters(src, frame, used, encoding)
     return frame
+
+
+def _refuse_control_characters(src: str, frame: pd.DataFrame, used: str, encoding: str) -> None:
+    """Raise for the first cell (or header) holding a C1 control character."""
+    used = used.removesuffix("-sig")
+    if used == "latin-1" and encoding == "auto":
+        problem = "the file is neither UTF-8 nor cp1252, and as Latin-1 it holds the control character {}"
+    else:
+        problem = f"read as {used} the file holds the control character {{}}, so it is probably not {used}"
+    hint = (
+        "Pass encoding= with the file's real encoding (encoding='cp1252' for Windows text "
+        "with € or curly quotes; --encoding on the command line), or fix the bytes"
+    )
+    for name in frame.columns:
+        if _C1.search(str(name)):
+            char = _C1.search(str(name)).group()  # type: ignore[union-attr]
+            raise IngestError(
+                src,
+                problem.format(f"U+{ord(char):04X}"),
+                row="line 1 (the header)",
+                value=str(name),
+                hint=hint,
+            )
+    for name in frame.columns:
+        hits = frame[name].str.contains(_C1.pattern, regex=True, na=False)
+        if hits.any():
+            i = _first_bad(hits)
+            value = frame[name].iloc[i]
+            char = _C1.search(value).group()  # type: ignore[union-attr]
+            raise IngestError(
+                src,
+                problem.format(f"U+{ord(char):04X}"),
+                row=_csv_row_label(i),
+                column=str(name),
+                value=value,
+                hint=hint,
+            )
 
 
 def _csv_row_label(i: int) -> str:
@@ -245,22 +336,27 @@ def _first_bad(mask: pd.Series | np.ndarray) -> int:
 
 
 def _to_schema(
-    frame: pd.DataFrame, src: str, row_label: Callable[[int], str], date_format: str | None
+    frame: pd.DataFrame,
+    src: str,
+    row_label: Callable[[int], str],
+    date_format: str | None,
+    decimal: str,
+    thousands: str | None,
 ) -> pd.DataFrame:
     original_names = {ALIASES.get(normalise_name(c)): str(c) for c in frame.columns}
     frame = _rename_columns(frame, src).reset_index(drop=True)
 
     def fail(column: str, i: int, problem: str, hint: str) -> IngestError:
+        value = frame[column].iloc[i]
         return IngestError(
             src,
             problem,
             row=row_label(i),
             column=original_names[column],
-            value=frame[column].iloc[i],
+            value=value.item() if isinstance(value, np.generic) else value,
             hint=hint,
         )
 
-    out: dict[str, pd.Series] = {}
     for column in COLUMNS:
         values = frame[column]
         if column not in NULLABLE and values.isna().any():
@@ -272,9 +368,20 @@ def _to_schema(
                 column=original_names[column],
                 hint="Fill it in or remove the line",
             )
+    texts = {
+        column: _NumberTexts(frame[column])
+        for column in _NUMBER_COLUMNS
+        if not pd.api.types.is_numeric_dtype(frame[column])
+    }
+    separators = _separators(texts, decimal, thousands, fail, row_label, original_names)
+    out: dict[str, pd.Series] = {}
+    for column in COLUMNS:
+        values = frame[column]
         if column == "invoice_date":
             out[column] = _parse_dates(values, column, date_format, fail)
-        elif column in ("quantity", "unit_price", "customer_id"):
+        elif column in texts:
+            out[column] = _parse_text_numbers(texts[column], column, separators, decimal == "auto", fail)
+        elif column in _NUMBER_COLUMNS:
             out[column] = _parse_numbers(values, column, fail)
         else:
             text = values.astype("str").str.strip()
@@ -285,23 +392,239 @@ def _to_schema(
 
 
 def _parse_numbers(values: pd.Series, column: str, fail: Callable[..., IngestError]) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(values):
-        numbers = values.astype("float64")
-    else:
-        text = values.astype("str").str.strip().str.replace(",", "", regex=False)
-        numbers = pd.to_numeric(text.where(values.notna(), None), errors="coerce")
-        bad = numbers.isna() & values.notna()
-        if bad.any():
-            raise fail(column, _first_bad(bad), "not a number", "Fix the value or remove the line")
+    """Check a numeric (Excel or Parquet) column: finite, and whole and in int64 if it must be."""
     if column == "unit_price":
-        return numbers.astype("float64")
-    present = numbers.notna()
-    fractional = present & (numbers.fillna(0) % 1 != 0)
+        numbers = values.astype("float64")
+        infinite = np.isinf(numbers.to_numpy())
+        if infinite.any():
+            raise fail(column, _first_bad(infinite), "not a finite number", "Fix the value")
+        return numbers
+    if pd.api.types.is_integer_dtype(values):
+        too_big = values.astype("float64").abs() >= _INT64
+        if too_big.any():  # only unsigned 64-bit columns can get here
+            raise fail(column, _first_bad(too_big), "outside the whole-number (int64) range", "Fix the value")
+        return values.astype("Int64" if column == "customer_id" else "int64")
+    numbers = values.astype("float64")
+    out_of_range = ~(numbers.abs() < _INT64) & numbers.notna()
+    if out_of_range.any():
+        raise fail(
+            column, _first_bad(out_of_range), "outside the whole-number (int64) range", "Fix the value"
+        )
+    fractional = numbers.notna() & (numbers.fillna(0) % 1 != 0)
     if fractional.any():
         raise fail(column, _first_bad(fractional), "not a whole number", "Fix the value")
     if column == "customer_id":
         return numbers.astype("Int64")
     return numbers.astype("int64")
+
+
+class _NumberTexts:
+    """A text column of numbers as its distinct stripped values (each read once)."""
+
+    def __init__(self, values: pd.Series) -> None:
+        text = values.astype("str").str.strip().where(values.notna(), None)
+        self.codes, uniques = pd.factorize(text)
+        self.uniques: list[str] = [str(u) for u in uniques]
+        kinds, first = np.unique(self.codes, return_index=True)
+        self.first_rows: np.ndarray = first[kinds >= 0]  # the first row of each distinct value
+
+    def rows_of(self, bad: list[int]) -> int:
+        """The first row holding any of the distinct values ``bad``."""
+        return int(self.first_rows[bad].min())
+
+
+def _evidence(token: str) -> tuple[str, str] | None:
+    """What one number's text says about the separators.
+
+    ``("decimal", sep)`` when ``sep`` can only be the decimal separator (``6,45``,
+    ``1.234,5``, ``1,234,567`` says ``.``), ``("ambiguous", sep)`` for ``1,234`` or
+    ``1.234`` (a decimal or a thousands separator), None when it says nothing.
+    """
+    body = token.lstrip("+-")
+    one = _ONE_SEPARATOR.fullmatch(body)
+    if one and (one[1] or one[3]):
+        if _LEAD_GROUP.fullmatch(one[1]) and len(one[3]) == 3:
+            return "ambiguous", one[2]
+        return "decimal", one[2]
+    for pattern, decimal in _GROUPED:
+        if pattern.fullmatch(body):
+            return "decimal", decimal
+    return None
+
+
+def _separators(
+    texts: dict[str, _NumberTexts],
+    decimal: str,
+    thousands: str | None,
+    fail: Callable[..., IngestError],
+    row_label: Callable[[int], str],
+    names: dict[str | None, str],
+) -> tuple[str, str | None]:
+    """The file's (decimal, thousands) separators: as given, or told from every number column."""
+    if decimal == "auto" and thousands in (".", ","):
+        decimal = "," if thousands == "." else "."
+    if decimal == "auto":
+        first: dict[tuple[str, str], tuple[int, str]] = {}  # evidence -> (row, column)
+        for column, text in texts.items():
+            for k, token in enumerate(text.uniques):
+                seen = _evidence(token)
+                row = int(text.first_rows[k])
+                if seen and (seen not in first or row < first[seen][0]):
+                    first[seen] = (row, column)
+        point, comma = first.get(("decimal", ".")), first.get(("decimal", ","))
+        if point and comma:
+            (row_a, col_a), (row_b, col_b) = sorted([point, comma])
+            this, other = ("comma", "point") if (row_b, col_b) == comma else ("point", "comma")
+            earlier = texts[col_a].uniques[texts[col_a].codes[row_a]]
+            raise fail(
+                col_b,
+                row_b,
+                f"the file writes numbers both with a decimal {this}, like this one, and with a "
+                f"decimal {other}, like {earlier!r} in {row_label(row_a)}, column '{names[col_a]}'",
+                "Make the file use one convention, or pass decimal='.' or decimal=',' "
+                "to say which one it uses (numbers written the other way are then refused)",
+            )
+        if point or comma:
+            decimal = "." if point else ","
+        else:
+            ambiguous = [first[k] for k in (("ambiguous", "."), ("ambiguous", ",")) if k in first]
+            if ambiguous:
+                row, column = min(ambiguous)
+                token = texts[column].uniques[texts[column].codes[row]]
+                sep = token.lstrip("+-")[-4]
+                as_decimal = token.replace(sep, ".")
+                as_thousands = token.replace(sep, "")
+                other = "," if sep == "." else "."
+                raise fail(
+                    column,
+                    row,
+                    f"the number could be {as_decimal} or {as_thousands}, and no number in the "
+                    "file tells whether its separator is a decimal or a thousands separator",
+                    f"Pass decimal={sep!r} if it means {as_decimal}, or decimal={other!r} "
+                    f"if it means {as_thousands}",
+                )
+            decimal = "."
+    if thousands == "auto":
+        thousands = "," if decimal == "." else "."
+    return decimal, thousands
+
+
+def _number_pattern(decimal: str, thousands: str | None) -> re.Pattern[str]:
+    d = re.escape(decimal)
+    integer = rf"(?:\d+|[1-9]\d{{0,2}}(?:{re.escape(thousands)}\d{{3}})+)" if thousands else r"\d+"
+    return re.compile(rf"[+-]?(?:{integer}(?:{d}\d*)?|{d}\d+)(?:[eE][+-]?\d+)?")
+
+
+def _read_number(
+    token: str, pattern: re.Pattern[str], decimal: str, thousands: str | None, whole: bool
+) -> tuple[float | int | None, str | None]:
+    """(value, None) or (None, problem) for one number's text."""
+    if token.lstrip("+-").lower() in _NON_FINITE:
+        return None, "not a finite number"
+    if not pattern.fullmatch(token):
+        return None, "not a number"
+    plain = token.replace(thousands, "") if thousands else token
+    exact = Decimal(plain.replace(decimal, "."))
+    if whole:
+        if not -_INT64 <= exact < _INT64:
+            return None, "outside the whole-number (int64) range"
+        if exact != exact.to_integral_value():
+            return None, "not a whole number"
+        return int(exact), None
+    number = float(exact)
+    if not math.isfinite(number):
+        return None, "outside the range of a number (float64)"
+    return number, None
+
+
+def _parse_text_numbers(
+    text: _NumberTexts,
+    column: str,
+    separators: tuple[str, str | None],
+    detected: bool,
+    fail: Callable[..., IngestError],
+) -> pd.Series:
+    decimal, thousands = separators
+    pattern = _number_pattern(decimal, thousands)
+    whole = column != "unit_price"
+    values: list[float | int] = []
+    problems: dict[int, str] = {}
+    for k, token in enumerate(text.uniques):
+        if whole and detected and _evidence(token) == ("ambiguous", decimal):
+            problems[k] = "ambiguous"  # 1,000 in a whole-number column of a decimal-comma file
+            values.append(0)
+            continue
+        value, problem = _read_number(token, pattern, decimal, thousands, whole)
+        if problem:
+            problems[k] = problem
+        values.append(0 if value is None else value)
+    if problems:
+        i = text.rows_of(list(problems))
+        k = int(text.codes[i])
+        token, problem = text.uniques[k], problems[k]
+        hint = "Fix the value or remove the line"
+        if problem == "ambiguous":
+            sep = _SEPARATOR_NAMES[decimal]
+            problem = (
+                f"a whole number written like this could be {token.replace(decimal, '')}, but the "
+                f"file's {sep} reads it as {token.replace(decimal, '.')}"
+            )
+            hint = f"Write it without the separator, or pass decimal={decimal!r} to read it as a decimal"
+        elif problem == "not a number" and re.search(r"\d", token):
+            hint += (
+                f" (numbers are read with a {_SEPARATOR_NAMES[decimal]}"
+                f"{f' and {thousands!r} between thousands' if thousands else ''}; pass decimal= and "
+                "thousands= if the file writes them another way, e.g. decimal=',', thousands=' ')"
+            )
+        raise fail(column, i, problem, hint)
+    missing = text.codes < 0
+    if whole:
+        table = np.array([*values, 0], dtype="int64")
+        numbers = pd.Series(pd.arrays.IntegerArray(table[text.codes], missing))
+        return numbers.astype("Int64" if column == "customer_id" else "int64")
+    return pd.Series(np.array([*values, np.nan], dtype="float64")[text.codes])
+
+
+def _day_month_format(text: pd.Series, column: str, fail: Callable[..., IngestError]) -> str:
+    """The strptime format of numeric dates, with the day and month told from every date."""
+    shape = _DAY_MONTH.fullmatch(text.iloc[0])
+    assert shape is not None
+    sep, year, clock, seconds = shape[2], shape[4], shape[5], shape[6]
+    uniques = pd.Series(text.unique())
+    parts = uniques.str.extract(_DAY_MONTH.pattern)
+    first, second = pd.to_numeric(parts[0]), pd.to_numeric(parts[2])
+    tail = f"{sep}{'%Y' if len(year) == 4 else '%y'}" + (f"{clock}%H:%M" if clock else "")
+    tail += ":%S" if seconds else ""
+    day_first, month_first = f"%d{sep}%m{tail}", f"%m{sep}%d{tail}"
+
+    def row_of(mask: pd.Series) -> int:
+        return _first_bad(text.isin(set(uniques[mask])).to_numpy())
+
+    days_first, months_first = (first > 12).fillna(False), (second > 12).fillna(False)
+    if days_first.any() and months_first.any():
+        (_, a), (row, b) = sorted([(row_of(days_first), "day"), (row_of(months_first), "month")])
+        other = text.iloc[row_of(days_first if a == "day" else months_first)]
+        raise fail(
+            column,
+            row,
+            f"the file has dates with the day first and with the month first: this one has "
+            f"the {b} first, but {other!r} has the {a} first",
+            f"Fix the dates so they all have the same order, or pass date_format={day_first!r} or "
+            f"{month_first!r} (--date-format) to say which (dates in the other order are then refused)",
+        )
+    if days_first.any():
+        return day_first
+    differ = ((first != second) & first.notna() & second.notna()).fillna(False)
+    if months_first.any() or not differ.any():
+        return month_first  # (when every day equals its month, both read the same)
+    row = row_of(differ)
+    raise fail(
+        column,
+        row,
+        "the day and the month cannot be told apart: no date in the file has a number above 12",
+        f"Pass date_format={day_first!r} (--date-format) if {text.iloc[row]!r} has the day first, "
+        f"or date_format={month_first!r} if it has the month first",
+    )
 
 
 def _parse_dates(
@@ -313,8 +636,13 @@ def _parse_dates(
             dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
         return dates.astype("datetime64[ns]")
     text = values.astype("str").str.strip()
-    formats = [date_format] if date_format else list(DATE_FORMATS)
     first = text.iloc[0]
+    if date_format:
+        formats = [date_format]
+    elif _DAY_MONTH.fullmatch(first):
+        formats = [_day_month_format(text, column, fail)]
+    else:
+        formats = list(DATE_FORMATS)
     for fmt in formats:
         try:
             pd.to_datetime(pd.Series([first]), format=fmt)
@@ -327,12 +655,12 @@ def _parse_dates(
                 column,
                 _first_bad(bad),
                 f"not a date in the file's format {fmt!r}",
-                "Fix the date, or pass --date-format if the file mixes formats",
+                "Fix the date, or pass date_format= (--date-format) if the file mixes formats",
             )
         return parsed.astype("datetime64[ns]")
     raise fail(
         column,
         0,
         "not a date in any known format",
-        "Pass --date-format (strptime codes, e.g. '%d-%b-%y' for 29-Nov-16)",
+        "Pass date_format= (--date-format; strptime codes, e.g. '%d-%b-%y' for 29-Nov-16)",
     )
