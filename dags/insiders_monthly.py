@@ -36,7 +36,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import Param, Variable, dag, task
 
-from insiders.options import ANONYMOUS_POLICIES, FEATURE_DESCRIPTIONS, MODELS, RULES, SPACES
+from insiders.config import PARAMS, RunConfig
 
 PROJECT = Path(__file__).resolve().parent.parent
 WAREHOUSE_CONN = "insiders_warehouse"
@@ -87,6 +87,27 @@ def _warehouse():
                              password=conn.password, dbname=conn.schema)
 
 
+def _method_params() -> dict[str, Param]:
+    """One Param per choice of the run configuration, with its default, title and help."""
+    defaults = RunConfig().to_params()
+    return {
+        name: Param(defaults[name], title=spec.title, description=spec.description,
+                    section=spec.section, **spec.schema)
+        for name, spec in PARAMS.items()
+    }
+
+
+def _config(params: dict[str, Any]) -> RunConfig:
+    """The run configuration from the run's params (the same object the CLI builds); params
+    it cannot take fail the task at once (a retry cannot fix them)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        return RunConfig.from_params({name: params.get(name) for name in PARAMS})
+    except ValueError as exc:
+        raise AirflowFailException(f"the run's params cannot be used: {exc}") from exc
+
+
 @dag(
     dag_id="insiders_monthly",
     schedule="0 6 15 * *",
@@ -103,21 +124,16 @@ def _warehouse():
     tags=["insiders", "segmentation", "monthly"],
     doc_md=__doc__,
     params={
-        "source": Param(None, type=["null", "string"],
-                        description="Transactions file or URL; empty: Variable insiders_source"),
-        "reference_date": Param(None, type=["null", "string"],
+        "source": Param(None, type=["null", "string"], title="Source", section="Run",
+                        description="Transactions file or URL (s3://...); empty: the Variable "
+                        "insiders_source, else the bundled data"),
+        "reference_date": Param(None, type=["null", "string"], title="Reference date",
+                                section="Run", format="date",
                                 description="YYYY-MM-DD; empty: the day before the run's date"),
-        "anonymous_policy": Param("exclude", enum=list(ANONYMOUS_POLICIES)),
-        "spaces": Param(list(SPACES), type="array", items={"enum": list(SPACES)}),
-        "models": Param(list(MODELS), type="array", items={"enum": list(MODELS)}),
-        "reuse_spaces": Param(False, type="boolean",
-                              description="Embed in last month's fitted spaces (stable segments)"),
-        "selection_rule": Param("fixed", enum=list(RULES)),
-        "space": Param("umap", enum=list(SPACES)),
-        "model": Param("ward", enum=list(MODELS)),
-        "k": Param(8, type="integer", minimum=2, maximum=14),
-        "k_range": Param([4, 10], type="array", minItems=2, maxItems=2),
-        "value_score": Param("gross_revenue", enum=list(FEATURE_DESCRIPTIONS)),
+        "reuse_spaces": Param(False, type="boolean", title="Reuse last month's spaces",
+                              section="Run", description="Embed in last month's fitted spaces "
+                              "instead of refitting them (stable segments)"),
+        **_method_params(),
     },
 )
 def insiders_monthly():
@@ -132,7 +148,8 @@ def insiders_monthly():
         run = _run_info(context)
         _use_object_storage(run["source"], run["run_dir"])
         try:
-            facts = pipeline.ingest(run["source"], run["run_dir"])
+            facts = pipeline.run_stage("ingest", run["run_dir"], _config(context["params"]),
+                                       source=run["source"])
         except IngestError as exc:  # bad input: retrying cannot help, say what to fix
             raise AirflowFailException(str(exc)) from exc
         return {**run, "lines_read": facts["lines_read"]}
@@ -141,10 +158,9 @@ def insiders_monthly():
     def filter_lines(run: dict[str, Any], params=None) -> dict[str, Any]:
         """Apply the named filter rules; keep the quarantine summary."""
         from insiders import pipeline
-        from insiders.filters import FilterConfig
 
         _use_object_storage(run["run_dir"])
-        facts = pipeline.filter_lines(run["run_dir"], FilterConfig(anonymous=params["anonymous_policy"]))
+        facts = pipeline.run_stage("filter_lines", run["run_dir"], _config(params))
         return {**run, "lines_kept": facts["lines_kept"]}
 
     @task
@@ -153,7 +169,8 @@ def insiders_monthly():
         from insiders import pipeline
 
         _use_object_storage(run["run_dir"])
-        facts = pipeline.features(run["run_dir"], run["reference_date"])
+        facts = pipeline.run_stage("features", run["run_dir"],
+                                   reference_date=run["reference_date"])
         return {**run, "customers": facts["customers"]}
 
     @task
@@ -167,44 +184,40 @@ def insiders_monthly():
             with _warehouse() as conn:
                 previous = warehouse.previous_run_dir(conn, run["run_month"])
             reuse = pipeline.path(previous, "spaces") if previous else None
-        pipeline.embed(run["run_dir"], spaces=params["spaces"], reuse_spaces=reuse)
+        pipeline.run_stage("embed", run["run_dir"], _config(params), reuse_spaces=reuse)
         return run
 
     @task
     def compare(run: dict[str, Any], params=None) -> dict[str, Any]:
         """Score every model on every space; keep the whole table."""
         from insiders import pipeline
-        from insiders.compare import GridConfig
 
         _use_object_storage(run["run_dir"])
-        facts = pipeline.compare(run["run_dir"], GridConfig(models=tuple(params["models"])))
+        facts = pipeline.run_stage("compare", run["run_dir"], _config(params))
         return {**run, "best_candidate": facts["best"]["candidate"]}
 
     @task
     def select(run: dict[str, Any], params=None) -> dict[str, Any]:
         """Pick the model by policy; find Insiders; keep segment ids from last month."""
         from insiders import pipeline, warehouse
-        from insiders.select import SelectionPolicy
 
         _use_object_storage(run["run_dir"])
         with _warehouse() as conn:
             previous = warehouse.previous_run_dir(conn, run["run_month"])
-        policy = SelectionPolicy(
-            rule=params["selection_rule"], space=params["space"], model=params["model"],
-            k=params["k"], k_min=params["k_range"][0], k_max=params["k_range"][1],
-            value_score=params["value_score"],
+        facts = pipeline.run_stage(
+            "select", run["run_dir"], _config(params),
+            previous_segments=pipeline.path(previous, "segments") if previous else None,
         )
-        facts = pipeline.select(run["run_dir"], policy,
-                                pipeline.path(previous, "segments") if previous else None)
         return {**run, "insiders": facts["insiders"], "chosen": facts["chosen"]["candidate"]}
 
     @task
-    def report(run: dict[str, Any]) -> dict[str, Any]:
+    def report(run: dict[str, Any], params=None) -> dict[str, Any]:
         """Answer the nine questions: report.html and .md with plots, answers, forecast."""
         from insiders import pipeline
 
         _use_object_storage(run["run_dir"])
-        return {**run, "report": pipeline.report(run["run_dir"])["report"]}
+        facts = pipeline.run_stage("report", run["run_dir"], _config(params))
+        return {**run, "report": facts["report"]}
 
     @task
     def load(run: dict[str, Any], **context) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from insiders import artifacts, run_folder
-from insiders.config import FilterConfig, SelectionPolicy
+from insiders.config import FilterConfig, RunConfig, SelectionPolicy
 from insiders.options import (
     ANONYMOUS_POLICIES,
     FEATURE_DESCRIPTIONS,
@@ -310,9 +310,16 @@ def _add_source(p: argparse.ArgumentParser, default: str | None = None) -> None:
     else:
         p.add_argument("source", help="transactions file or URL (local path, file://, s3://)")
     p.add_argument(
-        "--encoding", default="auto", help="CSV text encoding (default: auto = UTF-8, else Latin-1)"
+        "--encoding", default="auto",
+        help="CSV text encoding (default: auto = UTF-8, else cp1252, else Latin-1)",
     )
-    p.add_argument("--date-format", help="strptime format of text dates (default: detected)")
+    p.add_argument("--date-format", help="strptime format of text dates (default: detected; "
+                   "day-first or month-first is read from the data, or refused as ambiguous)")
+    p.add_argument("--decimal", default="auto", choices=("auto", ".", ","),
+                   help="decimal separator of text numbers (default: auto, detected per file)")
+    p.add_argument("--thousands", default="auto",
+                   help="thousands separator: auto (default), '.', ',', another character, "
+                   "or 'none'")
 
 
 def _add_filter_options(p: argparse.ArgumentParser) -> None:
@@ -347,18 +354,36 @@ def _add_reference_date(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _run_config(args: argparse.Namespace) -> RunConfig:
+    """The run configuration from whichever of its flags this subcommand has."""
+    flags = {
+        "encoding": "encoding", "date_format": "date_format", "decimal": "decimal",
+        "thousands": "thousands", "anonymous_policy": "anonymous",
+        "min_unit_price": "min_unit_price", "excluded_customers": "exclude_customer",
+        "features": "features", "spaces": "spaces", "scaler": "scaler",
+        "random_state": "random_state", "models": "models", "k_max_tried": "k_max",
+        "selection_rule": "rule", "space": "space", "model": "model", "k": "k",
+        "value_score": "value_score", "replay_months": "replay_months",
+    }
+    params = {name: getattr(args, flag) for name, flag in flags.items() if hasattr(args, flag)}
+    if getattr(args, "thousands", None) == "none":
+        params["thousands"] = ""
+    if getattr(args, "k_range", None):
+        params["k_min"], params["k_max"] = args.k_range
+    return RunConfig.from_params(params)
+
+
 def _filter_config(args: argparse.Namespace) -> FilterConfig:
-    excluded = tuple(args.exclude_customer) if args.exclude_customer else (16446,)
-    return FilterConfig(
-        anonymous=args.anonymous, min_unit_price=args.min_unit_price, excluded_customers=excluded
-    )
+    return _run_config(args).filters
 
 
 def _ingest(args: argparse.Namespace) -> pd.DataFrame:
     from insiders.ingest import read_transactions
 
     with stage(f"ingest {args.source}"):
-        return read_transactions(args.source, encoding=args.encoding, date_format=args.date_format)
+        read = _run_config(args).read
+        return read_transactions(args.source, encoding=read.encoding, date_format=read.date_format,
+                                 decimal=read.decimal, thousands=read.thousands)
 
 
 def _is_filtered(source: str) -> bool:
@@ -419,40 +444,11 @@ def _cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
-def _grid_config(args: argparse.Namespace):
-    from insiders.config import GridConfig
-
-    return GridConfig(
-        models=tuple(args.models),
-        k_values=tuple(range(2, args.k_max + 1)),
-        k_values_features=tuple(range(2, min(args.k_max, 7) + 1)),
-        random_state=args.random_state,
-    )
-
-
-def _policy(args: argparse.Namespace) -> SelectionPolicy:
-    return SelectionPolicy(
-        rule=args.rule,
-        space=args.space,
-        model=args.model,
-        k=args.k,
-        k_min=args.k_range[0],
-        k_max=args.k_range[1],
-        value_score=args.value_score,
-    )
-
-
 def _cmd_embed(args: argparse.Namespace) -> int:
     from insiders import pipeline
 
-    facts = pipeline.embed(
-        args.run_dir,
-        feature_names=args.features,
-        spaces=args.spaces,
-        scaler=args.scaler,
-        random_state=args.random_state,
-        reuse_spaces=args.reuse_spaces,
-    )
+    facts = pipeline.run_stage("embed", args.run_dir, _run_config(args),
+                               reuse_spaces=args.reuse_spaces)
     print(f"spaces {', '.join(facts['spaces'])} -> {run_folder.path(args.run_dir, 'spaces')}")
     return 0
 
@@ -461,7 +457,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from insiders import pipeline
 
     with stage("compare models"):
-        pipeline.compare(args.run_dir, _grid_config(args))
+        pipeline.run_stage("compare", args.run_dir, _run_config(args))
     print(_best_rows(artifacts.load_frame(run_folder.path(args.run_dir, "scores"))))
     print(f"table -> {run_folder.path(args.run_dir, 'scores')}")
     return 0
@@ -470,7 +466,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_select(args: argparse.Namespace) -> int:
     from insiders import pipeline
 
-    facts = pipeline.select(args.run_dir, _policy(args), args.previous)
+    facts = pipeline.run_stage("select", args.run_dir, _run_config(args),
+                               previous_segments=args.previous)
     print(_selection_summary(facts))
     return 0
 
@@ -479,22 +476,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from insiders import pipeline
 
     out = args.out_dir
-    pipeline.ingest(args.source, out, encoding=args.encoding, date_format=args.date_format)
-    pipeline.filter_lines(out, _filter_config(args))
-    pipeline.features(out, args.reference_date)
-    pipeline.embed(
-        out,
-        feature_names=args.features,
-        spaces=args.spaces,
-        scaler=args.scaler,
-        random_state=args.random_state,
-        reuse_spaces=args.reuse_spaces,
-    )
-    with stage("compare models"):
-        pipeline.compare(out, _grid_config(args))
-    facts = pipeline.select(out, _policy(args), args.previous)
-    pipeline.report(out)
-    pipeline.export_insiders(out)
+    facts = pipeline.run_all(
+        args.source, out, _run_config(args), reference_date=args.reference_date,
+        previous_segments=args.previous, reuse_spaces=args.reuse_spaces,
+    )["select"]
     quarantine = artifacts.load_frame(run_folder.path(out, "quarantine"))
     scores = artifacts.load_frame(run_folder.path(out, "scores"))
     profiles = artifacts.load_frame(run_folder.path(out, "profiles"))

@@ -1,4 +1,5 @@
-"""The choices of a run, as frozen dataclasses: filter rules, model grid, selection policy.
+"""The choices of a run, as frozen dataclasses: reading, filter rules, spaces, model grid,
+selection policy, and :class:`RunConfig` holding them all.
 
 Light on purpose (no pandas or scikit-learn), so that the command line can show its defaults
 and check its arguments at once; the stages take these objects as their configuration.
@@ -6,13 +7,31 @@ and check its arguments at once; the stages take these objects as their configur
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 from insiders.models import REGISTRY
-from insiders.options import ANONYMOUS_POLICIES, MODELS, RULES
+from insiders.options import (
+    ANONYMOUS_POLICIES,
+    FEATURE_DESCRIPTIONS,
+    MODELS,
+    RULES,
+    SCALERS,
+    SPACES,
+    STUDY_FEATURES,
+)
 
-__all__ = ["FilterConfig", "GridConfig", "SelectionPolicy"]
+__all__ = [
+    "PARAMS",
+    "EmbedConfig",
+    "FilterConfig",
+    "GridConfig",
+    "ParamSpec",
+    "ReadConfig",
+    "RunConfig",
+    "SelectionPolicy",
+]
 
 AnonymousPolicy = Literal["exclude", "synthetic"]
 Rule = Literal["fixed", "best_silhouette"]
@@ -118,3 +137,178 @@ class SelectionPolicy:
     def to_dict(self) -> dict:
         """Plain values, for JSON and the warehouse."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReadConfig:
+    """How text sources are read (see :func:`insiders.ingest.read_transactions`)."""
+
+    encoding: str = "auto"
+    date_format: str | None = None
+    decimal: str = "auto"
+    thousands: str | None = "auto"
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    """What the spaces are built from: features, spaces, scaler and seed."""
+
+    features: tuple[str, ...] = STUDY_FEATURES
+    spaces: tuple[str, ...] = SPACES
+    scaler: str = "minmax"
+    random_state: int = 42
+
+    def __post_init__(self) -> None:
+        for kind, given, known in (("feature", self.features, FEATURE_DESCRIPTIONS),
+                                   ("space", self.spaces, SPACES),
+                                   ("scaler", (self.scaler,), SCALERS)):
+            unknown = [g for g in given if g not in known]
+            if unknown:
+                raise ValueError(f"unknown {kind}(s) {unknown}; choose from {', '.join(known)}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Every choice of one run, in one object: what the CLI flags, the DAG params and the
+    tests all build (:meth:`from_params`), and what the stages take.
+
+    The flat names of :meth:`to_params` are the DAG's params (see :data:`PARAMS`).
+    """
+
+    read: ReadConfig = field(default_factory=ReadConfig)
+    filters: FilterConfig = field(default_factory=FilterConfig)
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
+    grid: GridConfig = field(default_factory=GridConfig)
+    policy: SelectionPolicy = field(default_factory=SelectionPolicy)
+    replay_months: int = 5
+
+    def to_params(self) -> dict[str, Any]:
+        """The flat, JSON-friendly params (every name in :data:`PARAMS`)."""
+        return {
+            "encoding": self.read.encoding,
+            "date_format": self.read.date_format,
+            "decimal": self.read.decimal,
+            "thousands": self.read.thousands,
+            "anonymous_policy": self.filters.anonymous,
+            "min_unit_price": self.filters.min_unit_price,
+            "excluded_customers": list(self.filters.excluded_customers),
+            "features": list(self.embed.features),
+            "spaces": list(self.embed.spaces),
+            "scaler": self.embed.scaler,
+            "random_state": self.embed.random_state,
+            "models": list(self.grid.models),
+            "k_max_tried": max(self.grid.k_values),
+            "selection_rule": self.policy.rule,
+            "space": self.policy.space,
+            "model": self.policy.model,
+            "k": self.policy.k,
+            "k_min": self.policy.k_min,
+            "k_max": self.policy.k_max,
+            "value_score": self.policy.value_score,
+            "replay_months": self.replay_months,
+        }
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> RunConfig:
+        """Build from flat params; a missing or None value takes the default, an unknown
+        name is refused (a typo must not fall back to a default silently)."""
+        unknown = set(params) - set(PARAMS) - RUN_PARAMS
+        if unknown:
+            raise ValueError(f"unknown param(s) {sorted(unknown)}; known: {', '.join(PARAMS)}")
+        p = {**cls().to_params(), **{k: v for k, v in params.items() if v is not None}}
+        k_max = int(p["k_max_tried"])
+        if k_max < 2:
+            raise ValueError(f"k_max_tried must be at least 2, got {k_max}")
+        return cls(
+            read=ReadConfig(p["encoding"], p["date_format"] or None, p["decimal"],
+                            None if p["thousands"] == "" else p["thousands"]),
+            filters=FilterConfig(
+                anonymous=p["anonymous_policy"],
+                min_unit_price=float(p["min_unit_price"]),
+                excluded_customers=tuple(int(c) for c in p["excluded_customers"]),
+            ),
+            embed=EmbedConfig(tuple(p["features"]), tuple(p["spaces"]), p["scaler"],
+                              int(p["random_state"])),
+            grid=GridConfig(
+                models=tuple(p["models"]),
+                k_values=tuple(range(2, k_max + 1)),
+                k_values_features=tuple(range(2, min(k_max, 7) + 1)),
+                random_state=int(p["random_state"]),
+            ),
+            policy=SelectionPolicy(
+                rule=p["selection_rule"], space=p["space"], model=p["model"], k=int(p["k"]),
+                k_min=int(p["k_min"]), k_max=int(p["k_max"]), value_score=p["value_score"],
+            ),
+            replay_months=int(p["replay_months"]),
+        )
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One run param as the Airflow Trigger form shows it: title, section, help, JSON schema."""
+
+    title: str
+    section: str
+    description: str
+    schema: dict[str, Any]
+
+
+_NULL_STR: dict[str, Any] = {"type": ["null", "string"]}
+
+#: Every choice of :class:`RunConfig`, by its flat name (defaults come from ``RunConfig()``).
+PARAMS: dict[str, ParamSpec] = {
+    "encoding": ParamSpec("Text encoding", "Reading", "CSV text encoding: auto (UTF-8, then "
+                          "cp1252, then Latin-1) or a Python codec name", {"type": "string"}),
+    "date_format": ParamSpec("Date format", "Reading", "strptime format of text dates, e.g. "
+                             "%d/%m/%Y %H:%M; empty: detected from the data", _NULL_STR),
+    "decimal": ParamSpec("Decimal separator", "Reading", "auto (detected per file), '.' or ','",
+                         {"type": "string", "enum": ["auto", ".", ","]}),
+    "thousands": ParamSpec("Thousands separator", "Reading", "auto, '.', ',', another "
+                           "character, or an empty text for none", _NULL_STR),
+    "anonymous_policy": ParamSpec("Anonymous lines", "Filters", "Lines without a customer id: "
+                                  "exclude them (they cannot join a loyalty programme) or make "
+                                  "one customer per anonymous invoice (synthetic, the study's)",
+                                  {"type": "string", "enum": list(ANONYMOUS_POLICIES)}),
+    "min_unit_price": ParamSpec("Lowest unit price", "Filters", "Lines priced below this are "
+                                "removed (the study: 0.04)", {"type": "number", "minimum": 0}),
+    "excluded_customers": ParamSpec("Excluded customers", "Filters", "Customer ids dropped on "
+                                    "purpose (the study: 16446, an extreme outlier)",
+                                    {"type": "array", "items": {"type": "integer"}}),
+    "features": ParamSpec("Features", "Segments", "Customer features the spaces are built from "
+                          "(the study's five by default)",
+                          {"type": "array", "items": {"enum": list(FEATURE_DESCRIPTIONS)}}),
+    "spaces": ParamSpec("Embedding spaces", "Segments", "Spaces the models are compared on",
+                        {"type": "array", "items": {"enum": list(SPACES)}}),
+    "scaler": ParamSpec("Feature scaler", "Segments", "How features are scaled before embedding "
+                        "(min-max: the study's)", {"type": "string", "enum": list(SCALERS)}),
+    "random_state": ParamSpec("Seed", "Segments", "Seed of every space and model",
+                              {"type": "integer"}),
+    "models": ParamSpec("Clustering models", "Segments", "Models compared on every space",
+                        {"type": "array", "items": {"enum": list(MODELS)}}),
+    "k_max_tried": ParamSpec("Largest k tried", "Segments", "The comparison tries k = 2 up to "
+                             "this (7 at most on the raw features)",
+                             {"type": "integer", "minimum": 2, "maximum": 30}),
+    "selection_rule": ParamSpec("Selection rule", "Selection", "fixed: the model, k and space "
+                                "below (the study's ward, k = 8, UMAP); best_silhouette: the "
+                                "best silhouette with k from the lowest to the highest k below",
+                                {"type": "string", "enum": list(RULES)}),
+    "space": ParamSpec("Space (fixed rule)", "Selection", "Space of the fixed rule",
+                       {"type": "string", "enum": list(SPACES)}),
+    "model": ParamSpec("Model (fixed rule)", "Selection", "Model of the fixed rule",
+                       {"type": "string", "enum": list(MODELS)}),
+    "k": ParamSpec("Clusters (fixed rule)", "Selection", "Number of segments of the fixed rule",
+                   {"type": "integer", "minimum": 2, "maximum": 30}),
+    "k_min": ParamSpec("Fewest segments (best silhouette)", "Selection", "Lowest number of "
+                       "segments marketing can work with", {"type": "integer", "minimum": 2}),
+    "k_max": ParamSpec("Most segments (best silhouette)", "Selection", "Highest number of "
+                       "segments marketing can work with", {"type": "integer", "minimum": 2}),
+    "value_score": ParamSpec("Value score", "Selection", "Feature whose segment mean ranks "
+                             "segments by value; Insiders has the highest",
+                             {"type": "string", "enum": list(FEATURE_DESCRIPTIONS)}),
+    "replay_months": ParamSpec("Months replayed", "Report", "Earlier months replayed for the "
+                               "report's history (entries, exits, back-tests)",
+                               {"type": "integer", "minimum": 1, "maximum": 11}),
+}
+
+#: Params of a run that are not choices of the method: where and when.
+RUN_PARAMS = frozenset({"source", "reference_date", "reuse_spaces"})

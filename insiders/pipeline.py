@@ -15,31 +15,33 @@ import numpy as np
 import pandas as pd
 
 from insiders import artifacts
-from insiders.compare import GridConfig, compare_models
-from insiders.features import STUDY_FEATURES, build_customer_features, last_purchase_date
-from insiders.filters import FilterConfig, filter_transactions
+from insiders.compare import compare_models
+from insiders.config import EmbedConfig, FilterConfig, GridConfig, ReadConfig, RunConfig
+from insiders.features import build_customer_features, last_purchase_date
+from insiders.filters import filter_transactions
 from insiders.ingest import read_transactions
 from insiders.parallel import cores
 from insiders.progress import stage
 from insiders.run_folder import path, record_facts
 from insiders.segments import assign_segments, profile_segments
 from insiders.select import SelectionPolicy, choose_candidate
-from insiders.spaces import SPACES, embeddings_frame, fit_spaces, load_spaces, save_spaces
+from insiders.spaces import embeddings_frame, fit_spaces, load_spaces, save_spaces
 
 logger = logging.getLogger(__name__)
 
 def ingest(
     source: str,
     run_dir: str,
+    read: ReadConfig | None = None,
     *,
-    encoding: str = "auto",
-    date_format: str | None = None,
     storage_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Read the source (validated, one schema) and write it to the run folder."""
+    read = read or ReadConfig()
     with stage(f"ingest {source}"):
         lines = read_transactions(
-            source, encoding=encoding, date_format=date_format, storage_options=storage_options
+            source, encoding=read.encoding, date_format=read.date_format, decimal=read.decimal,
+            thousands=read.thousands, storage_options=storage_options,
         )
     artifacts.save_frame(lines, path(run_dir, "raw_lines"), index=False)
     first, last = lines["invoice_date"].min(), lines["invoice_date"].max()
@@ -94,32 +96,27 @@ def features(run_dir: str, reference_date: str | None = None) -> dict[str, Any]:
 
 
 def embed(
-    run_dir: str,
-    *,
-    feature_names: Sequence[str] = STUDY_FEATURES,
-    spaces: Sequence[str] = SPACES,
-    scaler: str = "minmax",
-    random_state: int = 42,
-    reuse_spaces: str | None = None,
+    run_dir: str, config: EmbedConfig | None = None, *, reuse_spaces: str | None = None
 ) -> dict[str, Any]:
     """Fit the scaler once and every space, or reuse a earlier run's; save them with the run.
 
     Args:
         run_dir: the run folder.
-        feature_names, spaces, scaler, random_state: what to fit (ignored when reusing).
+        config: features, spaces, scaler and seed (ignored when reusing).
         reuse_spaces: an earlier run's ``spaces.joblib``: embed this month's customers in
             those fitted spaces instead of refitting them (stable segments month to month).
     """
+    config = config or EmbedConfig()
     table = artifacts.load_frame(path(run_dir, "features"))
     if reuse_spaces:
         fitted = load_spaces(reuse_spaces).reuse(table)
     else:
         fitted = fit_spaces(
             table,
-            feature_names=feature_names,
-            spaces=spaces,
-            scaler=scaler,
-            random_state=random_state,
+            feature_names=config.features,
+            spaces=config.spaces,
+            scaler=config.scaler,
+            random_state=config.random_state,
             n_jobs=cores(),
         )
     save_spaces(fitted, path(run_dir, "spaces"))
@@ -239,3 +236,69 @@ def report(run_dir: str, *, replay_months: int = 5, random_state: int = 42) -> d
                              random_state=random_state)
         written = write_report(built, run_dir)
     return record_facts(run_dir, {"report": written["report_html"], "answers": len(built.answers)})
+
+
+#: The stages, in order: each reads the run folder the ones before it wrote.
+STAGES: tuple[str, ...] = (
+    "ingest", "filter_lines", "features", "embed", "compare", "select", "report", "export_insiders"
+)
+
+
+def run_stage(
+    name: str,
+    run_dir: str,
+    config: RunConfig | None = None,
+    *,
+    source: str | None = None,
+    reference_date: str | None = None,
+    previous_segments: str | None = None,
+    reuse_spaces: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> Any:
+    """Run one stage with its part of the run configuration: the one wiring the CLI, the
+    Airflow DAG and the tests share.
+
+    Args:
+        name: one of :data:`STAGES`.
+        run_dir: the run folder.
+        config: every choice of the run (defaults: the study's).
+        source: the transactions (``ingest`` only).
+        reference_date: features as of this day (``features``; default: the last purchase).
+        previous_segments: last month's ``segments.parquet`` (``select``).
+        reuse_spaces: last month's ``spaces.joblib`` to embed in (``embed``).
+        storage_options: fsspec options of the source (``ingest``).
+    """
+    config = config or RunConfig()
+    if name == "ingest":
+        if not source:
+            raise ValueError("the ingest stage needs a source")
+        return ingest(source, run_dir, config.read, storage_options=storage_options)
+    stages: dict[str, Any] = {
+        "filter_lines": lambda: filter_lines(run_dir, config.filters),
+        "features": lambda: features(run_dir, reference_date),
+        "embed": lambda: embed(run_dir, config.embed, reuse_spaces=reuse_spaces),
+        "compare": lambda: compare(run_dir, config.grid),
+        "select": lambda: select(run_dir, config.policy, previous_segments),
+        "report": lambda: report(run_dir, replay_months=config.replay_months,
+                                 random_state=config.embed.random_state),
+        "export_insiders": lambda: export_insiders(run_dir),
+    }
+    if name not in stages:
+        raise ValueError(f"unknown stage {name!r}; the stages are {', '.join(STAGES)}")
+    return stages[name]()
+
+
+def run_all(
+    source: str,
+    run_dir: str,
+    config: RunConfig | None = None,
+    *,
+    stages: Sequence[str] = STAGES,
+    **inputs: Any,
+) -> dict[str, Any]:
+    """Run the stages in order into one run folder; returns each stage's facts by name.
+
+    ``inputs`` are :func:`run_stage`'s keyword arguments (``reference_date``,
+    ``previous_segments``, ``reuse_spaces``, ``storage_options``).
+    """
+    return {name: run_stage(name, run_dir, config, source=source, **inputs) for name in stages}

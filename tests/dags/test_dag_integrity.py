@@ -25,6 +25,10 @@ if dag:
         retries={t.task_id: t.retries for t in dag.tasks},
         backoff=all(t.retry_exponential_backoff for t in dag.tasks),
         params=sorted(dag.params), catchup=dag.catchup, max_active_runs=dag.max_active_runs,
+        param_schemas={k: {**dag.params.get_param(k).schema,
+                           "description": dag.params.get_param(k).description}
+                       for k in dag.params},
+        param_defaults={k: dag.params.get_param(k).value for k in dag.params},
     )
 print(json.dumps(out))
 """
@@ -67,6 +71,20 @@ def test_retries_tags_docs_params(parsed):
     assert parsed["doc"]
     assert {"source", "anonymous_policy", "selection_rule", "k", "value_score",
             "reference_date"} <= set(parsed["params"])
+
+
+def test_every_param_has_a_title_and_a_description_and_every_choice_is_offered(parsed):
+    from insiders.config import PARAMS, RUN_PARAMS, RunConfig
+
+    assert set(parsed["params"]) == set(PARAMS) | RUN_PARAMS
+    for name, schema in parsed["param_schemas"].items():
+        assert schema.get("title") and schema.get("description"), name
+        assert schema.get("section"), name
+    # the form's defaults are the package's own: one place for each default
+    assert RunConfig.from_params({k: parsed["param_defaults"][k] for k in PARAMS}) == RunConfig()
+    assert "k_range" not in parsed["params"]  # a range is two integer fields, not a text box
+    assert parsed["param_schemas"]["k_min"]["type"] == "integer"
+    assert parsed["param_schemas"]["k_max"]["type"] == "integer"
 
 
 def test_dag_file_parses_without_heavy_imports():

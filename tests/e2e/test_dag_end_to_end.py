@@ -47,12 +47,8 @@ def test_dag_run_fills_the_warehouse_with_the_packages_own_figures(first_run, s3
     assert runs.loc[0, "source"] == f"s3://{BUCKET}/raw/online_retail.parquet"
     # the package alone, on the same data and settings, gives the same answer
     run_dir = str(tmp_path)
-    pipeline.ingest(str(REAL_DATA), run_dir)
-    pipeline.filter_lines(run_dir)
-    pipeline.features(run_dir, "2011-12-14")
-    pipeline.embed(run_dir)
-    pipeline.compare(run_dir)
-    facts = pipeline.select(run_dir)
+    facts = pipeline.run_all(str(REAL_DATA), run_dir, reference_date="2011-12-14",
+                             stages=pipeline.STAGES[:6])["select"]
     assert runs.loc[0, "insiders"] == facts["insiders"]["customers"]
     assert runs.loc[0, "chosen_candidate"] == facts["chosen"]["candidate"]
     expected = artifacts.load_frame(pipeline.path(run_dir, "segments")).sort_index()
