@@ -4,7 +4,6 @@ so that membership history (entries, exits) and out-of-time checks exist for the
 from __future__ import annotations
 
 import itertools
-import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,8 +14,6 @@ from insiders.models import fit_labels
 from insiders.progress import stage
 from insiders.segments import assign_segments
 from insiders.spaces import fit_spaces
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass

@@ -6,7 +6,6 @@ The run folder's files are named in :mod:`insiders.run_folder`.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -27,7 +26,6 @@ from insiders.segments import assign_segments, profile_segments
 from insiders.select import SelectionPolicy, choose_candidate
 from insiders.spaces import embeddings_frame, fit_spaces, load_spaces, save_spaces
 
-logger = logging.getLogger(__name__)
 
 def ingest(
     source: str,

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from insiders.features import FEATURE_DESCRIPTIONS
 from insiders.select import cluster_values
-
-logger = logging.getLogger(__name__)
 
 INSIDERS = "Insiders"
 NOISE_SEGMENT = 0

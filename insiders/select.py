@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import pandas as pd
 
 from insiders.config import SelectionPolicy
-
-logger = logging.getLogger(__name__)
 
 
 def choose_candidate(scores: pd.DataFrame, policy: SelectionPolicy) -> pd.Series:
@@ -46,8 +42,3 @@ def cluster_values(features: pd.DataFrame, labels: pd.Series, value_score: str) 
         raise ValueError(f"value score {value_score!r} is not a feature: {list(features.columns)}")
     joined = features[value_score].groupby(labels.reindex(features.index)).mean()
     return joined[joined.index >= 0].sort_values(ascending=False, kind="stable")
-
-
-def find_insiders(features: pd.DataFrame, labels: pd.Series, value_score: str) -> int:
-    """The cluster with the highest mean value score: found from the data, never fixed."""
-    return int(cluster_values(features, labels, value_score).index[0])

@@ -100,3 +100,19 @@ def warehouse_dsn(postgres, request) -> str:
     with psycopg.connect(postgres.uri(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
     return local_postgres.ensure_database(postgres, name)
+
+
+#: Fixtures that bring the real data or a real server: a test using one is slow.
+SLOW_FIXTURES = {"real_lines", "shop_export", "postgres", "warehouse_dsn", "real_features",
+                 "first_run", "run_dir", "run_dirs"}
+#: Folders whose tests run Airflow, Postgres or the whole pipeline.
+SLOW_FOLDERS = {"e2e", "plugins", "report", "warehouse", "dags"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark as ``slow`` what needs the real data or a real server, so that
+    ``pytest -m "not slow"`` is the quick loop on hand-made data."""
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        if uses & SLOW_FIXTURES or item.path.parent.name in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)

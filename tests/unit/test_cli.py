@@ -9,15 +9,31 @@ from insiders.cli import main
 from tests.conftest import REAL_DATA
 
 
-def test_help_lists_every_stage(capsys):
+def test_help_lists_every_subcommand_and_each_has_its_own_help(capsys):
+    from insiders.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert {"ingest", "filter", "features", "embed", "compare", "select", "report", "run",
+            "warehouse", "metabase"} <= set(commands)
     with pytest.raises(SystemExit) as info:
         main(["--help"])
     assert info.value.code == 0
-    out = capsys.readouterr().out
-    for command in ("ingest", "filter", "features", "run"):
-        assert command in out
+    top = capsys.readouterr().out
+    for name, sub in commands.items():
+        assert name in top
+        with pytest.raises(SystemExit) as info:
+            main([name, "--help"])
+        assert info.value.code == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: insiders {name}")
+        # every option the subcommand takes is explained
+        for action in sub._actions:
+            if action.option_strings and action.help:
+                assert action.option_strings[-1] in out, (name, action.option_strings)
 
 
+@pytest.mark.slow
 def test_features_with_synthetic_policy_gives_5695(tmp_path, capsys):
     out = tmp_path / "features.parquet"
     assert main(["-q", "features", str(REAL_DATA), "--anonymous", "synthetic", "-o", str(out)]) == 0
@@ -25,6 +41,7 @@ def test_features_with_synthetic_policy_gives_5695(tmp_path, capsys):
     assert "5,695 customers" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_stages_chain_through_files(tmp_path):
     lines, kept, feats = (tmp_path / n for n in ("lines.parquet", "kept.parquet", "f.csv"))
     assert main(["-q", "ingest", str(REAL_DATA), "-o", str(lines)]) == 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from insiders.select import SelectionPolicy, choose_candidate, find_insiders
+from insiders.segments import assign_segments
+from insiders.select import SelectionPolicy, choose_candidate
 
 SCORES = pd.DataFrame({
     "candidate": ["umap/ward/k=8", "umap/kmeans/k=3", "tsne/gmm/k=6", "umap/dbscan/eps=1",
@@ -40,12 +41,16 @@ def test_policy_errors_say_what_to_change():
 
 
 def test_insiders_is_found_from_the_data_whatever_the_cluster_numbers():
-    features = pd.DataFrame({"gross_revenue": [10, 12, 500, 520, 50, 55, 1]},
+    """What production runs (assign_segments): the cluster with the highest mean value
+    score is Insiders, whichever number the model gave it; noise is never Insiders."""
+    features = pd.DataFrame({"gross_revenue": [10, 12, 500, 520, 50, 55, 9000]},
                             index=pd.Index(range(7), name="customer_id"))
     labels = pd.Series([0, 0, 1, 1, 2, 2, -1], index=features.index)
-    assert find_insiders(features, labels, "gross_revenue") == 1
+    insiders = assign_segments(features, labels)
+    assert insiders.index[insiders["is_insider"]].tolist() == [2, 3]
     relabelled = labels.map({0: 2, 1: 0, 2: 1, -1: -1})
-    assert find_insiders(features, relabelled, "gross_revenue") == 0
+    assert assign_segments(features, relabelled)["is_insider"].equals(insiders["is_insider"])
     # another value score picks another cluster
-    features["recency_days"] = [1, 1, 90, 90, 30, 30, 0]
-    assert find_insiders(features, labels, "recency_days") == 1
+    features["recency_days"] = [1, 1, 30, 30, 90, 90, 0]
+    by_recency = assign_segments(features, labels, value_score="recency_days")
+    assert by_recency.index[by_recency["is_insider"]].tolist() == [4, 5]
