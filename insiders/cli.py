@@ -513,8 +513,14 @@ def _cmd_warehouse(args: argparse.Namespace) -> int:
         raise ValueError("no warehouse: pass --dsn or set INSIDERS_WAREHOUSE_DSN")
     with warehouse.connect(args.dsn) as conn:
         if args.action == "init":
-            warehouse.ensure_schema(conn)
-            print("warehouse schema is up to date")
+            applied = warehouse.ensure_schema(conn)
+            latest = warehouse.migrations()[-1].version
+            if applied:
+                names = {m.version: f"{m.version:04d}_{m.name}" for m in warehouse.migrations()}
+                print("applied migrations: " + ", ".join(names[v] for v in applied))
+                print(f"warehouse schema is now at version {latest}")
+            else:
+                print(f"warehouse schema is up to date (version {latest})")
         elif args.action == "create-reader":
             password = os.environ.get(args.password_env)
             if not password:

@@ -1,4 +1,4 @@
-"""The Postgres warehouse (RDS in production): schema as code and one transaction per run month.
+"""The Postgres warehouse (RDS in production): versioned schema and one transaction per run month.
 
 Tables (schema ``insiders``), every one keyed by ``run_month`` (the first day of the month
 the run answers for):
@@ -9,8 +9,14 @@ the run answers for):
 - ``model_scores``: the whole model comparison table, the chosen row flagged.
 - ``filter_counts``: lines removed or flagged per filter rule (the quarantine summary).
 - ``membership_history``: who entered and who left Insiders against the previous run month.
-- ``answers``: the nine questions' numbers (and texts) of the run's report.
+- ``answers``: the report questions' numbers (and texts) of the run.
 - ``forecasts``: the Insiders' expected revenue for the coming months, and the naive one.
+
+Views ``insiders_by_month`` and ``current_insiders``; a NOLOGIN role ``insiders_reader``.
+
+The schema is the numbered SQL files of :mod:`insiders.migrations`, applied once each by
+:func:`migrate` (``ensure_schema``) and recorded in ``schema_migrations``; a load applies the
+missing ones first and, when the warehouse is up to date, runs no DDL.
 
 Loading a month deletes that month and inserts it again in one transaction: a rerun
 replaces the month, never duplicates it, and a failure leaves every table as it was.
@@ -18,9 +24,12 @@ replaces the month, never duplicates it, and a failure leaves every table as it 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -34,158 +43,8 @@ from insiders.options import FEATURE_DESCRIPTIONS
 logger = logging.getLogger(__name__)
 
 SCHEMA, READER_ROLE = queries.SCHEMA, queries.READER_ROLE
-_INTEGER_FEATURES = {
-    "recency_days",
-    "n_lines",
-    "qty_returned",
-    "n_invoices",
-    "n_items",
-    "n_products",
-    "n_returns",
-}
-
-
-_SEP = ",\n    "
-_FEATURE_COLUMNS = _SEP.join(
-    f"{name} {'bigint' if name in _INTEGER_FEATURES else 'double precision'}" for name in FEATURE_DESCRIPTIONS
-)
-_PROFILE_COLUMNS = _SEP.join(f"mean_{name} double precision" for name in FEATURE_DESCRIPTIONS)
-
-
-DDL = f"""
-CREATE SCHEMA IF NOT EXISTS {SCHEMA};
-
-CREATE TABLE IF NOT EXISTS {SCHEMA}.runs (
-    run_month date PRIMARY KEY,
-    reference_date date NOT NULL,
-    source text NOT NULL,
-    run_id text,
-    loaded_at timestamptz NOT NULL DEFAULT now(),
-    lines_read bigint,
-    lines_kept bigint,
-    customers integer NOT NULL,
-    revenue double precision,
-    insiders integer NOT NULL,
-    insiders_share_customers double precision,
-    insiders_share_revenue double precision,
-    insiders_segment_id integer,
-    chosen_candidate text NOT NULL,
-    silhouette double precision,
-    policy jsonb,
-    filter_config jsonb,
-    artifacts text
-);
-
-CREATE TABLE IF NOT EXISTS {SCHEMA}.customer_segments (
-    run_month date NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,
-    customer_id bigint NOT NULL,
-    segment_id integer NOT NULL,
-    segment_name text NOT NULL,
-    is_insider boolean NOT NULL,
-    cluster integer NOT NULL,
-    {_FEATURE_COLUMNS},
-    PRIMARY KEY (run_month, customer_id)
-);
-CREATE INDEX IF NOT EXISTS customer_segments_insiders_idx
-    ON {SCHEMA}.customer_segments (run_month) WHERE is_insider;
-CREATE INDEX IF NOT EXISTS customer_segments_customer_idx
-    ON {SCHEMA}.customer_segments (customer_id, run_month);
-CREATE INDEX IF NOT EXISTS customer_segments_segment_idx
-    ON {SCHEMA}.customer_segments (run_month, segment_id);
-
-CREATE TABLE IF NOT EXISTS {SCHEMA}.segment_profiles (
-    run_month date NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,
-    segment_id integer NOT NULL,
-    segment_name text NOT NULL,
-    is_insider boolean NOT NULL,
-    n_customers integer NOT NULL,
-    share_customers double precision,
-    revenue double precision,
-    share_revenue double precision,
-    {_PROFILE_COLUMNS},
-    PRIMARY KEY (run_month, segment_id)
-);
-
-CREATE TABLE IF NOT EXISTS {SCHEMA}.model_scores (
-    run_month date NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,
-    candidate text NOT NULL,
-    space text NOT NULL,
-    model text NOT NULL,
-    k integer,
-    params text,
-    n_clusters integer,
-    noise_share double precision,
-    silhouette double precision,
-    davies_bouldin double precision,
-    calinski_harabasz double precision,
-    silhouette_sampled boolean,
-    is_chosen boolean NOT NULL DEFAULT false,
-    PRIMARY KEY (run_month, candidate)
-);
-CREATE INDEX IF NOT EXISTS model_scores_chosen_idx
-    ON {SCHEMA}.model_scores (run_month) WHERE is_chosen;
-
-CREATE TABLE IF NOT EXISTS {SCHEMA}.filter_counts (
-    run_month date NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,
-    rule text NOT NULL,
-    description text,
-    lines_removed bigint NOT NULL,
-    lines_flagged bigint NOT NULL,
-    revenue_removed double precision,
-    revenue_flagged double precision,
-    PRIMARY KEY (run_month, rule)
-);
-
-CREATE TABLE IF NOT EXISTS {SCHEMA}.membership_history (
-    run_month date NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,
-    customer_id bigint NOT NULL,
-    change text NOT NULL CHECK (change IN ('entered', 'left')),
-    previous_month date,
-    PRIMARY KEY (run_month, customer_id)
-);
-CREATE INDEX IF NOT EXISTS membership_history_customer_idx
-    ON {SCHEMA}.membership_history (customer_id);
-
-CREATE TABLE IF NOT EXISTS {SCHEMA}.answers (
-    run_month date NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,
-    question smallint NOT NULL CHECK (question BETWEEN 1 AND 9),
-    metric text NOT NULL,
-    value double precision,
-    text text,
-    PRIMARY KEY (run_month, question, metric)
-);
-
-CREATE TABLE IF NOT EXISTS {SCHEMA}.forecasts (
-    run_month date NOT NULL REFERENCES {SCHEMA}.runs ON DELETE CASCADE,
-    month date NOT NULL,
-    model text NOT NULL,
-    expected_revenue double precision,
-    naive_revenue double precision,
-    PRIMARY KEY (run_month, month)
-);
-
-CREATE OR REPLACE VIEW {SCHEMA}.insiders_by_month AS
-SELECT r.run_month, r.reference_date, r.customers, r.insiders, r.insiders_share_customers,
-       r.insiders_share_revenue, r.chosen_candidate, r.silhouette,
-       count(*) FILTER (WHERE m.change = 'entered') AS entered,
-       count(*) FILTER (WHERE m.change = 'left') AS left_group
-FROM {SCHEMA}.runs r
-LEFT JOIN {SCHEMA}.membership_history m USING (run_month)
-GROUP BY r.run_month;
-
-CREATE OR REPLACE VIEW {SCHEMA}.current_insiders AS
-SELECT c.*
-FROM {SCHEMA}.customer_segments c
-WHERE c.is_insider AND c.run_month = (SELECT max(run_month) FROM {SCHEMA}.runs);
-
-DO $$ BEGIN
-    CREATE ROLE {READER_ROLE} NOLOGIN;
-EXCEPTION WHEN duplicate_object THEN NULL;
-END $$;
-GRANT USAGE ON SCHEMA {SCHEMA} TO {READER_ROLE};
-GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO {READER_ROLE};
-ALTER DEFAULT PRIVILEGES IN SCHEMA {SCHEMA} GRANT SELECT ON TABLES TO {READER_ROLE};
-"""
+MIGRATIONS_TABLE = "schema_migrations"
+_SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('insiders.schema'))"
 
 TABLES = (
     "runs",
@@ -206,11 +65,100 @@ def connect(dsn: str = "", **params: Any) -> psycopg.Connection:
     return psycopg.connect(dsn, **{k: v for k, v in params.items() if v not in (None, "")})
 
 
-def ensure_schema(conn: psycopg.Connection) -> None:
-    """Create the schema, tables, indexes, views and reader role if missing (idempotent)."""
+@dataclass(frozen=True)
+class Migration:
+    """One numbered SQL file of :mod:`insiders.migrations`."""
+
+    version: int
+    name: str
+    sql: str
+
+
+@functools.cache
+def migrations() -> tuple[Migration, ...]:
+    """Every migration shipped with the package, in order (versions 1, 2, ... without gaps)."""
+    found = []
+    for entry in resources.files("insiders.migrations").iterdir():
+        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1, 2, ... without gaps or repeats: {versions}")
+    return tuple(found)
+
+
+def _table_exists(conn: psycopg.Connection, name: str) -> bool:
+    """Whether ``insiders.<name>`` exists, by a scan of ``pg_class`` under the statement's snapshot:
+    unlike ``to_regclass`` (the session's catalog cache) it sees what another session committed
+    while this transaction waited for the schema lock."""
+    query = ("SELECT EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+             "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s)")
+    return conn.execute(query, (SCHEMA, name)).fetchone()[0]
+
+
+def applied_versions(conn: psycopg.Connection) -> set[int]:
+    """The versions recorded in the warehouse (read-only; empty without a version table)."""
+    if not _table_exists(conn, MIGRATIONS_TABLE):
+        return set()
+    return {row[0] for row in conn.execute(f"SELECT version FROM {SCHEMA}.{MIGRATIONS_TABLE}")}
+
+
+def _recorded_versions(conn: psycopg.Connection) -> set[int]:
+    """Under the schema lock: create the version table if missing, recognising a warehouse that
+    the pre-migration ``ensure_schema`` made (``insiders.runs``, no version table) as version 1."""
+    if not _table_exists(conn, MIGRATIONS_TABLE):
+        legacy = _table_exists(conn, "runs")
+        conn.execute(
+            f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}; "
+            f"CREATE TABLE {SCHEMA}.{MIGRATIONS_TABLE} (version integer PRIMARY KEY, name text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        if legacy:
+            first = migrations()[0]
+            conn.execute(
+                f"INSERT INTO {SCHEMA}.{MIGRATIONS_TABLE} (version, name) VALUES (%s, %s)",
+                (first.version, first.name),
+            )
+            logger.info("warehouse made before migrations: recorded at version %s", first.version)
+    return applied_versions(conn)
+
+
+def migrate(conn: psycopg.Connection, target: int | None = None) -> list[int]:
+    """Apply the missing migrations in order (up to ``target``, default all); return their versions.
+
+    Each runs in its own transaction with its record in ``insiders.schema_migrations``, under a
+    transaction-level advisory lock: concurrent callers apply each migration once. An up-to-date
+    warehouse costs a read of the version table and runs no DDL.
+    """
+    wanted = [m for m in migrations() if target is None or m.version <= target]
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('insiders.schema'))")
-        conn.execute(DDL)
+        recorded = applied_versions(conn)
+    if recorded and max(recorded) > len(migrations()):
+        logger.warning("the warehouse is at version %s, newer than this code's %s: upgrade the package",
+                       max(recorded), len(migrations()))
+    if {m.version for m in wanted} <= recorded:
+        return []
+    applied = []
+    for migration in wanted:
+        with conn.transaction():
+            conn.execute(_SCHEMA_LOCK)
+            if migration.version in _recorded_versions(conn):
+                continue  # applied before, or by a concurrent caller while this one waited
+            conn.execute(migration.sql)
+            conn.execute(
+                f"INSERT INTO {SCHEMA}.{MIGRATIONS_TABLE} (version, name) VALUES (%s, %s)",
+                (migration.version, migration.name),
+            )
+        logger.info("applied warehouse migration %04d_%s", migration.version, migration.name)
+        applied.append(migration.version)
+    return applied
+
+
+def ensure_schema(conn: psycopg.Connection) -> list[int]:
+    """Bring the warehouse to the latest schema version (:func:`migrate`); return the versions applied."""
+    return migrate(conn)
 
 
 def create_reader(conn: psycopg.Connection, user: str, password: str) -> None:
