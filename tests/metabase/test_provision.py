@@ -242,7 +242,7 @@ def test_every_question_reads_only_the_insiders_schema():
 
 def test_every_question_runs_on_the_warehouse_as_the_reader(warehouse_dsn):
     """Each card's SQL, executed as the read-only login on a real Postgres with the warehouse's own
-    schema (insiders.warehouse.DDL, forecasts included): a renamed column fails here."""
+    schema (insiders/migrations, forecasts included): a renamed column fails here."""
     with warehouse.connect(warehouse_dsn) as conn:
         warehouse.ensure_schema(conn)
         warehouse.create_reader(conn, "metabase_cards", "not-a-real-secret")
