@@ -108,6 +108,23 @@ def _config(params: dict[str, Any]) -> RunConfig:
         raise AirflowFailException(f"the run's params cannot be used: {exc}") from exc
 
 
+def _stage(name: str, run: dict[str, Any], params: dict[str, Any] | None = None, **inputs: Any):
+    """Run one stage of the package on the run's folder with the run's configuration."""
+    from insiders import pipeline
+
+    _use_object_storage(run["run_dir"])
+    return pipeline.run_stage(name, run["run_dir"], _config(params or {}), **inputs)
+
+
+def _previous(run: dict[str, Any], name: str) -> str | None:
+    """A file of the latest earlier run month in the warehouse (None on a first run)."""
+    from insiders import run_folder, warehouse
+
+    with _warehouse() as conn:
+        previous = warehouse.previous_run_dir(conn, run["run_month"])
+    return run_folder.path(previous, name) if previous else None
+
+
 @dag(
     dag_id="insiders_monthly",
     schedule="0 6 15 * *",
@@ -157,66 +174,38 @@ def insiders_monthly():
     @task
     def filter_lines(run: dict[str, Any], params=None) -> dict[str, Any]:
         """Apply the named filter rules; keep the quarantine summary."""
-        from insiders import pipeline
-
-        _use_object_storage(run["run_dir"])
-        facts = pipeline.run_stage("filter_lines", run["run_dir"], _config(params))
+        facts = _stage("filter_lines", run, params)
         return {**run, "lines_kept": facts["lines_kept"]}
 
     @task
     def features(run: dict[str, Any]) -> dict[str, Any]:
         """One row per customer as of the reference date."""
-        from insiders import pipeline
-
-        _use_object_storage(run["run_dir"])
-        facts = pipeline.run_stage("features", run["run_dir"],
-                                   reference_date=run["reference_date"])
+        facts = _stage("features", run, reference_date=run["reference_date"])
         return {**run, "customers": facts["customers"]}
 
     @task
     def embed(run: dict[str, Any], params=None) -> dict[str, Any]:
         """Fit the scaler and spaces (or reuse last month's)."""
-        from insiders import pipeline, warehouse
-
-        _use_object_storage(run["run_dir"])
-        reuse = None
-        if params["reuse_spaces"]:
-            with _warehouse() as conn:
-                previous = warehouse.previous_run_dir(conn, run["run_month"])
-            reuse = pipeline.path(previous, "spaces") if previous else None
-        pipeline.run_stage("embed", run["run_dir"], _config(params), reuse_spaces=reuse)
+        reuse = _previous(run, "spaces") if params["reuse_spaces"] else None
+        _stage("embed", run, params, reuse_spaces=reuse)
         return run
 
     @task
     def compare(run: dict[str, Any], params=None) -> dict[str, Any]:
         """Score every model on every space; keep the whole table."""
-        from insiders import pipeline
-
-        _use_object_storage(run["run_dir"])
-        facts = pipeline.run_stage("compare", run["run_dir"], _config(params))
+        facts = _stage("compare", run, params)
         return {**run, "best_candidate": facts["best"]["candidate"]}
 
     @task
     def select(run: dict[str, Any], params=None) -> dict[str, Any]:
         """Pick the model by policy; find Insiders; keep segment ids from last month."""
-        from insiders import pipeline, warehouse
-
-        _use_object_storage(run["run_dir"])
-        with _warehouse() as conn:
-            previous = warehouse.previous_run_dir(conn, run["run_month"])
-        facts = pipeline.run_stage(
-            "select", run["run_dir"], _config(params),
-            previous_segments=pipeline.path(previous, "segments") if previous else None,
-        )
+        facts = _stage("select", run, params, previous_segments=_previous(run, "segments"))
         return {**run, "insiders": facts["insiders"], "chosen": facts["chosen"]["candidate"]}
 
     @task
     def report(run: dict[str, Any], params=None) -> dict[str, Any]:
         """Answer the nine questions: report.html and .md with plots, answers, forecast."""
-        from insiders import pipeline
-
-        _use_object_storage(run["run_dir"])
-        facts = pipeline.run_stage("report", run["run_dir"], _config(params))
+        facts = _stage("report", run, params)
         return {**run, "report": facts["report"]}
 
     @task
@@ -233,10 +222,7 @@ def insiders_monthly():
     @task
     def export(run: dict[str, Any]) -> dict[str, Any]:
         """Write the CSV of Insiders beside the run's other outputs."""
-        from insiders import pipeline
-
-        _use_object_storage(run["run_dir"])
-        return {**run, "insiders_csv": pipeline.export_insiders(run["run_dir"])}
+        return {**run, "insiders_csv": _stage("export_insiders", run)}
 
     @task
     def resync_metabase(run: dict[str, Any]) -> dict[str, Any]:

@@ -10,17 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insiders import artifacts, run_folder
+from insiders import artifacts, options, run_folder
 from insiders.config import FilterConfig, RunConfig, SelectionPolicy
-from insiders.options import (
-    ANONYMOUS_POLICIES,
-    FEATURE_DESCRIPTIONS,
-    MODELS,
-    RULES,
-    SCALERS,
-    SPACES,
-    STUDY_FEATURES,
-)
+from insiders.options import FEATURE_DESCRIPTIONS, MODELS, RULES, SCALERS, SPACES
 from insiders.progress import set_enabled, stage
 from insiders.schema import FILTERED_EXTRA
 
@@ -81,134 +73,77 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="also log each step's facts")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser(
-        "ingest",
-        help="read transaction lines into the one schema",
-        description="Read CSV, Excel or Parquet transaction lines (UCI or "
-        "Online Retail II column names, or the shop's Latin-1 CSV export) "
-        "and write them in the canonical schema.",
-    )
-    _add_source(p)
-    p.add_argument("-o", "--output", required=True, help="where to write (.parquet or .csv)")
-    p.set_defaults(handler=_cmd_ingest)
+    def command(name: str, summary: str, description: str, handler, *adders, **options):
+        """One subcommand: its help, its option groups and its handler."""
+        p = sub.add_parser(name, help=summary, description=description, **options)
+        for add in adders:
+            add(p)
+        p.set_defaults(handler=handler)
+        return p
 
-    p = sub.add_parser(
-        "filter",
-        help="apply the named filter rules",
-        description="Apply the filter rules in order and write the kept lines "
-        "and a quarantine summary (lines removed per rule).",
-    )
-    _add_source(p)
-    _add_filter_options(p)
-    p.add_argument("-o", "--output", required=True, help="kept lines (.parquet)")
+    def output(text: str):
+        return lambda p: p.add_argument("-o", "--output", required=True, help=text)
+
+    command("ingest", "read transaction lines into the one schema",
+            "Read CSV, Excel or Parquet transaction lines (UCI or Online Retail II column "
+            "names, or the shop's Latin-1 CSV export) and write them in the canonical schema.",
+            _cmd_ingest, _add_source, output("where to write (.parquet or .csv)"))
+    p = command("filter", "apply the named filter rules",
+                "Apply the filter rules in order and write the kept lines and a quarantine "
+                "summary (lines removed per rule).",
+                _cmd_filter, _add_source, _add_filter_options, output("kept lines (.parquet)"))
     p.add_argument("--quarantine-out", help="quarantine summary (.csv); default beside --output")
-    p.set_defaults(handler=_cmd_filter)
-
     features_help = "\n".join(f"  {k:<28}{v}" for k, v in FEATURE_DESCRIPTIONS.items())
-    p = sub.add_parser(
-        "features",
-        help="build customer features",
-        description="Build one row of features per customer as of a reference "
-        "date. The input is either filtered lines (from 'insiders filter') or "
-        "raw transactions, which are then ingested and filtered first.",
-        epilog="features:\n" + features_help,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_source(p)
-    _add_filter_options(p)
-    _add_reference_date(p)
-    p.add_argument("-o", "--output", required=True, help="features (.parquet or .csv)")
-    p.set_defaults(handler=_cmd_features)
-
-    p = sub.add_parser(
-        "embed",
-        help="fit the scaler and the embedding spaces",
-        description="Scale the features (the scaler is fitted once and saved with the run) "
-        "and fit the embedding spaces, seeded.",
-    )
-    _add_run_dir(p)
-    _add_embed_options(p)
-    p.set_defaults(handler=_cmd_embed)
-
-    p = sub.add_parser(
-        "compare",
-        help="score every model on every space",
-        description="Fit every model on every space for every k and write the whole "
-        "comparison table (model_scores.csv) and every candidate's labels.",
-    )
-    _add_run_dir(p)
-    _add_grid_options(p)
-    p.set_defaults(handler=_cmd_compare)
-
-    p = sub.add_parser(
-        "select",
-        help="pick the model and find Insiders",
-        description="Pick one model by the stated policy, find Insiders (the cluster with the "
-        "highest value score) and give segments stable ids and names (matched to last "
-        "month's with --previous).",
-    )
-    _add_run_dir(p)
-    _add_policy_options(p)
-    p.set_defaults(handler=_cmd_select)
-
-    p = sub.add_parser(
-        "report",
-        help="answer the nine business questions",
-        description="Write report.html (self-contained, with plots) and report.md, "
-        "answers.csv and forecasts.csv into the run folder. Replays the monthly run on the "
-        "months before (data cut at each 15th) for history and out-of-time checks.",
-    )
-    _add_run_dir(p)
+    command("features", "build customer features",
+            "Build one row of features per customer as of a reference date. The input is "
+            "either filtered lines (from 'insiders filter') or raw transactions, which are "
+            "then ingested and filtered first.",
+            _cmd_features, _add_source, _add_filter_options, _add_reference_date,
+            output("features (.parquet or .csv)"),
+            epilog="features:\n" + features_help, formatter_class=argparse.RawDescriptionHelpFormatter)
+    command("embed", "fit the scaler and the embedding spaces",
+            "Scale the features (the scaler is fitted once and saved with the run) and fit "
+            "the embedding spaces, seeded.", _cmd_embed, _add_run_dir, _add_embed_options)
+    command("compare", "score every model on every space",
+            "Fit every model on every space for every k and write the whole comparison table "
+            "(model_scores.csv) and every candidate's labels.",
+            _cmd_compare, _add_run_dir, _add_grid_options)
+    command("select", "pick the model and find Insiders",
+            "Pick one model by the stated policy, find Insiders (the cluster with the highest "
+            "value score) and give segments stable ids and names (matched to last month's "
+            "with --previous).", _cmd_select, _add_run_dir, _add_policy_options)
+    p = command("report", "answer the nine business questions",
+                "Write report.html (self-contained, with plots) and report.md, answers.csv and "
+                "forecasts.csv into the run folder. Replays the monthly run on the months "
+                "before (data cut at each 15th) for history and out-of-time checks.",
+                _cmd_report, _add_run_dir)
     p.add_argument("--replay-months", type=int, default=5,
                    help="months replayed before the run (default: 5)")
-    p.set_defaults(handler=_cmd_report)
-
-    p = sub.add_parser(
-        "warehouse",
-        help="set up or read the Postgres warehouse",
-        description="Create the warehouse schema, create a read-only login (for Metabase), "
-        "or print the latest run month's Insiders summary from the warehouse.",
-    )
+    p = command("warehouse", "set up or read the Postgres warehouse",
+                "Apply the warehouse's migrations (init), create a read-only login (for "
+                "Metabase), or print the latest run month's Insiders summary from the warehouse.",
+                _cmd_warehouse)
     p.add_argument("action", choices=("init", "summary", "create-reader"))
-    p.add_argument(
-        "--dsn",
-        default=os.environ.get("INSIDERS_WAREHOUSE_DSN"),
-        help="libpq URI of the warehouse (default: $INSIDERS_WAREHOUSE_DSN)",
-    )
+    p.add_argument("--dsn", default=os.environ.get("INSIDERS_WAREHOUSE_DSN"),
+                   help="libpq URI of the warehouse (default: $INSIDERS_WAREHOUSE_DSN)")
     p.add_argument("--user", default="metabase", help="create-reader: the login to create")
-    p.add_argument(
-        "--password-env",
-        default="INSIDERS_READER_PASSWORD",
-        help="create-reader: environment variable holding its password (never a flag)",
-    )
-    p.set_defaults(handler=_cmd_warehouse)
-
-    p = sub.add_parser(
-        "metabase",
-        help="provision or resync Metabase",
-        description="provision: over Metabase's REST API, first-run set-up, the warehouse "
-        "added with the read-only login, the questions and the 'Insiders' dashboard "
-        "(idempotent: a second run updates). resync: ask Metabase to resync the warehouse. "
-        "Settings from the environment: MB_URL, MB_ADMIN_EMAIL, MB_ADMIN_PASSWORD, "
-        "INSIDERS_READER_USER, INSIDERS_READER_PASSWORD, INSIDERS_WAREHOUSE_HOST, "
-        "INSIDERS_WAREHOUSE_PORT, INSIDERS_WAREHOUSE_DB.",
-    )
+    p.add_argument("--password-env", default="INSIDERS_READER_PASSWORD",
+                   help="create-reader: environment variable holding its password (never a flag)")
+    p = command("metabase", "provision or resync Metabase",
+                "provision: over Metabase's REST API, first-run set-up, the warehouse added "
+                "with the read-only login, the questions and the 'Insiders' dashboard "
+                "(idempotent: a second run updates). resync: ask Metabase to resync the "
+                "warehouse. Settings from the environment: MB_URL, MB_ADMIN_EMAIL, "
+                "MB_ADMIN_PASSWORD, INSIDERS_READER_USER, INSIDERS_READER_PASSWORD, "
+                "INSIDERS_WAREHOUSE_HOST, INSIDERS_WAREHOUSE_PORT, INSIDERS_WAREHOUSE_DB.",
+                _cmd_metabase)
     p.add_argument("action", choices=("provision", "resync"))
-    p.set_defaults(handler=_cmd_metabase)
-
-    p = sub.add_parser(
-        "run",
-        help="run every stage on one source",
-        description="Run every stage on one source and write all outputs into one folder; print a summary.",
-    )
-    _add_source(p, default=DEFAULT_SOURCE)
-    _add_filter_options(p)
-    _add_reference_date(p)
-    _add_embed_options(p)
-    _add_grid_options(p)
-    _add_policy_options(p)
+    p = command("run", "run every stage on one source",
+                "Run every stage on one source and write all outputs into one folder; print "
+                "a summary.", _cmd_run, lambda p: _add_source(p, default=DEFAULT_SOURCE),
+                _add_filter_options, _add_reference_date, _add_embed_options, _add_grid_options,
+                _add_policy_options)
     p.add_argument("--out-dir", default="var/demo", help="output folder (default: var/demo)")
-    p.set_defaults(handler=_cmd_run)
     return parser
 
 
@@ -220,23 +155,16 @@ def _add_run_dir(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _names(p: argparse.ArgumentParser, flag: str, known, default, metavar: str, text: str) -> None:
+    """An option taking one or more names from ``known``."""
+    p.add_argument(flag, nargs="+", default=list(default), choices=list(known), metavar=metavar,
+                   help=text)
+
+
 def _add_embed_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--features",
-        nargs="+",
-        default=list(STUDY_FEATURES),
-        metavar="NAME",
-        choices=list(FEATURE_DESCRIPTIONS),
-        help="features to embed (default: the study's five: %(default)s)",
-    )
-    p.add_argument(
-        "--spaces",
-        nargs="+",
-        default=list(SPACES),
-        choices=SPACES,
-        metavar="SPACE",
-        help="spaces to fit (default: all: %(default)s)",
-    )
+    _names(p, "--features", FEATURE_DESCRIPTIONS, options.STUDY_FEATURES, "NAME",
+           "features to embed (default: the study's five: %(default)s)")
+    _names(p, "--spaces", SPACES, SPACES, "SPACE", "spaces to fit (default: all: %(default)s)")
     p.add_argument(
         "--scaler",
         default="minmax",
@@ -253,14 +181,7 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_grid_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--models",
-        nargs="+",
-        default=list(MODELS),
-        choices=MODELS,
-        metavar="MODEL",
-        help="models to compare (default: all: %(default)s)",
-    )
+    _names(p, "--models", MODELS, MODELS, "MODEL", "models to compare (default: all: %(default)s)")
     p.add_argument("--k-max", type=int, default=14, help="largest k tried (default: 14)")
     if not any(a.dest == "random_state" for a in p._actions):
         p.add_argument("--random-state", type=int, default=42, help="seed of every model")
@@ -326,7 +247,7 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
     defaults = FilterConfig()
     p.add_argument(
         "--anonymous",
-        choices=ANONYMOUS_POLICIES,
+        choices=options.ANONYMOUS_POLICIES,
         default=defaults.anonymous,
         help="lines without a customer id: drop them (exclude, default) or make one "
         "customer per anonymous invoice (synthetic, as the study did)",

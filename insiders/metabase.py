@@ -63,6 +63,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from insiders import queries
+
 logger = logging.getLogger(__name__)
 
 PINNED_VERSION = "v0.50"
@@ -73,19 +75,7 @@ DEFAULT_DATABASE_NAME = "Insiders warehouse"
 SCHEMA = "insiders"
 SESSION_HEADER = "X-Metabase-Session"
 #: The warehouse objects the questions may read (schema ``insiders``).
-WAREHOUSE_OBJECTS = frozenset(
-    {
-        "runs",
-        "customer_segments",
-        "segment_profiles",
-        "model_scores",
-        "filter_counts",
-        "membership_history",
-        "insiders_by_month",
-        "current_insiders",
-        "forecasts",
-    }
-)
+WAREHOUSE_OBJECTS = frozenset(queries.TABLES + queries.VIEWS)
 
 
 _TRUE = ("1", "true", "yes", "require")

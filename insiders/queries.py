@@ -13,6 +13,8 @@ from typing import Any
 __all__ = [
     "READER_ROLE",
     "SCHEMA",
+    "TABLES",
+    "VIEWS",
     "best_scores",
     "latest_months",
     "model_count",
@@ -25,6 +27,10 @@ __all__ = [
 
 SCHEMA = "insiders"
 READER_ROLE = "insiders_reader"
+#: The tables of the schema (the migrations make them), and its views.
+TABLES = ("runs", "customer_segments", "segment_profiles", "model_scores", "filter_counts",
+          "membership_history", "answers", "forecasts")
+VIEWS = ("insiders_by_month", "current_insiders")
 
 Row = dict[str, Any]
 

@@ -87,7 +87,18 @@ def _exact_knn(nn: NearestNeighbors, n_neighbors: int) -> tuple[np.ndarray, np.n
     )
 
 
-class UMAPEmbedding(TransformerMixin, BaseEstimator):
+class _Embedding(TransformerMixin, BaseEstimator):
+    """What the embeddings share: ``fit`` sets ``embedding_``, the fitted points' coordinates."""
+
+    def fit(self, X: np.ndarray, y: None = None) -> _Embedding:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fit_transform(self, X: np.ndarray, y: None = None) -> np.ndarray:
+        """Fit and return the embedding of ``X``."""
+        return self.fit(X).embedding_
+
+
+class UMAPEmbedding(_Embedding):
     """UMAP on exact nearest neighbours from scikit-learn, from a bit-reproducible start.
 
     Exact neighbours cost milliseconds at this size and spare the 30 s of numba compiling
@@ -174,10 +185,6 @@ class UMAPEmbedding(TransformerMixin, BaseEstimator):
         self.embedding_ = np.asarray(self.umap_.embedding_, dtype=np.float64)
         return self
 
-    def fit_transform(self, X: np.ndarray, y: None = None) -> np.ndarray:
-        """Fit and return the embedding of ``X``."""
-        return self.fit(X).embedding_
-
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Embed new points next to their nearest training points."""
         check_is_fitted(self, "embedding_")
@@ -190,7 +197,7 @@ class UMAPEmbedding(TransformerMixin, BaseEstimator):
         return placed
 
 
-class TSNEEmbedding(TransformerMixin, BaseEstimator):
+class TSNEEmbedding(_Embedding):
     """t-SNE (openTSNE, which can also place new points into a fitted embedding).
 
     It starts from :func:`insiders.layout.principal_layout` at openTSNE's scale (standard
@@ -243,17 +250,13 @@ class TSNEEmbedding(TransformerMixin, BaseEstimator):
         self.embedding_ = np.asarray(self.tsne_, dtype=np.float64)
         return self
 
-    def fit_transform(self, X: np.ndarray, y: None = None) -> np.ndarray:
-        """Fit and return the embedding of ``X``."""
-        return self.fit(X).embedding_
-
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Place new points into the fitted embedding (openTSNE's ``transform``)."""
         check_is_fitted(self, "embedding_")
         return np.asarray(self.tsne_.transform(check_array(X)), dtype=np.float64)
 
 
-class TreeLeafEmbedding(TransformerMixin, BaseEstimator):
+class TreeLeafEmbedding(_Embedding):
     """The study's tree-leaf space: a random forest predicts revenue from the other features;
     customers that land in the same leaves are close (Hamming distance on leaf indices),
     and UMAP lays that out in two dimensions, starting from the principal layout of the
@@ -301,10 +304,6 @@ class TreeLeafEmbedding(TransformerMixin, BaseEstimator):
         )
         self.embedding_ = self.umap_.embedding_
         return self
-
-    def fit_transform(self, X: np.ndarray, y: None = None) -> np.ndarray:
-        """Fit and return the embedding of ``X``."""
-        return self.fit(X).embedding_
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Embed new customers through their leaves."""

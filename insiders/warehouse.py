@@ -46,16 +46,7 @@ SCHEMA, READER_ROLE = queries.SCHEMA, queries.READER_ROLE
 MIGRATIONS_TABLE = "schema_migrations"
 _SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('insiders.schema'))"
 
-TABLES = (
-    "runs",
-    "customer_segments",
-    "segment_profiles",
-    "model_scores",
-    "filter_counts",
-    "membership_history",
-    "answers",
-    "forecasts",
-)
+TABLES = queries.TABLES
 
 
 def connect(dsn: str = "", **params: Any) -> psycopg.Connection:
@@ -331,19 +322,13 @@ def _record_membership(conn: psycopg.Connection, month, previous) -> int:
     cur = conn.execute(
         f"""
         INSERT INTO {SCHEMA}.membership_history (run_month, customer_id, change, previous_month)
-        SELECT %(month)s, now_.customer_id, 'entered', %(previous)s::date
-        FROM {SCHEMA}.customer_segments now_
-        WHERE now_.run_month = %(month)s AND now_.is_insider
-          AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.customer_segments before
-                          WHERE before.run_month = %(previous)s
-                            AND before.customer_id = now_.customer_id AND before.is_insider)
-        UNION ALL
-        SELECT %(month)s, before.customer_id, 'left', %(previous)s::date
-        FROM {SCHEMA}.customer_segments before
-        WHERE before.run_month = %(previous)s AND before.is_insider
-          AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.customer_segments now_
-                          WHERE now_.run_month = %(month)s
-                            AND now_.customer_id = before.customer_id AND now_.is_insider)
+        SELECT %(month)s, customer_id, CASE WHEN was.customer_id IS NULL THEN 'entered'
+                                            ELSE 'left' END, %(previous)s::date
+        FROM (SELECT customer_id FROM {SCHEMA}.customer_segments
+              WHERE run_month = %(month)s AND is_insider) AS is_
+        FULL JOIN (SELECT customer_id FROM {SCHEMA}.customer_segments
+                   WHERE run_month = %(previous)s AND is_insider) AS was USING (customer_id)
+        WHERE is_.customer_id IS NULL OR was.customer_id IS NULL
         """,
         {"month": month, "previous": previous},
     )
