@@ -80,6 +80,7 @@ def test_leaf_modules_import_nothing_above_them():
     "from insiders.cli import main\ntry:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass",
 ])
 def test_light_entry_points_load_no_scikit_learn(code):
-    probe = code + "\nimport sys\nprint(sorted(m for m in ('sklearn', 'scipy', 'umap', 'numba') if m in sys.modules))"
+    probe = code + ("\nimport sys\nprint(sorted(m for m in ('sklearn', 'scipy', 'umap', 'numba') "
+                    "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
