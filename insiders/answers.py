@@ -10,9 +10,14 @@ import pandas as pd
 from scipy import stats
 from sklearn.tree import DecisionTreeClassifier, _tree
 
+from insiders.formats import count, days, number, ratio, share
 from insiders.models import fit_labels
+from insiders.rules import RULES, SegmentRules, over, return_rate
 
 logger = logging.getLogger(__name__)
+
+#: How the high-returns action starts in Q9's text.
+RETURNS_ACTION = "returns"
 
 
 # --- Q3 ------------------------------------------------------------------------------------
@@ -154,7 +159,7 @@ def membership_rules(features: pd.DataFrame, is_insider: pd.Series, feature_name
     tp = int(((predicted == 1) & (y == 1)).sum())
     enter, leave = [], []
     for conds, cls, n, n_ins in _paths(tree, feature_names):
-        line = " and ".join(conds) + f"  ({n:,} customers, {n_ins / n:.0%} Insiders)"
+        line = " and ".join(conds) + f"  ({count(n)} customers, {share(n_ins / n, 0)} Insiders)"
         (enter if cls == 1 else leave).append(line)
     from sklearn.tree import export_text
 
@@ -267,36 +272,39 @@ def bootstrap_stability(embedding: np.ndarray, labels: np.ndarray, insider_clust
 
 
 # --- Q9 --------------------------------------------------------------------------------------
-def actions(profiles: pd.DataFrame, base: pd.Series) -> pd.DataFrame:
-    """Actions per segment derived from its figures against the whole base's means."""
+def actions(profiles: pd.DataFrame, base: pd.Series, rules: SegmentRules = RULES) -> pd.DataFrame:
+    """Actions per segment derived from its figures against the whole base's means, with the
+    thresholds the segment names use (:class:`insiders.rules.SegmentRules`)."""
+    base_returns = return_rate(base["qty_returned"], base["n_items"])
     rows = []
     for p in profiles.itertuples():
-        recency = p.mean_recency_days / max(base["recency_days"], 1e-9)
-        value = p.mean_gross_revenue / max(base["gross_revenue"], 1e-9)
-        frequency = p.mean_frequency / max(base["frequency"], 1e-9)
-        returns = p.mean_qty_returned / max(p.mean_n_items, 1e-9)
-        base_returns = base["qty_returned"] / max(base["n_items"], 1e-9)
+        recency = over(p.mean_recency_days, base["recency_days"])
+        value = over(p.mean_gross_revenue, base["gross_revenue"])
+        frequency = over(p.mean_frequency, base["frequency"])
+        returns = return_rate(p.mean_qty_returned, p.mean_n_items)
         todo = []
         if p.is_insider:
-            todo.append(f"retain: {p.share_revenue:.0%} of revenue from {p.share_customers:.0%} "
-                        "of customers; early access, free shipping, a named contact")
-        if recency >= 1.5:
-            todo.append(f"win back: last purchase {p.mean_recency_days:.0f} days ago on average "
-                        f"({recency:.1f}x the base); a time-limited offer on past categories")
-        elif recency <= 0.5 and not p.is_insider:
-            todo.append(f"grow: active (last purchase {p.mean_recency_days:.0f} days ago) but "
-                        f"{value:.1f}x the base's revenue; cross-sell and bundles to lift basket")
-        if frequency < 0.5 and recency < 1.5:
-            todo.append(f"habit: buys rarely ({p.mean_frequency:.3f} invoices/day); reminders "
-                        "timed to their cycle")
-        if returns >= 2 * base_returns and returns > 0.02:
-            todo.append(f"returns: {returns:.0%} of units come back ({base_returns:.0%} in the "
-                        "base); check sizing/descriptions before discounts")
-        if value >= 1.5 and not p.is_insider:
-            todo.append(f"upgrade: {value:.1f}x the base's revenue; show the Insiders criteria "
+            todo.append(f"retain: {share(p.share_revenue, 0)} of revenue from "
+                        f"{share(p.share_customers, 0)} of customers; early access, free "
+                        "shipping, a named contact")
+        if rules.is_lapsed(recency):
+            todo.append(f"win back: last purchase {days(p.mean_recency_days, 0)} ago on average "
+                        f"({ratio(recency)} the base); a time-limited offer on past categories")
+        elif rules.is_active(recency) and not p.is_insider:
+            todo.append(f"grow: active (last purchase {days(p.mean_recency_days, 0)} ago) but "
+                        f"{ratio(value)} the base's revenue; cross-sell and bundles to lift basket")
+        if frequency < rules.rare_frequency_ratio and not rules.is_lapsed(recency):
+            todo.append(f"habit: buys rarely ({number(p.mean_frequency, 3)} invoices/day); "
+                        "reminders timed to their cycle")
+        if rules.is_high_returns(returns, base_returns):
+            todo.append(f"{RETURNS_ACTION}: {share(returns, 0)} of units come back "
+                        f"({share(base_returns, 0)} in the base); check sizing/descriptions "
+                        "before discounts")
+        if value >= rules.upgrade_value_ratio and not p.is_insider:
+            todo.append(f"upgrade: {ratio(value)} the base's revenue; show the Insiders criteria "
                         "and what is missing")
         if not todo:
-            todo.append(f"keep in the general newsletter ({p.share_revenue:.0%} of revenue); "
+            todo.append(f"keep in the general newsletter ({share(p.share_revenue, 0)} of revenue); "
                         "low priority for spend")
         rows.append({"segment_id": p.segment_id, "segment_name": p.segment_name,
                      "customers": p.n_customers, "share_revenue": p.share_revenue,

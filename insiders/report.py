@@ -1,5 +1,10 @@
 """The run's report: the nine questions answered with numbers and plots, as a self-contained
-HTML page and its Markdown twin, plus the answers and forecast tables for the warehouse."""
+HTML page and its Markdown twin, plus the answers and forecast tables for the warehouse.
+
+The numbers are computed once (:class:`Findings`); the answers table and the templates'
+context (:func:`report_context`, raw values) are read from them; the templates
+``insiders/templates/report.{md,html}.j2`` print every value with its formatter
+(:mod:`insiders.formats`). Plots are computed apart and inlined in the HTML."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from insiders import answers, artifacts
+from insiders import answers, artifacts, formats, templating
 from insiders.history import monthly_reference_dates, replay
 from insiders.models import Candidate
 from insiders.parallel import side_by_side
@@ -64,14 +69,62 @@ def load_inputs(run_dir: str) -> ReportInputs:
     )
 
 
+PLOTS = {  # file name under plots/: what it shows
+    "embedding.png": "Customers coloured by segment",
+    "features_by_segment.png": "Feature distributions by segment",
+    "shares.png": "Shares per segment",
+    "forecast.png": "Forecast",
+    "membership.png": "Membership",
+}
+
+
+@dataclass
+class Findings:
+    """The numbers and tables that answer the nine questions, unformatted."""
+
+    inputs: ReportInputs
+    reference: pd.Timestamp
+    feature_names: list[str]
+    n_insiders: int
+    n_customers: int
+    share_customers: float
+    share_revenue: float
+    revenue_insiders: float
+    vs_rest: pd.DataFrame
+    forecast: answers.Forecast
+    selected_then: pd.Timestamp
+    rules: answers.Rules
+    changes: pd.DataFrame
+    exits: pd.DataFrame
+    test: dict[str, float]
+    oot: pd.DataFrame
+    beats_top: bool
+    beats_rfm: bool
+    stability: dict[str, float]
+    todo: pd.DataFrame
+
+
 @dataclass
 class Report:
     """Everything the report says, before it is written."""
 
     answers: pd.DataFrame  # question, metric, value, text
     forecasts: pd.DataFrame  # month, model, expected_revenue, naive_revenue
-    markdown: str
+    findings: Findings
     plots: dict[str, bytes]
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """What the templates print (see :func:`report_context`)."""
+        return report_context(self.findings)
+
+    @property
+    def markdown(self) -> str:
+        return render_markdown(self.context)
+
+    @property
+    def html(self) -> str:
+        return render_html(self.context, self.plots)
 
 
 def _answer(rows: list[dict], question: int, metric: str, value: float | None = None,
@@ -99,22 +152,8 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
     is_insider = segments["is_insider"].reindex(features.index, fill_value=False)
     insiders = features.index[is_insider.to_numpy()]
     base = features.mean(numeric_only=True)
-    rows: list[dict] = []
     ins_profile = profiles[profiles["is_insider"]].iloc[0]
-
-    # Q1, Q2, Q4
-    _answer(rows, 1, "insiders_csv", text="insiders.csv")
-    _answer(rows, 2, "insiders", len(insiders))
-    _answer(rows, 2, "customers", len(features))
-    _answer(rows, 4, "share_revenue", ins_profile["share_revenue"])
-    _answer(rows, 4, "share_customers", ins_profile["share_customers"])
-    _answer(rows, 4, "revenue_insiders", features.loc[insiders, "gross_revenue"].sum())
-
-    # Q3
     vs_rest = answers.profile_vs_rest(features, is_insider, feature_names)
-    for name in feature_names:
-        _answer(rows, 3, f"median_{name}_insiders", vs_rest.loc[name, "insiders_median"])
-        _answer(rows, 3, f"median_{name}_rest", vs_rest.loc[name, "rest_median"])
 
     # history: replay the months before (same features and model) beside the stability check
     candidate = Candidate.from_row(chosen)  # the chosen model exactly (a DBSCAN keeps its eps)
@@ -149,63 +188,78 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
     actual_all = answers.monthly_revenue(inputs.lines, then_insiders, reference)
     actual = actual_all[actual_all.index > back_series.index[-1]].iloc[:horizon]
     forecast = answers.forecast_revenue(series, back_series, actual, horizon=len(actual) or horizon)
-    _answer(rows, 5, "expected_revenue_next_3_months", forecast.forecast["expected"].sum())
-    _answer(rows, 5, "naive_revenue_next_3_months", forecast.forecast["naive"].sum())
-    _answer(rows, 5, "backtest_mape_model", forecast.model_mape)
-    _answer(rows, 5, "backtest_mape_naive", forecast.naive_mape)
-    _answer(rows, 5, "backtest_mae_model", forecast.model_mae)
-    _answer(rows, 5, "backtest_mae_naive", forecast.naive_mae)
 
-    # Q6, Q7
+    # Q6, Q7, Q8, Q9
     rules = answers.membership_rules(features, is_insider, feature_names,
                                      random_state=random_state)
-    _answer(rows, 6, "rules_precision", rules.precision, "\n".join(rules.enter))
-    _answer(rows, 6, "rules_recall", rules.recall)
-    last = changes.iloc[-1]
-    _answer(rows, 7, "left_last_month", last["left"], "\n".join(rules.leave))
-    _answer(rows, 7, "entered_last_month", last["entered"])
-    _answer(rows, 7, "stayed_share_last_month", last["stayed_share"])
-    exits = history.exits()
-
-    # Q8
     test = answers.revenue_test(features, is_insider, random_state=random_state)
     oot = answers.out_of_time(inputs.lines, selected_then, history.features[selected_then],
                               then["is_insider"], reference)
-    by_group = oot.set_index("group")
-    beats_top = (by_group.loc["Insiders (clusters)", "revenue_per_customer"]
-                 > by_group.loc["Top N by past revenue", "revenue_per_customer"])
-    beats_rfm = (by_group.loc["Insiders (clusters)", "revenue_per_customer"]
-                 > by_group.loc["Top N by RFM score", "revenue_per_customer"])
-    for key in ("p_value", "mean_difference", "ci_low", "ci_high"):
-        _answer(rows, 8, key, test[key])
-    for group, r in by_group.iterrows():
-        slug = group.split(" (")[0].lower().replace(" ", "_")
-        _answer(rows, 8, f"oot_revenue_per_customer_{slug}", r["revenue_per_customer"])
-        _answer(rows, 8, f"oot_share_{slug}", r["share_of_revenue_after"])
-    _answer(rows, 8, "beats_top_n_by_revenue", float(beats_top))
-    _answer(rows, 8, "beats_rfm", float(beats_rfm))
-    _answer(rows, 8, "stability_insiders_jaccard", stability["insiders_jaccard"])
+    per_customer = oot.set_index("group")["revenue_per_customer"]
+    findings = Findings(
+        inputs=inputs, reference=reference, feature_names=feature_names,
+        n_insiders=len(insiders), n_customers=len(features),
+        share_customers=float(ins_profile["share_customers"]),
+        share_revenue=float(ins_profile["share_revenue"]),
+        revenue_insiders=float(features.loc[insiders, "gross_revenue"].sum()),
+        vs_rest=vs_rest, forecast=forecast, selected_then=selected_then, rules=rules,
+        changes=changes, exits=history.exits(), test=test, oot=oot,
+        beats_top=bool(per_customer["Insiders (clusters)"] > per_customer["Top N by past revenue"]),
+        beats_rfm=bool(per_customer["Insiders (clusters)"] > per_customer["Top N by RFM score"]),
+        stability=stability, todo=answers.actions(profiles, base))
 
-    # Q9
-    todo = answers.actions(profiles, base)
-    for r in todo.itertuples():
-        _answer(rows, 9, f"segment_{r.segment_id}", r.share_revenue, f"{r.segment_name}: {r.actions}")
-
-    plots = {
+    plots = {  # computed apart from the text
         "embedding.png": _plot_embedding(embedding, segments.reindex(features.index), chosen),
         "features_by_segment.png": _plot_features(features, segments, feature_names),
         "shares.png": _plot_shares(profiles),
         "forecast.png": _plot_forecast(series, forecast),
         "membership.png": _plot_membership(changes),
     }
-    table = pd.DataFrame(rows)
     forecasts = pd.DataFrame({
         "month": pd.PeriodIndex(forecast.forecast["month"], freq="M").to_timestamp(),
         "model": forecast.method, "expected_revenue": forecast.forecast["expected"],
         "naive_revenue": forecast.forecast["naive"]})
-    md = _markdown(inputs, table, vs_rest, forecast, rules, changes, exits, test, oot, beats_top,
-                   beats_rfm, stability, todo, selected_then, reference)
-    return Report(answers=table, forecasts=forecasts, markdown=md, plots=plots)
+    return Report(answers=answers_table(findings), forecasts=forecasts, findings=findings,
+                  plots=plots)
+
+
+def answers_table(f: Findings) -> pd.DataFrame:
+    """The answers' numbers (and texts), one row per (question, metric), for the warehouse."""
+    rows: list[dict] = []
+    _answer(rows, 1, "insiders_csv", text="insiders.csv")
+    _answer(rows, 2, "insiders", f.n_insiders)
+    _answer(rows, 2, "customers", f.n_customers)
+    _answer(rows, 4, "share_revenue", f.share_revenue)
+    _answer(rows, 4, "share_customers", f.share_customers)
+    _answer(rows, 4, "revenue_insiders", f.revenue_insiders)
+    for name in f.feature_names:
+        _answer(rows, 3, f"median_{name}_insiders", f.vs_rest.loc[name, "insiders_median"])
+        _answer(rows, 3, f"median_{name}_rest", f.vs_rest.loc[name, "rest_median"])
+    forecast = f.forecast
+    _answer(rows, 5, "expected_revenue_next_3_months", forecast.forecast["expected"].sum())
+    _answer(rows, 5, "naive_revenue_next_3_months", forecast.forecast["naive"].sum())
+    _answer(rows, 5, "backtest_mape_model", forecast.model_mape)
+    _answer(rows, 5, "backtest_mape_naive", forecast.naive_mape)
+    _answer(rows, 5, "backtest_mae_model", forecast.model_mae)
+    _answer(rows, 5, "backtest_mae_naive", forecast.naive_mae)
+    _answer(rows, 6, "rules_precision", f.rules.precision, "\n".join(f.rules.enter))
+    _answer(rows, 6, "rules_recall", f.rules.recall)
+    last = f.changes.iloc[-1]
+    _answer(rows, 7, "left_last_month", last["left"], "\n".join(f.rules.leave))
+    _answer(rows, 7, "entered_last_month", last["entered"])
+    _answer(rows, 7, "stayed_share_last_month", last["stayed_share"])
+    for key in ("p_value", "mean_difference", "ci_low", "ci_high"):
+        _answer(rows, 8, key, f.test[key])
+    for r in f.oot.itertuples():
+        slug = r.group.split(" (")[0].lower().replace(" ", "_")
+        _answer(rows, 8, f"oot_revenue_per_customer_{slug}", r.revenue_per_customer)
+        _answer(rows, 8, f"oot_share_{slug}", r.share_of_revenue_after)
+    _answer(rows, 8, "beats_top_n_by_revenue", float(f.beats_top))
+    _answer(rows, 8, "beats_rfm", float(f.beats_rfm))
+    _answer(rows, 8, "stability_insiders_jaccard", f.stability["insiders_jaccard"])
+    for r in f.todo.itertuples():
+        _answer(rows, 9, f"segment_{r.segment_id}", r.share_revenue, f"{r.segment_name}: {r.actions}")
+    return pd.DataFrame(rows)
 
 
 # --- plots -----------------------------------------------------------------------------------
@@ -313,208 +367,131 @@ def _plot_membership(changes: pd.DataFrame) -> bytes:
 
 
 # --- text ------------------------------------------------------------------------------------
-def _table(frame: pd.DataFrame, floatfmt: str = ",.2f") -> str:
-    def cell(v: Any) -> str:
-        if isinstance(v, (float, np.floating)):
-            return "" if np.isnan(v) else format(v, floatfmt)
-        if isinstance(v, (int, np.integer)):
-            return f"{v:,}"
-        return str(v).replace("|", "\\|")
+@dataclass(frozen=True)
+class Column:
+    """A table column: the row key, its header and the kind of its values (see
+    :func:`insiders.formats.fmt`); kind ``feature`` formats by the feature named in the row's
+    ``feature`` cell."""
 
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    body = ["| " + " | ".join(cell(v) for v in row) + " |"
-            for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *body])
+    key: str
+    kind: str = "text"
+    header: str | None = None
 
+    @property
+    def title(self) -> str:
+        return self.header or self.key
 
-def value(answers_table: pd.DataFrame, question: int, metric: str) -> float:
-    """One number of the answers table."""
-    hit = answers_table[(answers_table["question"] == question)
-                        & (answers_table["metric"] == metric)]
-    return float(hit["value"].iloc[0])
+    @property
+    def numeric(self) -> bool:
+        return self.kind not in ("text", "id")
 
 
-def _markdown(inputs: ReportInputs, table: pd.DataFrame, vs_rest: pd.DataFrame,
-              forecast: answers.Forecast, rules: answers.Rules, changes: pd.DataFrame,
-              exits: pd.DataFrame, test: dict, oot: pd.DataFrame, beats_top: bool,
-              beats_rfm: bool, stability: dict, todo: pd.DataFrame,
-              selected_then: pd.Timestamp, reference: pd.Timestamp) -> str:
-    sel, facts = inputs.selection, inputs.facts
-    chosen = sel["chosen"]
-    n_ins = int(value(table, 2, "insiders"))
-    n_all = int(value(table, 2, "customers"))
-    share_r = value(table, 4, "share_revenue")
-    share_c = value(table, 4, "share_customers")
-    top = (inputs.features.loc[inputs.segments.index[inputs.segments["is_insider"]]]
-           .sort_values("gross_revenue", ascending=False).head(10).reset_index())
-    top = top[["customer_id", "gross_revenue", "recency_days", "n_lines", "frequency",
-               "qty_returned"]]
-    verdict = (
-        "Insiders **beat** both plain rules of the same size on revenue per customer after "
-        "selection." if beats_top and beats_rfm else
-        "Insiders **do not beat** " + " and ".join(
-            n for n, b in (("the top customers by past revenue", beats_top),
-                           ("the top RFM scores", beats_rfm)) if not b)
-        + " on revenue per customer after selection: a plain rule would have done as well "
-        "or better."
-    )
-    better_forecast = "better" if forecast.model_mape < forecast.naive_mape else "worse"
-    exit_summary = ""
-    if not exits.empty:
-        med = exits[["recency_days", "gross_revenue", "n_lines", "frequency"]].median()
-        exit_summary = (
-            f"Median change of those who left, between the two months: recency "
-            f"{med['recency_days']:+.0f} days, revenue {med['gross_revenue']:+,.2f}, purchase "
-            f"lines {med['n_lines']:+.0f}, frequency {med['frequency']:+.3f}."
-        )
-    scores = inputs.scores.head(8)[["candidate", "n_clusters", "noise_share", "silhouette",
-                                    "davies_bouldin", "calinski_harabasz"]]
-    removed = inputs.quarantine[inputs.quarantine["lines_removed"] > 0][
-        ["rule", "description", "lines_removed"]]
-    vs = vs_rest.reset_index()[["feature", "insiders_q1", "insiders_median", "insiders_q3",
-                                "rest_q1", "rest_median", "rest_q3", "median_ratio"]]
-    oot_view = oot.assign(share_of_revenue_after=oot["share_of_revenue_after"] * 100)
-    profiles = inputs.profiles[["segment_id", "segment_name", "n_customers", "share_customers",
-                                "share_revenue", "mean_gross_revenue", "mean_recency_days",
-                                "mean_n_lines", "mean_frequency", "mean_qty_returned"]]
-    lines = [
-        f"# Insiders report — run month {reference:%Y-%m} (as of {reference.date()})",
-        "",
-        f"Source `{facts.get('source')}`: {facts.get('lines_read', 0):,} lines read, "
-        f"{facts.get('lines_kept', 0):,} kept; {n_all:,} customers. Model chosen by policy "
-        f"({sel['policy_text']}): `{chosen['candidate']}`, silhouette {chosen['silhouette']:.4f}.",
-        "",
-        f"**Insiders: {n_ins:,} customers ({share_c:.2%} of customers) bringing {share_r:.2%} of "
-        "revenue.**",
-        "",
-        f"## 1. {QUESTIONS[1]}",
-        f"The {n_ins:,} customers of segment \"Insiders\", listed with their features in "
-        "`insiders.csv` (and in the warehouse: `insiders.current_insiders`). The ten with the "
-        "highest revenue:",
-        "",
-        _table(top),
-        "",
-        f"## 2. {QUESTIONS[2]}",
-        f"**{n_ins:,}** of {n_all:,} customers ({share_c:.2%}).",
-        "",
-        f"## 3. {QUESTIONS[3]}",
-        "Quartiles of each feature, Insiders against the rest of the base:",
-        "",
-        _table(vs),
-        "",
-        "![Customers coloured by segment](plots/embedding.png)",
-        "",
-        "![Feature distributions by segment](plots/features_by_segment.png)",
-        "",
-        "Segment profiles (means):",
-        "",
-        _table(profiles, ",.3f"),
-        "",
-        f"## 4. {QUESTIONS[4]}",
-        f"**{share_r:.2%}** of revenue ({value(table, 4, 'revenue_insiders'):,.2f}) comes from "
-        f"Insiders, who are {share_c:.2%} of customers.",
-        "",
-        "![Shares per segment](plots/shares.png)",
-        "",
-        f"## 5. {QUESTIONS[5]}",
-        f"Expected revenue of the current Insiders over the next three months: "
-        f"**{value(table, 5, 'expected_revenue_next_3_months'):,.2f}** ({forecast.method}); "
-        f"the naive forecast (mean of the last three months) says "
-        f"{value(table, 5, 'naive_revenue_next_3_months'):,.2f}.",
-        "",
-        _table(forecast.forecast),
-        "",
-        f"Back-test: the group selected as of {selected_then.date()} and its revenue before, "
-        "forecast for the following months, compared with what it bought:",
-        "",
-        _table(forecast.backtest),
-        "",
-        f"Mean absolute percentage error: model **{forecast.model_mape:.1%}**, naive "
-        f"**{forecast.naive_mape:.1%}** (mean absolute error {forecast.model_mae:,.0f} against "
-        f"{forecast.naive_mae:,.0f}): the model did {better_forecast} than the naive forecast "
-        "on this back-test. Both miss seasonal peaks: one year of data cannot teach seasonality.",
-        "",
-        "![Forecast](plots/forecast.png)",
-        "",
-        f"## 6. {QUESTIONS[6]}",
-        "A shallow decision tree on the features reproduces membership. A customer is an "
-        "Insider when one of these holds:",
-        "",
-        *[f"- {r}" for r in rules.enter],
-        "",
-        f"Fidelity to the clusters: precision **{rules.precision:.1%}**, recall "
-        f"**{rules.recall:.1%}** (accuracy {rules.accuracy:.1%}).",
-        "",
-        f"## 7. {QUESTIONS[7]}",
-        "The same tree read the other way: a customer is out of Insiders when one of these holds:",
-        "",
-        *[f"- {r}" for r in rules.leave],
-        "",
-        "Observed entries and exits, replaying the monthly run on the data cut the day before "
-        "each 15th. The replays fit the space once, on the oldest month, and place later "
-        "months' customers in it (as a run with `reuse_spaces` does), so their changes follow "
-        "the customers; the last row is this run, with its own fit, so part of its change is "
-        "the refit's:",
-        "",
-        _table(changes, ",.3f"),
-        "",
-        exit_summary,
-        "",
-        "![Membership](plots/membership.png)",
-        "",
-        f"## 8. {QUESTIONS[8]}",
-        f"Revenue per customer, Insiders against the rest: Mann-Whitney U one-sided p = "
-        f"**{test['p_value']:.3g}**; mean {test['mean_insiders']:,.2f} against "
-        f"{test['mean_rest']:,.2f}, a difference of {test['mean_difference']:,.2f} "
-        f"(bootstrap 95% CI **{test['ci_low']:,.2f} to {test['ci_high']:,.2f}**).",
-        "",
-        f"Out of time: Insiders selected on data up to {selected_then.date()}, measured on what "
-        f"they bought from then to {reference.date()}, against plain rules picking as many "
-        "customers:",
-        "",
-        _table(oot_view),
-        "",
-        verdict,
-        "",
-        f"Stability: refitting {chosen['model']} on {stability['n_boot']} bootstrap resamples of "
-        f"the customers (on the fitted embedding), the Insiders cluster is found again with a "
-        f"mean Jaccard index of **{stability['insiders_jaccard']:.2f}** (all clusters: mean "
-        f"{stability['mean_jaccard']:.2f}, lowest {stability['min_jaccard']:.2f}).",
-        "",
-        f"## 9. {QUESTIONS[9]}",
-        "",
-        _table(todo.assign(share_revenue=todo["share_revenue"] * 100)),
-        "",
-        "## Method",
-        "Model comparison, best silhouettes (the whole table is `model_scores.csv`):",
-        "",
-        _table(scores, ",.4f"),
-        "",
-        "Lines removed by the filters:",
-        "",
-        _table(removed),
-        "",
-    ]
-    return "\n".join(lines)
+@dataclass
+class Table:
+    """Rows of raw values and how to print each column."""
+
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, kinds: dict[str, str]) -> Table:
+        """The columns of ``frame`` named in ``kinds``, in that order."""
+        return cls([Column(k, kind) for k, kind in kinds.items()],
+                   frame[list(kinds)].to_dict("records"))
 
 
-def to_html(markdown: str, plots: dict[str, bytes], title: str) -> str:
-    """The Markdown as one self-contained HTML page (plots inlined)."""
-    from markdown_it import MarkdownIt
+def _features_table(names: list[str], prefix: str = "") -> dict[str, str]:
+    return {f"{prefix}{n}": formats.FEATURE_KINDS.get(n, "number:2") for n in names}
 
-    body = MarkdownIt("commonmark").enable("table").render(markdown)
-    for name, data in plots.items():
-        uri = "data:image/png;base64," + base64.b64encode(data).decode()
-        body = body.replace(f'src="plots/{name}"', f'src="{uri}"')
-    style = (
-        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;"
-        "color:#222}table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0}"
-        "td,th{border:1px solid #ccc;padding:0.25em 0.5em;text-align:right}"
-        "th{background:#f3f3f3}img{max-width:100%}h2{border-bottom:1px solid #ddd}"
-    )
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-            f"<style>{style}</style></head><body>{body}</body></html>")
+
+def answer_kind(metric: str) -> str:
+    """How the report prints an answer's value (a kind of :func:`insiders.formats.fmt`)."""
+    exact = {"insiders": "count", "customers": "count", "left_last_month": "count",
+             "entered_last_month": "count", "p_value": "p_value",
+             "stability_insiders_jaccard": "number:2", "insiders_csv": "text"}
+    if metric in exact:
+        return exact[metric]
+    if metric.startswith("median_"):
+        name = metric.removeprefix("median_").rsplit("_", 1)[0]
+        return formats.FEATURE_KINDS.get(name, "number:2")
+    if metric.startswith("beats_"):
+        return "flag"
+    if "share" in metric or "mape" in metric or metric.startswith(("rules_", "segment_")):
+        return "share"
+    return "money"  # revenues, errors in revenue, differences of mean revenue
+
+
+def report_context(f: Findings) -> dict[str, Any]:
+    """What the templates print, from the run's findings: raw values and tables (the
+    templates format them)."""
+    inputs, reference, chosen = f.inputs, f.reference, f.inputs.selection["chosen"]
+    insiders = inputs.segments.index[inputs.segments["is_insider"]]
+    top = (inputs.features.loc[insiders].sort_values("gross_revenue", ascending=False)
+           .head(10).reset_index())
+    exit_median = None
+    if not f.exits.empty:
+        exit_median = f.exits[["recency_days", "gross_revenue", "n_lines", "frequency"]].median()
+    quartiles = ("q1", "median", "q3")
+    return {
+        "title": f"Insiders report — run month {reference:%Y-%m} (as of {reference.date()})",
+        "reference": reference.date().isoformat(), "facts": inputs.facts,
+        "selection": inputs.selection, "chosen": chosen, "questions": QUESTIONS,
+        "n_insiders": f.n_insiders, "n_customers": f.n_customers,
+        "share_customers": f.share_customers, "share_revenue": f.share_revenue,
+        "revenue_insiders": f.revenue_insiders,
+        "top": Table.of(top, {"customer_id": "id", **_features_table([
+            "gross_revenue", "recency_days", "n_lines", "frequency", "qty_returned"])}),
+        "vs_rest": Table.of(f.vs_rest.reset_index(), {
+            "feature": "text", **{f"{g}_{q}": "feature" for g in ("insiders", "rest")
+                                  for q in quartiles}, "median_ratio": "ratio"}),
+        "profiles": Table.of(inputs.profiles, {
+            "segment_id": "id", "segment_name": "text", "n_customers": "count",
+            "share_customers": "share", "share_revenue": "share",
+            **_features_table(["gross_revenue", "recency_days", "n_lines", "frequency",
+                               "qty_returned"], "mean_")}),
+        "forecast": f.forecast,
+        "expected_revenue": float(f.forecast.forecast["expected"].sum()),
+        "naive_revenue": float(f.forecast.forecast["naive"].sum()),
+        "forecast_table": Table.of(f.forecast.forecast,
+                                   {"month": "text", "expected": "money", "naive": "money"}),
+        "backtest_table": Table.of(f.forecast.backtest, {
+            "month": "text", "actual": "money", "model": "money", "naive": "money"}),
+        "selected_then": f.selected_then.date().isoformat(),
+        "model_better": f.forecast.model_mape < f.forecast.naive_mape,
+        "rules": f.rules,
+        "changes": Table.of(f.changes, {"reference_date": "text", "insiders": "count",
+                                        "entered": "count", "left": "count",
+                                        "stayed_share": "share"}),
+        "exit_median": exit_median,
+        "test": f.test, "oot": Table.of(f.oot, {
+            "group": "text", "customers": "count", "revenue_after": "money",
+            "revenue_per_customer": "money", "share_of_revenue_after": "share"}),
+        "beats_top": f.beats_top, "beats_rfm": f.beats_rfm, "stability": f.stability,
+        "not_beaten": [rule for rule, beaten in (("the top customers by past revenue", f.beats_top),
+                                                 ("the top RFM scores", f.beats_rfm)) if not beaten],
+        "actions": Table.of(f.todo, {"segment_id": "id", "segment_name": "text",
+                                     "customers": "count", "share_revenue": "share",
+                                     "actions": "text"}),
+        "scores": Table.of(inputs.scores.head(8), {
+            "candidate": "text", "n_clusters": "count", "noise_share": "share",
+            "silhouette": "number:4", "davies_bouldin": "number:4",
+            "calinski_harabasz": "number:1"}),
+        "removed": Table.of(inputs.quarantine[inputs.quarantine["lines_removed"] > 0], {
+            "rule": "text", "description": "text", "lines_removed": "count"}),
+        "plots": PLOTS,
+    }
+
+
+def render_markdown(context: dict[str, Any], currency: str = "GBP") -> str:
+    """The report as Markdown (plots linked as ``plots/<name>``)."""
+    return templating.render("report.md.j2", context, currency=currency)
+
+
+def render_html(context: dict[str, Any], plots: dict[str, bytes], currency: str = "GBP") -> str:
+    """The report as one self-contained HTML page (plots inlined, values autoescaped)."""
+    uris = {name: "data:image/png;base64," + base64.b64encode(data).decode()
+            for name, data in plots.items()}
+    return templating.render("report.html.j2", {**context, "plot_uris": uris}, currency=currency)
 
 
 def write_report(report: Report, run_dir: str) -> dict[str, str]:
@@ -529,10 +506,9 @@ def write_report(report: Report, run_dir: str) -> dict[str, str]:
             handle.write(data)
         return uri
 
-    title = report.markdown.splitlines()[0].lstrip("# ")
     out = {name: put(f"plots/{name}", data) for name, data in report.plots.items()}
     out["report_md"] = put("report.md", report.markdown.encode())
-    out["report_html"] = put("report.html", to_html(report.markdown, report.plots, title).encode())
+    out["report_html"] = put("report.html", report.html.encode())
     out["answers"] = artifacts.save_frame(report.answers, artifacts.join(run_dir, "answers.csv"),
                                           index=False)
     out["forecasts"] = artifacts.save_frame(report.forecasts,

@@ -7,6 +7,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from insiders.features import FEATURE_DESCRIPTIONS
+from insiders.rules import RULES, TIERS, SegmentRules, over, return_rate
 from insiders.select import cluster_values
 
 INSIDERS = "Insiders"
@@ -26,30 +27,30 @@ def jaccard_matrix(current: pd.Series, previous: pd.Series) -> pd.DataFrame:
     return both / (sizes_cur + sizes_prev - both.to_numpy())
 
 
-TIERS = ("High value", "Mid value", "Low value")
+HIGH_RETURNS = "high returns"
 
 
 def name_segment(
-    profile: pd.Series, base: pd.Series, value_score: str, tier: str | None = None
+    profile: pd.Series, base: pd.Series, value_score: str, tier: str | None = None,
+    rules: SegmentRules = RULES,
 ) -> str:
     """A readable name from a segment's means against the whole base's means.
 
     ``tier`` is the segment's value tier among the month's segments; without it, the tier
-    comes from the segment's mean value against the base's (twice or more: high).
+    comes from the segment's mean value against the base's (see :class:`SegmentRules`).
     """
     if tier is None:
         value = profile[value_score] / base[value_score] if base[value_score] else 1.0
-        tier = TIERS[0] if value >= 2 else TIERS[1] if value >= 0.75 else TIERS[2]
+        tier = rules.value_tier(value)
     parts = [tier]
     if "recency_days" in profile:
-        recency = profile["recency_days"] / max(base["recency_days"], 1e-9)
-        parts.append("active" if recency <= 0.5 else "lapsed" if recency >= 1.5 else "cooling")
-    if "n_invoices" in profile and profile["n_invoices"] < 1.5:
+        parts.append(rules.recency_label(over(profile["recency_days"], base["recency_days"])))
+    if "n_invoices" in profile and rules.is_one_off(profile["n_invoices"]):
         parts.append("one-off")
     if {"qty_returned", "n_items"} <= set(profile.index) and base["n_items"]:
-        rate = profile["qty_returned"] / max(profile["n_items"], 1e-9)
-        if rate >= max(2 * base["qty_returned"] / base["n_items"], 0.05):
-            parts.append("high returns")
+        rate = return_rate(profile["qty_returned"], profile["n_items"])
+        if rules.is_high_returns(rate, return_rate(base["qty_returned"], base["n_items"])):
+            parts.append(HIGH_RETURNS)
     return ", ".join(parts)
 
 

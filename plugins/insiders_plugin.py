@@ -16,13 +16,14 @@ whoever may read the runs of the DAG ``insiders_monthly`` may see the page and t
 
 Airflow imports this file in every process that loads plugins (scheduler, workers, ...), so
 it imports nothing heavy: FastAPI, Airflow's API security and psycopg are imported on the
-first request, in the API server only; the page reads the warehouse with SQL alone.
+first request, in the API server only; the page reads the warehouse with SQL alone and is
+rendered from the package template ``insiders/templates/plugin.html.j2`` (Jinja2, autoescaped)
+with the report's formatters (:mod:`insiders.formats`), which import no pandas.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 import re
 from dataclasses import dataclass, field
@@ -191,189 +192,55 @@ def report_uri(artifacts: str) -> str:
 
 
 # --------------------------------------------------------------------------- rendering
+# The page is the package template insiders/templates/plugin.html.j2, autoescaped, its figures
+# printed by the formatters of insiders.formats (Jinja2 is imported on the first render).
 
-
-def esc(value: Any) -> str:
-    """Text for HTML (element content and quoted attributes)."""
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-def _count(value: Any) -> str:
-    return "–" if value is None else f"{int(value):,}"
-
-
-def _share(value: Any) -> str:
-    return "–" if value is None else f"{float(value):.2%}"
-
-
-def _number(value: Any, digits: int = 2) -> str:
-    return "–" if value is None else f"{float(value):,.{digits}f}"
+PAGE_TEMPLATE = "plugin.html.j2"
 
 
 def _month(value: dt.date) -> str:
     return f"{value:%Y-%m}"
 
 
-_CSS = """
-:root { color-scheme: light dark; --fg: #1f2933; --muted: #5f6b7a; --line: #d9dee4;
-  --head: #f3f5f7; --accent: #0b6e4f; --insider: #e7f6ef; --warn: #fff4e5; --warn-line: #f0b45b; }
-@media (prefers-color-scheme: dark) {
-  :root { --fg: #e4e7eb; --muted: #9aa5b1; --line: #3e4c59; --head: #1f2933;
-    --accent: #4cc38a; --insider: #143d2b; --warn: #3d2e12; --warn-line: #b7791f; } }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
-  margin: 1.25rem 1.5rem; }
-h1 { font-size: 1.35rem; margin: 0 0 .25rem; } h2 { font-size: 1.05rem; margin: 1.6rem 0 .5rem; }
-.sub { color: var(--muted); margin: 0 0 1rem; }
-.cards { display: flex; flex-wrap: wrap; gap: .75rem; }
-.card { border: 1px solid var(--line); border-radius: 8px; padding: .6rem .9rem; min-width: 9.5rem; }
-.card .label { color: var(--muted); font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; }
-.card .value { font-size: 1.25rem; font-weight: 600; }
-.card .value.small { font-size: .95rem; font-weight: 500; word-break: break-all; }
-table { border-collapse: collapse; margin: .25rem 0; }
-th, td { border-bottom: 1px solid var(--line); padding: .35rem .7rem; text-align: left; }
-th { background: var(--head); font-weight: 600; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
-tr.insider td { background: var(--insider); font-weight: 600; }
-a { color: var(--accent); }
-code { font-size: .9em; word-break: break-all; }
-.notice { border: 1px solid var(--warn-line); background: var(--warn); border-radius: 8px;
-  padding: .8rem 1rem; max-width: 60rem; }
-.muted { color: var(--muted); }
-.scroll { overflow-x: auto; }
-.foot { color: var(--muted); margin-top: 1.5rem; font-size: .85rem; }
-"""
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<title>{esc(title)}</title><style>{_CSS}</style></head>\n<body>\n{body}\n</body></html>\n"
-    )
-
-
-def _report_cell(row: dict[str, Any]) -> str:
-    """A link to the run's report, or where it is / why there is none."""
+def report_link(row: dict[str, Any]) -> dict[str, str]:
+    """How the page points at a run's report: ``{"state": ...}`` with ``none`` (no run folder
+    recorded), ``remote`` (s3:// or another store: its ``uri`` as text), ``local`` (an
+    ``href`` to the report route) or ``missing`` (not written yet, at ``uri``)."""
     artifacts = row.get("artifacts")
     if not artifacts:
-        return "<span class=\"muted\">no run folder recorded</span>"
+        return {"state": "none"}
     folder = local_folder(artifacts)
     if folder is None:  # s3:// or another remote store: the page cannot serve it
-        return f"<code>{esc(report_uri(artifacts))}</code>"
+        return {"state": "remote", "uri": report_uri(artifacts)}
     if (folder / REPORT_FILE).is_file():
         # relative to the page (/insiders/); no target: the UI's iframe sandbox forbids pop-ups,
         # so the report opens in the iframe (Back returns here)
-        href = f"report/{_month(row['run_month'])}"
-        return f"<a href=\"{esc(href)}\">{esc(REPORT_FILE)}</a>"
-    return f"not written yet (<code>{esc(report_uri(artifacts))}</code>)"
+        return {"state": "local", "href": f"report/{_month(row['run_month'])}", "file": REPORT_FILE}
+    return {"state": "missing", "uri": report_uri(artifacts)}
+
+
+def _render(**context: Any) -> str:
+    from insiders import templating  # Jinja2: on the first render, not at plugin import
+
+    return templating.render(PAGE_TEMPLATE, {"conn_id": CONN_ID, "dag_id": DAG_ID, **context})
 
 
 def render_summary(snap: Snapshot) -> str:
     """The page for a warehouse holding at least one run month (or none)."""
     if snap.schema_missing or not snap.months:
-        what = ("the schema 'insiders' does not exist there yet" if snap.schema_missing
-                else "the schema 'insiders' exists but holds no run month yet")
-        body = (
-            "<h1>Insiders</h1>"
-            f"<div class=\"notice\"><p><strong>The warehouse holds no run yet</strong>: {esc(what)} "
-            f"(connection <code>{esc(CONN_ID)}</code>, <code>{esc(snap.where)}</code>).</p>"
-            f"<p>Run the DAG <code>{esc(DAG_ID)}</code> (its <code>load</code> task creates the schema "
-            "and writes the run month), e.g. trigger it from the DAG's page, or run "
-            "<code>bash scripts/demo.sh</code> for the bundled data. If the DAG already ran, check "
-            f"that <code>{esc(CONN_ID)}</code> points at the same database as the DAG's.</p></div>"
-        )
-        return _page("Insiders: no run yet", body)
-
+        return _render(view="empty", title="Insiders: no run yet", snap=snap)
     latest = snap.months[0]
-    month = _month(latest["run_month"])
-    cards = [
-        ("Insiders", _count(latest["insiders"])),
-        ("of customers", _count(latest["customers"])),
-        ("customer share", _share(latest["insiders_share_customers"])),
-        ("revenue share", _share(latest["insiders_share_revenue"])),
-        ("entered", _count(latest["entered"])),
-        ("left", _count(latest["left_group"])),
-        ("silhouette", _number(latest["silhouette"], 4)),
-    ]
-    card_html = "".join(
-        f"<div class=\"card\"><div class=\"label\">{esc(label)}</div>"
-        f"<div class=\"value\">{esc(value)}</div></div>"
-        for label, value in cards
-    )
-    card_html += (
-        "<div class=\"card\"><div class=\"label\">chosen model</div>"
-        f"<div class=\"value small\">{esc(latest['chosen_candidate'])}</div></div>"
-    )
-
-    seg_rows = []
-    for s in snap.segments:
-        row_class = " class=\"insider\"" if s["is_insider"] else ""
-        seg_rows.append(
-            f"<tr{row_class}>"
-            f"<td class=\"n\">{esc(s['segment_id'])}</td><td>{esc(s['segment_name'])}</td>"
-            f"<td>{'yes' if s['is_insider'] else ''}</td>"
-            f"<td class=\"n\">{esc(_count(s['n_customers']))}</td>"
-            f"<td class=\"n\">{esc(_share(s['share_customers']))}</td>"
-            f"<td class=\"n\">{esc(_number(s['revenue'], 0))}</td>"
-            f"<td class=\"n\">{esc(_share(s['share_revenue']))}</td>"
-            f"<td class=\"n\">{esc(_number(s['mean_gross_revenue']))}</td>"
-            f"<td class=\"n\">{esc(_number(s['mean_recency_days'], 1))}</td>"
-            f"<td class=\"n\">{esc(_number(s['mean_n_invoices'], 1))}</td>"
-            f"<td class=\"n\">{esc(_number(s['mean_qty_returned'], 1))}</td></tr>"
-        )
-    segments = (
-        "<div class=\"scroll\"><table><thead><tr><th class=\"n\">id</th><th>segment</th><th>Insiders</th>"
-        "<th class=\"n\">customers</th><th class=\"n\">customer share</th><th class=\"n\">revenue</th>"
-        "<th class=\"n\">revenue share</th><th class=\"n\">mean revenue</th>"
-        "<th class=\"n\">mean recency (days)</th><th class=\"n\">mean invoices</th>"
-        "<th class=\"n\">mean units returned</th></tr></thead><tbody>"
-        + "".join(seg_rows) + "</tbody></table></div>"
-        if seg_rows else "<p>No segment profile recorded for this month.</p>"
-    )
-
-    month_rows = "".join(
-        f"<tr><td>{esc(_month(m['run_month']))}</td><td>{esc(m['reference_date'])}</td>"
-        f"<td class=\"n\">{esc(_count(m['insiders']))}</td>"
-        f"<td class=\"n\">{esc(_count(m['customers']))}</td>"
-        f"<td class=\"n\">{esc(_share(m['insiders_share_customers']))}</td>"
-        f"<td class=\"n\">{esc(_share(m['insiders_share_revenue']))}</td>"
-        f"<td class=\"n\">{esc(_count(m['entered']))}</td><td class=\"n\">{esc(_count(m['left_group']))}</td>"
-        f"<td>{_report_cell(m)}</td></tr>"
-        for m in snap.months
-    )
+    months = [{**m, "month": _month(m["run_month"]), "report": report_link(m)} for m in snap.months]
     loaded = latest.get("loaded_at")
-    body = (
-        f"<h1>Insiders, run month {esc(month)}</h1>"
-        f"<p class=\"sub\">As of {esc(latest['reference_date'])} (reference date); "
-        f"{esc(_count(snap.n_months))} run month(s) in the warehouse; entered and left compare "
-        + ("with the run month before." if len(snap.months) > 1
-           else "with no earlier run month, so every Insider counts as entered.")
-        + f"</p><div class=\"cards\">{card_html}</div>"
-        f"<h2>Report</h2><p>{_report_cell(latest)}"
-        + (f" &middot; run folder <code>{esc(latest['artifacts'])}</code>" if latest.get("artifacts") else "")
-        + "</p>"
-        f"<h2>Segments of {esc(month)}</h2>{segments}"
-        "<h2>Recent run months</h2><div class=\"scroll\"><table><thead><tr><th>run month</th>"
-        "<th>reference date</th>"
-        "<th class=\"n\">Insiders</th><th class=\"n\">customers</th><th class=\"n\">customer share</th>"
-        "<th class=\"n\">revenue share</th><th class=\"n\">entered</th><th class=\"n\">left</th>"
-        f"<th>report</th></tr></thead><tbody>{month_rows}</tbody></table></div>"
-        f"<p class=\"foot\">Read from the Airflow connection <code>{esc(CONN_ID)}</code> "
-        f"(<code>{esc(snap.where)}</code>)"
-        + (f"; month loaded {esc(f'{loaded:%Y-%m-%d %H:%M %Z}')}" if loaded else "")
-        + (f" by run <code>{esc(latest['run_id'])}</code>" if latest.get("run_id") else "")
-        + ".</p>"
-    )
-    return _page(f"Insiders {month}", body)
+    return _render(view="summary", title=f"Insiders {_month(latest['run_month'])}", snap=snap,
+                   latest=months[0], months=months, segments=snap.segments,
+                   loaded=f"{loaded:%Y-%m-%d %H:%M %Z}" if loaded else None)
 
 
 def render_problem(title: str, message: str, advice: str = "") -> str:
     """A page saying what is wrong and what to do."""
-    body = (
-        f"<h1>Insiders</h1><div class=\"notice\"><p><strong>{esc(title)}</strong></p>"
-        f"<p>{esc(message)}</p>" + (f"<p>{esc(advice)}</p>" if advice else "") + "</div>"
-    )
-    return _page(f"Insiders: {title}", body)
+    return _render(view="problem", title=f"Insiders: {title}", problem=title, message=message,
+                   advice=advice)
 
 
 # --------------------------------------------------------------------------- the web app

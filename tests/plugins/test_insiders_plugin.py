@@ -8,9 +8,11 @@ other a database that starts empty and is dropped at the end. Both read a real P
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -26,6 +28,7 @@ import psycopg
 import pytest
 
 from insiders import local_postgres, warehouse
+from insiders.formats import share
 from tests.airflow_env import ROOT, VENV_BIN, airflow_env, migrate
 
 PLUGIN_FILE = ROOT / "plugins" / "insiders_plugin.py"
@@ -196,14 +199,15 @@ def test_the_page_shows_the_latest_run_month(servers):
     assert content_type.startswith("text/html")
     assert "Insiders, run month 2011-12" in page
     assert "2011-12-14" in page  # reference date
-    for figure in ("1,097", "4,329", "25.34%", "63.41%", "umap/ward/k=8", "0.4321"):
+    for figure in ("1,097", "4,329", share(0.2534), share(0.6341), "umap/ward/k=8", "0.4321"):
         assert figure in page, figure
+    assert "25.3%" in page and "£5.45 M" in page  # the segment's revenue, as money
     # entered 2, left 1 against 2011-11
     assert '<div class="label">entered</div><div class="value">2</div>' in page
     assert '<div class="label">left</div><div class="value">1</div>' in page
     # the segment profile table of 2011-12, escaped
     assert "Mid value, active" in page
-    assert "Low value, &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in page
+    assert "Low value, &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; co" in page
     assert "<script>" not in page
     # the report: a link that resolves to the report route; the S3 one as text; a missing one said so
     assert 'href="report/2011-12"' in page
@@ -269,15 +273,82 @@ def test_an_empty_then_unreachable_warehouse_is_said_so(servers, postgres):
 
 
 def test_importing_the_plugin_stays_light():
-    """Every Airflow process imports plugins: no FastAPI, pandas or insiders at import time."""
+    """Every Airflow process imports plugins: no FastAPI, pandas or psycopg at import time, and
+    of the package only its SQL (insiders.queries; the page's formatters come on first render)."""
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); import insiders_plugin; "
-        "print(','.join(m for m in ('fastapi', 'pandas', 'numpy', 'psycopg', 'insiders') "
+        "print(','.join(m for m in sys.modules if m in ('fastapi', 'pandas', 'numpy', 'psycopg') "
+        "or m.startswith('insiders.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(PLUGIN_FILE.parent)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "insiders.queries"
+
+
+def test_rendering_the_page_stays_light():
+    """The page's template and formatters (insiders.templating, insiders.formats) load no
+    pandas or numpy in the API server."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import insiders_plugin; "
+        "insiders_plugin.render_problem('t', 'm'); "
+        "print(','.join(m for m in ('pandas', 'numpy', 'insiders.templating', 'insiders.formats') "
         "if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code, str(PLUGIN_FILE.parent)],
                           capture_output=True, text=True, timeout=120, check=True)
-    assert done.stdout.strip() == ""
+    assert done.stdout.strip() == "insiders.templating,insiders.formats"
+
+
+def _snapshot(plugin, tmp_path: Path):
+    local = tmp_path / "2011-12"
+    local.mkdir()
+    (local / "report.html").write_text(REPORT)
+    month = {"reference_date": dt.date(2011, 12, 14), "customers": 4329, "insiders": 1097,
+             "insiders_share_customers": 0.2534, "insiders_share_revenue": 0.6341,
+             "chosen_candidate": "umap/ward/k=8", "silhouette": 0.4321, "entered": 2,
+             "left_group": 1, "revenue": 8_595_600.25, "run_id": "manual__<b>",
+             "loaded_at": dt.datetime(2011, 12, 15, 3, 4, tzinfo=dt.timezone.utc)}
+    months = [
+        {**month, "run_month": dt.date(2011, 12, 1), "artifacts": local.as_uri()},
+        {**month, "run_month": dt.date(2011, 11, 1), "artifacts": "s3://b/runs/2011-11",
+         "entered": None, "left_group": None},
+        {**month, "run_month": dt.date(2011, 10, 1), "artifacts": str(tmp_path / "none")},
+        {**month, "run_month": dt.date(2011, 9, 1), "artifacts": None},
+    ]
+    segments = [{"segment_id": 14646, "segment_name": NASTY,  # an id: printed plain
+                 "is_insider": False,
+                 "n_customers": 1232, "share_customers": 0.2846, "revenue": 745_000.0,
+                 "share_revenue": 0.0867, "mean_gross_revenue": 604.71,
+                 "mean_recency_days": 12.5, "mean_n_invoices": 3.25, "mean_qty_returned": None}]
+    return plugin.Snapshot(where="reader@db:5432/insiders", months=months, segments=segments,
+                           n_months=4)
+
+
+def test_the_page_is_rendered_from_its_template_escaped_with_the_formatters(tmp_path):
+    plugin = _plugin_module()
+    page = plugin.render_summary(_snapshot(plugin, tmp_path))
+    assert "Low value, &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; co" in page
+    assert "manual__&lt;b&gt;" in page
+    assert "<script" not in page and "<b>" not in page
+    cells = re.findall(r'<td class="n">([^<]*)</td>', page)
+    assert cells[:10] == ["14646", "1,232", "28.5%", "£745,000", "8.7%", "£605", "12.5 days",
+                          "3.2", "–", "1,097"]  # the segment row, then the first month's
+    for label, value in (("Insiders", "1,097"), ("customer share", "25.3%"),
+                         ("revenue share", "63.4%"), ("silhouette", "0.4321")):
+        assert f'<div class="label">{label}</div><div class="value">{value}</div>' in page
+    assert 'href="report/2011-12"' in page
+    assert "<code>s3://b/runs/2011-11/report.html</code>" in page
+    assert f"not written yet (<code>{tmp_path / 'none'}/report.html</code>)" in page
+    assert "no run folder recorded" in page
+    assert "month loaded 2011-12-15 03:04 UTC" in page
+
+
+def test_the_empty_page_says_what_to_do():
+    plugin = _plugin_module()
+    page = plugin.render_summary(plugin.Snapshot(where="w", schema_missing=True))
+    assert "does not exist there yet" in page and "<code>insiders_monthly</code>" in page
+    page = plugin.render_summary(plugin.Snapshot(where="w"))
+    assert "exists but holds no run month yet" in page
 
 
 def test_run_months_and_run_folders():
@@ -298,7 +369,7 @@ def test_run_months_and_run_folders():
 def test_problem_pages_escape_what_they_quote():
     plugin = _plugin_module()
     page = plugin.render_problem("<t>", "bad 'x' <b>", "do & see")
-    assert "&lt;t&gt;" in page and "bad &#x27;x&#x27; &lt;b&gt;" in page and "do &amp; see" in page
+    assert "&lt;t&gt;" in page and "bad &#39;x&#39; &lt;b&gt;" in page and "do &amp; see" in page
     assert "<b>" not in page
 
 

@@ -4,6 +4,7 @@ the CSV of Insiders equal to the warehouse's Insiders."""
 from __future__ import annotations
 
 import re
+from html import unescape
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,9 @@ import pytest
 
 from insiders import artifacts, pipeline, warehouse
 from insiders.compare import GridConfig
-from insiders.report import QUESTIONS
+from insiders.formats import count, fmt, money, p_value, share
+from insiders.formats import number as decimals
+from insiders.report import QUESTIONS, answer_kind
 from tests.conftest import REAL_DATA
 
 
@@ -41,8 +44,10 @@ def read(run_dir: str, name: str) -> str:
     return (Path(run_dir) / name).read_text()
 
 
-def fmt_pct(x: float) -> str:
-    return f"{x:.2%}"
+def pages(run_dir: str) -> dict[str, str]:
+    """report.md as written, report.html with its entities decoded (the text a reader sees)."""
+    return {"report.md": read(run_dir, "report.md"),
+            "report.html": unescape(read(run_dir, "report.html"))}
 
 
 def test_report_answers_all_nine_questions(run_dir):
@@ -55,7 +60,6 @@ def test_report_answers_all_nine_questions(run_dir):
 
 
 def test_answers_equal_the_warehouse_and_appear_in_the_report(run_dir, loaded):
-    text = read(run_dir, "report.md")
     stored = loaded["answers"].set_index(["question", "metric"])
     assert sorted(stored.index.get_level_values(0).unique()) == list(range(1, 10))
     local = artifacts.load_frame(pipeline.path(run_dir, "answers")).set_index(["question", "metric"])
@@ -68,15 +72,27 @@ def test_answers_equal_the_warehouse_and_appear_in_the_report(run_dir, loaded):
 
     assert v(2, "insiders") == runs["insiders"]
     assert v(4, "share_revenue") == pytest.approx(runs["insiders_share_revenue"], abs=1e-4)
-    # the report prints the warehouse's numbers
-    assert f"**{int(v(2, 'insiders')):,}** of {int(v(2, 'customers')):,} customers" in text
-    assert f"**{fmt_pct(v(4, 'share_revenue'))}** of revenue" in text
-    assert f"**{v(5, 'expected_revenue_next_3_months'):,.2f}**" in text
-    assert f"model **{v(5, 'backtest_mape_model'):.1%}**, naive **{v(5, 'backtest_mape_naive'):.1%}**" in text
-    assert f"precision **{v(6, 'rules_precision'):.1%}**, recall **{v(6, 'rules_recall'):.1%}**" in text
-    assert f"p = **{v(8, 'p_value'):.3g}**" in text
-    assert f"**{v(8, 'ci_low'):,.2f} to {v(8, 'ci_high'):,.2f}**" in text
-    assert f"Jaccard index of **{v(8, 'stability_insiders_jaccard'):.2f}**" in text
+    # the report prints the warehouse's numbers, each in its kind, in bold where it matters
+    for name, page in pages(run_dir).items():
+        def b(x: str, name: str = name) -> str:
+            return f"**{x}**" if name.endswith(".md") else f"<strong>{x}</strong>"
+
+        assert f"{b(count(v(2, 'insiders')))} of {count(v(2, 'customers'))} customers" in page, name
+        assert f"{b(share(v(4, 'share_revenue')))} of revenue" in page
+        assert b(money(v(5, "expected_revenue_next_3_months"))) in page
+        assert (f"model {b(share(v(5, 'backtest_mape_model')))}, "
+                f"naive {b(share(v(5, 'backtest_mape_naive')))}") in page
+        assert (f"precision {b(share(v(6, 'rules_precision')))}, "
+                f"recall {b(share(v(6, 'rules_recall')))}") in page
+        assert f"p = {b(p_value(v(8, 'p_value')))}" in page
+        assert b(f"{money(v(8, 'ci_low'))} to {money(v(8, 'ci_high'))}") in page
+        assert f"Jaccard index of {b(decimals(v(8, 'stability_insiders_jaccard'), 2))}" in page
+        # and every number of the answers table, formatted as its kind
+        numbers = stored.dropna(subset=["value"])
+        assert len(numbers) == len(stored) - 1  # all but Q1's file name
+        missing = [(q, m, fmt(r["value"], answer_kind(m))) for (q, m), r in numbers.iterrows()
+                   if fmt(r["value"], answer_kind(m)) not in page]
+        assert not missing, (name, missing)
     # Q7: exits last month, Q9: one action line per segment
     assert v(7, "left_last_month") >= 0
     q9 = loaded["answers"][loaded["answers"]["question"] == 9]
@@ -117,6 +133,20 @@ def test_csv_rows_equal_the_insiders_in_the_warehouse(run_dir, loaded):
     assert {"segment_id", "segment_name", "gross_revenue", "recency_days"} <= set(csv.columns)
     merged = csv.merge(insiders, on="customer_id", suffixes=("", "_db"))
     assert np.allclose(merged["gross_revenue"], merged["gross_revenue_db"], atol=1e-3)
+
+
+def test_customer_ids_are_printed_plain(run_dir):
+    """No Insider's id comma-grouped (14,646) or as a float (14646.0) anywhere in the report;
+    the ten best Insiders (Q1's table) with their plain ids."""
+    csv = pd.read_csv(pipeline.path(run_dir, "insiders_csv"))
+    ids = csv["customer_id"].astype(int)
+    top = csv.sort_values("gross_revenue", ascending=False)["customer_id"].astype(int).head(10)
+    for name, page in pages(run_dir).items():
+        for customer in ids:
+            assert not re.search(rf"(?<![£\d]){customer:,}(?![\d,]|\.\d)", page), (name, customer)
+            assert f"{customer}.0" not in page, (name, customer)
+        for customer in top:
+            assert re.search(rf"(?<![\d,.]){customer}(?![\d,.])", page), (name, customer)
 
 
 def test_report_names_the_run(run_dir):

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insiders.segments import INSIDERS, assign_segments, name_segment, profile_segments
+from insiders.rules import SegmentRules
+from insiders.segments import HIGH_RETURNS, INSIDERS, assign_segments, name_segment, profile_segments
 
 rng = np.random.default_rng(0)
 N = 300
@@ -79,3 +80,63 @@ def test_profiles_add_up():
 def test_name_reads_the_profile():
     base = FEATURES.mean()
     assert name_segment(FEATURES[LABELS == 1].mean(), base, "gross_revenue") == "High value, active"
+
+
+# --- one definition of "high returns" for the names and for Q9's actions --------------------
+def _returns_base() -> tuple[pd.DataFrame, pd.Series]:
+    """Five clusters, same spend pattern but for the returns: a base return rate of 1.7%;
+    cluster 1 returns 4% (over twice the base and 2%, under 5%), cluster 2 returns 10%,
+    cluster 3 exactly 5%, cluster 0 and the Insiders (cluster 4) nothing."""
+    sizes = {0: 600, 1: 100, 2: 100, 3: 40, 4: 100}
+    returned = {0: 0.0, 1: 4.0, 2: 10.0, 3: 5.0, 4: 0.0}
+    cluster = np.concatenate([np.full(n, c) for c, n in sizes.items()])
+    n = len(cluster)
+    features = pd.DataFrame({
+        "gross_revenue": np.where(cluster == 4, 9000.0, 400.0) + rng.random(n),
+        "recency_days": 40.0 + rng.random(n),
+        "n_invoices": 3.0, "frequency": 0.1, "n_items": 100.0,
+        "qty_returned": np.vectorize(returned.get)(cluster),
+    }, index=pd.Index(np.arange(n) + 1, name="customer_id"))
+    return features, pd.Series(cluster, index=features.index)
+
+
+def test_a_segment_named_high_returns_is_one_that_gets_the_returns_action():
+    from insiders import answers
+
+    features, labels = _returns_base()
+    segments = assign_segments(features, labels)
+    profiles = profile_segments(features, segments)
+    todo = answers.actions(profiles, features.mean()).set_index("segment_name")["actions"]
+    named = {name for name in todo.index if HIGH_RETURNS in name}
+    acted = {name for name, text in todo.items()
+             if any(a.startswith(f"{answers.RETURNS_ACTION}:") for a in text.split("; "))}
+    assert named == acted
+    # the 10% and the 5% segments, not the 4% one (over twice the base, under the 5% floor)
+    by_cluster = segments.groupby("cluster")["segment_name"].first()
+    assert len(named) == 2 and {by_cluster[2], by_cluster[3]} == named
+    assert HIGH_RETURNS not in by_cluster[1]
+
+
+def test_names_and_actions_read_the_same_rules():
+    from insiders import answers
+
+    features, labels = _returns_base()
+    lenient = SegmentRules(high_returns_min_rate=0.02)  # the 4% segment becomes high returns
+    means, base = features.groupby(labels).mean(), features.mean()
+    assert HIGH_RETURNS in name_segment(means.loc[1], base, "gross_revenue", rules=lenient)
+    assert HIGH_RETURNS not in name_segment(means.loc[1], base, "gross_revenue")
+    profiles = profile_segments(features, assign_segments(features, labels))
+    four = profiles[np.isclose(profiles["mean_qty_returned"], 4.0)]
+    assert "returns:" in answers.actions(four, base, lenient)["actions"].iloc[0]
+    assert "returns:" not in answers.actions(four, base)["actions"].iloc[0]
+
+
+def test_the_rules_thresholds():
+    rules = SegmentRules()
+    assert rules.is_high_returns(0.05, 0.01) and not rules.is_high_returns(0.049, 0.01)
+    assert rules.is_high_returns(0.10, 0.05) and not rules.is_high_returns(0.09, 0.05)
+    assert [rules.recency_label(r) for r in (0.5, 0.51, 1.49, 1.5)] == [
+        "active", "cooling", "cooling", "lapsed"]
+    assert rules.is_one_off(1.4) and not rules.is_one_off(1.5)
+    assert [rules.value_tier(v) for v in (2.0, 1.99, 0.75, 0.74)] == [
+        "High value", "Mid value", "Mid value", "Low value"]
