@@ -7,7 +7,7 @@ Every space is a scikit-learn style transformer, seeded, that can be saved with 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -362,18 +362,34 @@ class FittedSpaces:
         )
 
 
+def _revenue_column(feature_names: Sequence[str]) -> int:
+    names = list(feature_names)
+    return names.index("gross_revenue") if "gross_revenue" in names else 0
+
+
+#: The spaces, one entry each: name -> (feature names, seed) -> a fresh transformer (None:
+#: the scaled features themselves). Adding a space is one entry here, its name in
+#: :data:`insiders.options.SPACES` (what the DAG lists without importing this module) and
+#: its test.
+SPACE_FACTORIES: dict[str, Callable[[Sequence[str], int], TransformerMixin | None]] = {
+    "features": lambda names, seed: None,
+    "umap": lambda names, seed: UMAPEmbedding(random_state=seed),
+    "tsne": lambda names, seed: TSNEEmbedding(random_state=seed),
+    "tree": lambda names, seed: TreeLeafEmbedding(target_column=_revenue_column(names),
+                                                  random_state=seed),
+}
+
+#: Relative cost of fitting a space (the costliest fits in this process, the rest beside it).
+_FIT_COST = {"tsne": 3.0, "umap": 2.0, "tree": 1.5, "features": 0.0}
+
+
 def make_space(name: str, *, feature_names: Sequence[str], random_state: int = 42):
     """A fresh transformer for a named space (``None`` for the scaled features)."""
-    if name == "features":
-        return None
-    if name == "umap":
-        return UMAPEmbedding(random_state=random_state)
-    if name == "tsne":
-        return TSNEEmbedding(random_state=random_state)
-    if name == "tree":
-        target = list(feature_names).index("gross_revenue") if "gross_revenue" in feature_names else 0
-        return TreeLeafEmbedding(target_column=target, random_state=random_state)
-    raise ValueError(f"unknown space {name!r}; choose from {', '.join(SPACES)}")
+    try:
+        factory = SPACE_FACTORIES[name]
+    except KeyError:
+        raise ValueError(f"unknown space {name!r}; choose from {', '.join(SPACE_FACTORIES)}") from None
+    return factory(feature_names, random_state)
 
 
 def fit_spaces(
@@ -409,7 +425,7 @@ def fit_spaces(
     scaled = fitted.scaler.transform(values)
     # the slowest first: it fits in this process while the others share worker processes
     # (a worker needs seconds to start; this process is ready now)
-    order = sorted(spaces, key=lambda n: ("tsne", "umap", "tree", "features").index(n))
+    order = sorted(spaces, key=lambda n: -_FIT_COST.get(n, 1.0))
     jobs = [(name, scaled, names, random_state) for name in order]
     parallel = n_jobs > 1 and sum(n != "features" for n in order) > 1
     results = side_by_side([(_fit_space, job, {}) for job in jobs], n_jobs if parallel else 1)

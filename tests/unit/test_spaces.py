@@ -113,3 +113,15 @@ def test_parallel_fit_gives_the_same_spaces():
     assert list(two.embeddings) == ["features", "umap", "tree"]
     for name in one.embeddings:
         assert np.array_equal(one.embeddings[name], two.embeddings[name]), name
+
+
+def test_the_space_registry_is_the_list_of_spaces():
+    from insiders.options import SPACES
+    from insiders.spaces import SPACE_FACTORIES, make_space
+
+    assert tuple(SPACE_FACTORIES) == SPACES
+    assert make_space("features", feature_names=["gross_revenue"]) is None
+    tree = make_space("tree", feature_names=["recency_days", "gross_revenue"], random_state=5)
+    assert tree.target_column == 1 and tree.random_state == 5
+    with pytest.raises(ValueError, match="choose from features, umap"):
+        make_space("pca", feature_names=["gross_revenue"])
