@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from insiders import artifacts, pipeline, warehouse
-from insiders.compare import GridConfig
+from insiders.config import RunConfig
 from insiders.formats import count, fmt, money, p_value, share
 from insiders.formats import number as decimals
 from insiders.report import QUESTIONS, answer_kind
@@ -22,14 +22,9 @@ from tests.conftest import REAL_DATA
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> str:
     out = str(tmp_path_factory.mktemp("report-run"))
-    pipeline.ingest(str(REAL_DATA), out)
-    pipeline.filter_lines(out)
-    pipeline.features(out, "2011-12-14")
-    pipeline.embed(out, spaces=("features", "umap"))
-    pipeline.compare(out, GridConfig(models=("kmeans", "ward")))
-    pipeline.select(out)
-    pipeline.report(out, replay_months=3)
-    pipeline.export_insiders(out)
+    config = RunConfig.from_params({"spaces": ["features", "umap"], "models": ["kmeans", "ward"],
+                                    "replay_months": 3})
+    pipeline.run_all(str(REAL_DATA), out, config, reference_date="2011-12-14")
     return out
 
 

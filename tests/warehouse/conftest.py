@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 
 from insiders import pipeline
-from insiders.compare import GridConfig
+from insiders.config import RunConfig
 from tests.conftest import REAL_DATA
 
 MONTHS = {"2011-11": "2011-11-14", "2011-12": "2011-12-14"}
+#: Two spaces; density models leave k empty: the load must still type it as an integer.
+CONFIG = RunConfig.from_params({"spaces": ["features", "umap"],
+                                "models": ["kmeans", "ward", "dbscan", "hdbscan"]})
 
 
 @pytest.fixture(scope="session")
@@ -17,13 +20,9 @@ def run_dirs(tmp_path_factory) -> dict[str, str]:
     out = {}
     for month, reference in MONTHS.items():
         run_dir = str(tmp_path_factory.mktemp(f"run-{month}"))
-        pipeline.ingest(str(REAL_DATA), run_dir)
-        pipeline.filter_lines(run_dir)
-        pipeline.features(run_dir, reference)
-        pipeline.embed(run_dir, spaces=("features", "umap"))
-        # density models leave k empty: the load must still type it as an integer
-        pipeline.compare(run_dir, GridConfig(models=("kmeans", "ward", "dbscan", "hdbscan")))
         previous = out.get("2011-11")
-        pipeline.select(run_dir, previous_segments=pipeline.path(previous, "segments") if previous else None)
+        pipeline.run_all(str(REAL_DATA), run_dir, CONFIG, stages=pipeline.STAGES[:6],
+                         reference_date=reference,
+                         previous_segments=pipeline.path(previous, "segments") if previous else None)
         out[month] = run_dir
     return out
