@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from insiders import artifacts, options, run_folder
 from insiders.config import FilterConfig, RunConfig, SelectionPolicy
 from insiders.options import FEATURE_DESCRIPTIONS, MODELS, RULES, SCALERS, SPACES
-from insiders.progress import set_enabled, stage
+from insiders.progress import set_enabled, show_in_terminal, stage
 from insiders.schema import FILTERED_EXTRA
 
 if TYPE_CHECKING:
@@ -53,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     set_enabled(not args.quiet)
+    if not args.quiet:
+        show_in_terminal()
     try:
         return int(args.handler(args) or 0)
     except (ValueError, RuntimeError) as exc:  # IngestError is a ValueError, MetabaseError a RuntimeError

@@ -163,3 +163,12 @@ def test_run_triggered_over_the_rest_api_succeeds(first_run, airflow, e2e_wareho
         log.close()
     months = snapshot(e2e_warehouse)["runs"]["run_month"].astype(str).tolist()
     assert months == ["2011-11-01", "2011-12-01"]
+    # the task supervisor logs stderr at ERROR: progress must arrive as INFO records
+    entries = [json.loads(line) for path in Path(env["AIRFLOW_HOME"], "logs").rglob("*.log")
+               if f"run_id={run_id}" in str(path) for line in path.read_text().splitlines()
+               if line.startswith("{")]
+    progress = [e for e in entries if "» " in str(e.get("event", ""))]
+    assert len(progress) >= 8, len(entries)  # every stage says when it starts
+    wrong = [e for e in progress if e.get("level") != "info"]
+    assert not wrong, wrong[:3]
+    assert not [e for e in entries if e.get("level") == "error"]
