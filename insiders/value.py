@@ -10,7 +10,9 @@ Two models, compared out of time in ``bench/bench_value.py`` (see :mod:`insiders
 - ``"bgnbd"``: the BG/NBD purchase model with the Gamma-Gamma spend model (Fader, Hardie and
   Lee 2005), fitted by maximum likelihood with scipy on the purchase days up to the reference
   date.
-- ``"blend"``: the mean of the two expected revenues (and of the two ``p_active``).
+- ``"blend"``: the mean of the two expected revenues (and of the two ``p_active``); the
+  default, chosen by ``bench/bench_value.py`` (the best mean difference to top N by past revenue
+  once each model's single luckiest customer is set aside; see bench/RESULTS.md).
 
 Revenue is *gross*: quantity x unit price over purchase lines; returns are left out, as in
 the ``gross_revenue`` feature (a return is rarely of the same quarter's purchases, and the
@@ -387,7 +389,7 @@ class ValueModel:
     joblib (plain attributes only).
 
     Parameters:
-        method: ``"gbm"``, ``"bgnbd"`` or ``"blend"`` (see the module docstring).
+        method: ``"blend"`` (default), ``"gbm"`` or ``"bgnbd"`` (see the module docstring).
         horizon_days: the forecast window.
         n_windows, step_days, min_history_days: the gbm's training windows
             (:func:`training_cuts`).
@@ -403,7 +405,7 @@ class ValueModel:
 
     def __init__(
         self,
-        method: str = "gbm",
+        method: str = "blend",
         *,
         horizon_days: int = HORIZON_DAYS,
         n_windows: int = 6,
