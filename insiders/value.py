@@ -1,0 +1,527 @@
+"""Per-customer value over the next months: expected revenue and the probability of buying.
+
+Two models, compared out of time in ``bench/bench_value.py`` (see :mod:`insiders.backtest`):
+
+- ``"gbm"``: gradient-boosted trees (:class:`~sklearn.ensemble.HistGradientBoostingRegressor`
+  with a Poisson loss for revenue, a :class:`~sklearn.ensemble.HistGradientBoostingClassifier`
+  for ``p_active``) trained on earlier monthly windows of the same lines: features as of a
+  past cut -> revenue of the ``horizon_days`` after it. Every training window's target ends
+  on or before the reference date, so nothing after it is used.
+- ``"bgnbd"``: the BG/NBD purchase model with the Gamma-Gamma spend model (Fader, Hardie and
+  Lee 2005), fitted by maximum likelihood with scipy on the purchase days up to the reference
+  date.
+- ``"blend"``: the mean of the two expected revenues (and of the two ``p_active``); the
+  default, chosen by ``bench/bench_value.py`` (the best mean difference to top N by past revenue
+  once each model's single luckiest customer is set aside; see bench/RESULTS.md).
+
+Revenue is *gross*: quantity x unit price over purchase lines; returns are left out, as in
+the ``gross_revenue`` feature (a return is rarely of the same quarter's purchases, and the
+loyalty question is who buys). Dates are taken at day resolution, like the features.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+from insiders.features import as_date, build_customer_features
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "GBM_FEATURES",
+    "HORIZON_DAYS",
+    "METHODS",
+    "BetaGeoGammaGamma",
+    "ValueModel",
+    "btyd_summary",
+    "future_revenue",
+    "invoices_per_30d",
+    "rank_scores",
+    "top_n",
+    "training_cuts",
+    "value_features",
+]
+
+DateLike = date | datetime | str | pd.Timestamp
+
+#: The forecast window: three months.
+HORIZON_DAYS = 91
+#: Tenure below this counts as this, so that a first-week buyer does not look like a daily one.
+MIN_TENURE_DAYS = 30
+#: The value models :class:`ValueModel` knows.
+METHODS = ("gbm", "bgnbd", "blend")
+#: Features of the gradient-boosted model: stable across history lengths (rates, recent windows)
+#: plus a few cumulative ones.
+GBM_FEATURES: tuple[str, ...] = (
+    "recency_days",
+    "tenure_days",
+    "n_days",
+    "n_invoices",
+    "gross_revenue",
+    "revenue_30d",
+    "revenue_90d",
+    "invoices_90d",
+    "invoices_per_30d",
+    "revenue_per_30d",
+    "avg_ticket",
+    "avg_basket_size",
+    "n_products",
+    "value_returned",
+    "avg_days_between_purchases",
+)
+
+
+# --- helpers on lines ------------------------------------------------------------------------
+def _purchases(lines: pd.DataFrame) -> pd.DataFrame:
+    """Purchase lines as (customer_id, invoice_no, day, revenue)."""
+    is_return = lines["is_return"] if "is_return" in lines else lines["quantity"] < 0
+    keep = ~is_return.to_numpy(bool)
+    return pd.DataFrame(
+        {
+            "customer_id": lines["customer_id"].to_numpy("int64", na_value=-1)[keep],
+            "invoice_no": lines["invoice_no"].to_numpy()[keep],
+            "day": lines["invoice_date"].dt.normalize().to_numpy()[keep],
+            "revenue": (lines["quantity"].to_numpy() * lines["unit_price"].to_numpy())[keep],
+        }
+    )
+
+
+def future_revenue(
+    kept_lines: pd.DataFrame, cut_date: DateLike, horizon_days: int = HORIZON_DAYS
+) -> pd.Series:
+    """Gross revenue per customer in the window (cut_date, cut_date + horizon_days], by day.
+
+    Purchase lines only (quantity x unit price); returns are excluded, not netted, like the
+    ``gross_revenue`` feature. A line dated on the cut day belongs to the past, one dated on
+    the last day of the window to the future.
+
+    Args:
+        kept_lines: filtered lines (:func:`insiders.filters.filter_transactions`).
+        cut_date: the last day of the past.
+        horizon_days: the window's length in days.
+
+    Returns:
+        Revenue indexed by ``customer_id`` (sorted), only customers who bought in the window.
+    """
+    cut = as_date(cut_date)
+    end = cut + pd.Timedelta(days=horizon_days)
+    buys = _purchases(kept_lines)
+    window = buys[(buys["day"] > cut) & (buys["day"] <= end)]
+    out = window.groupby("customer_id", sort=True)["revenue"].sum()
+    out.name = "future_revenue"
+    return out
+
+
+def invoices_per_30d(
+    n_invoices: pd.Series | np.ndarray | float,
+    tenure_days: pd.Series | np.ndarray | float,
+    min_tenure_days: float = MIN_TENURE_DAYS,
+) -> pd.Series | np.ndarray | float:
+    """Purchase invoices per 30 days of tenure: a frequency that grows with buying.
+
+    ``n_invoices / max(tenure_days, min_tenure_days) * 30``. Tenure is the days from the first
+    purchase to the reference date; the floor keeps a new customer's one invoice from reading
+    as a high rate (one invoice within the floor is 1.0, the most a single invoice can score).
+
+    Args:
+        n_invoices: purchase invoices up to the reference date.
+        tenure_days: days from the first purchase to the reference date (0 on the first day).
+        min_tenure_days: the floor of tenure, in days (> 0).
+    """
+    if min_tenure_days <= 0:
+        raise ValueError(f"min_tenure_days must be > 0, got {min_tenure_days}")
+    return n_invoices / np.maximum(tenure_days, min_tenure_days) * 30.0
+
+
+def value_features(kept_lines: pd.DataFrame, reference_date: DateLike) -> pd.DataFrame:
+    """The customer features (:func:`insiders.features.build_customer_features`) plus cheap
+    ones for the value model, all as of the reference date (later lines do not count).
+
+    Added columns: ``tenure_days`` (first purchase to the reference date), ``n_days``
+    (distinct purchase days), ``revenue_30d``/``revenue_90d`` and ``invoices_90d`` (purchases
+    in the last 30/90 days, the reference day included), ``invoices_per_30d``
+    (:func:`invoices_per_30d`) and ``revenue_per_30d`` (the same for revenue).
+    """
+    ref = as_date(reference_date)
+    base = build_customer_features(kept_lines, ref)
+    buys = _purchases(kept_lines)
+    buys = buys[buys["day"] <= ref]
+    by = buys.groupby("customer_id", sort=True)
+    extra = pd.DataFrame(
+        {"first_day": by["day"].min(), "n_days": by["day"].nunique()}
+    ).reindex(base.index)
+    out = base.copy()
+    out["tenure_days"] = (ref - extra["first_day"]).dt.days.astype("int64")
+    out["n_days"] = extra["n_days"].astype("int64")
+    for days in (30, 90):
+        recent = buys[buys["day"] > ref - pd.Timedelta(days=days)]
+        grouped = recent.groupby("customer_id", sort=True)
+        out[f"revenue_{days}d"] = grouped["revenue"].sum().reindex(base.index, fill_value=0.0)
+        if days == 90:
+            out["invoices_90d"] = grouped["invoice_no"].nunique().reindex(base.index, fill_value=0)
+    out["invoices_per_30d"] = invoices_per_30d(out["n_invoices"], out["tenure_days"])
+    out["revenue_per_30d"] = out["gross_revenue"] / np.maximum(out["tenure_days"], MIN_TENURE_DAYS) * 30.0
+    return out
+
+
+def btyd_summary(kept_lines: pd.DataFrame, reference_date: DateLike) -> pd.DataFrame:
+    """The BG/NBD inputs per customer as of the reference date, in days.
+
+    ``frequency`` = repeat purchase days (distinct purchase days - 1), ``recency`` = days from
+    the first to the last purchase day, ``T`` = days from the first purchase day to the
+    reference date, ``monetary`` = mean revenue per repeat purchase day (the first day left out;
+    0 without repeats), as in Fader, Hardie & Lee (2005).
+    """
+    ref = as_date(reference_date)
+    buys = _purchases(kept_lines)
+    buys = buys[buys["day"] <= ref]
+    daily = buys.groupby(["customer_id", "day"], sort=True)["revenue"].sum().reset_index()
+    by = daily.groupby("customer_id", sort=True)
+    first, last = by["day"].min(), by["day"].max()
+    n_days = by["day"].size()
+    first_revenue = by["revenue"].first()  # days are sorted: the first purchase day
+    repeat_revenue = by["revenue"].sum() - first_revenue
+    frequency = (n_days - 1).astype("int64")
+    summary = pd.DataFrame(
+        {
+            "frequency": frequency,
+            "recency": (last - first).dt.days.astype("float64"),
+            "T": (ref - first).dt.days.astype("float64"),
+            "monetary": (repeat_revenue / frequency.where(frequency > 0)).fillna(0.0),
+        }
+    )
+    summary.index.name = "customer_id"
+    return summary
+
+
+# --- ranking without float noise -------------------------------------------------------------
+def rank_scores(scores: pd.Series, *, tiebreak: pd.Series | None = None, decimals: int = 6) -> pd.Index:
+    """Customer ids ordered from best to worst score, the same on any machine.
+
+    Scores are rounded to ``decimals`` first (a 1e-12 difference from summation order or
+    thread count does not reorder customers), ties go to the higher ``tiebreak`` (e.g. past
+    revenue, also rounded), then to the smaller customer id.
+    """
+    keys = [scores.index.to_numpy()]
+    if tiebreak is not None:
+        keys.append(-np.round(tiebreak.reindex(scores.index).fillna(0.0).to_numpy(float), decimals))
+    keys.append(-np.round(scores.to_numpy(float), decimals))
+    order = np.lexsort(keys)  # the last key is the primary one
+    return scores.index[order]
+
+
+def top_n(scores: pd.Series, n: int, *, tiebreak: pd.Series | None = None, decimals: int = 6) -> pd.Index:
+    """The ``n`` best customers by score (see :func:`rank_scores`)."""
+    return rank_scores(scores, tiebreak=tiebreak, decimals=decimals)[: max(int(n), 0)]
+
+
+# --- BG/NBD + Gamma-Gamma --------------------------------------------------------------------
+def _bgnbd_loglik(log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Per-customer BG/NBD log-likelihood (Fader, Hardie & Lee 2005, eq. 6)."""
+    r, alpha, a, b = np.exp(log_params)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return _bgnbd_terms(r, alpha, a, b, x, tx, T)
+
+
+def _bgnbd_terms(r: float, alpha: float, a: float, b: float, x: np.ndarray, tx: np.ndarray,
+                 T: np.ndarray) -> np.ndarray:
+    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
+    a3 = -(r + x) * np.log(alpha + T)
+    repeat = x > 0
+    a4 = np.full_like(a3, -np.inf)
+    a4[repeat] = (np.log(a) - np.log(b + x[repeat] - 1) - (r + x[repeat]) * np.log(alpha + tx[repeat]))
+    return a1 + a2 + np.logaddexp(a3, a4)
+
+
+def _gamma_gamma_loglik(log_params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Per-customer Gamma-Gamma log-likelihood of the mean spend ``m`` over ``x`` transactions."""
+    p, q, v = np.exp(log_params)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return (special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q)
+                + q * np.log(v) + (p * x - 1) * np.log(m) + p * x * np.log(x)
+                - (p * x + q) * np.log(v + x * m))
+
+
+def _fit_mle(loglik, start: np.ndarray, args: tuple, penalizer: float) -> np.ndarray:
+    def objective(theta: np.ndarray) -> float:
+        if np.any(np.abs(theta) > 30):
+            return 1e100
+        value = -np.mean(loglik(theta, *args)) + penalizer * float(np.sum(theta**2))
+        return value if np.isfinite(value) else 1e100
+
+    result = optimize.minimize(objective, start, method="Nelder-Mead",
+                               options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-10})
+    result = optimize.minimize(objective, result.x, method="L-BFGS-B")
+    return result.x
+
+
+@dataclass
+class BetaGeoGammaGamma:
+    """BG/NBD (purchase days) with Gamma-Gamma (spend per purchase day), time in days.
+
+    Parameters follow Fader, Hardie & Lee (2005): purchase rate ~ Gamma(r, alpha), dropout
+    after each purchase ~ Beta(a, b); spend per purchase day ~ Gamma(p, nu), nu ~ Gamma(q,
+    gamma). Fitted by maximum likelihood (a tiny L2 penalty on the log-parameters, ``penalizer``,
+    keeps the optimum finite; it does not depend on the currency or time unit); deterministic
+    (fixed start, Nelder-Mead then L-BFGS-B).
+    """
+
+    penalizer: float = 1e-6
+    params_: dict[str, float] | None = None
+
+    def fit(self, summary: pd.DataFrame) -> BetaGeoGammaGamma:
+        """Fit on :func:`btyd_summary` output (every customer for BG/NBD, repeaters for spend)."""
+        x = summary["frequency"].to_numpy(float)
+        tx = summary["recency"].to_numpy(float)
+        T = summary["T"].to_numpy(float)
+        scale = max(float(np.median(T)), 1.0)
+        bg = _fit_mle(_bgnbd_loglik, np.log([0.5, scale, 1.0, 1.0]), (x, tx, T), self.penalizer)
+        repeat = (x > 0) & (summary["monetary"].to_numpy(float) > 0)
+        m = summary["monetary"].to_numpy(float)[repeat]
+        gg_start = np.log([2.0, 2.0, max(float(np.mean(m)), 1.0)])
+        gg = _fit_mle(_gamma_gamma_loglik, gg_start, (x[repeat], m), self.penalizer)
+        r, alpha, a, b = np.exp(bg)
+        p, q, v = np.exp(gg)
+        self.params_ = {"r": r, "alpha": alpha, "a": a, "b": b, "p": p, "q": q, "v": v}
+        logger.info("BG/NBD+GG fitted: %s", {k: round(val, 4) for k, val in self.params_.items()})
+        return self
+
+    def _check(self) -> dict[str, float]:
+        if self.params_ is None:
+            raise RuntimeError("BetaGeoGammaGamma is not fitted: call fit() first")
+        return self.params_
+
+    def expected_purchases(self, summary: pd.DataFrame, t: float) -> np.ndarray:
+        """E[purchase days in (T, T + t] | frequency, recency, T] (FHL 2005, eq. 10)."""
+        pr = self._check()
+        r, alpha, a, b = pr["r"], pr["alpha"], pr["a"], pr["b"]
+        x = summary["frequency"].to_numpy(float)
+        T = summary["T"].to_numpy(float)
+        z = t / (alpha + T + t)
+        log_ratio = (r + x) * np.log((alpha + T) / (alpha + T + t))
+        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+        first = (a + b + x - 1) / (a - 1) * (1.0 - np.exp(log_ratio) * hyp)
+        # no purchases without a repeat, small-t limit if hyp2f1 fails (very large x)
+        fallback = (r + x) / (alpha + T) * t
+        first = np.where(np.isfinite(first) & (first >= 0), first, fallback)
+        return first * self.p_alive(summary)
+
+    def p_alive(self, summary: pd.DataFrame) -> np.ndarray:
+        """P(still a customer at T | frequency, recency, T)."""
+        pr = self._check()
+        r, alpha, a, b = pr["r"], pr["alpha"], pr["a"], pr["b"]
+        x = summary["frequency"].to_numpy(float)
+        tx = summary["recency"].to_numpy(float)
+        T = summary["T"].to_numpy(float)
+        log_odds = np.where(
+            x > 0,
+            np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
+            + (r + x) * (np.log(alpha + T) - np.log(alpha + tx)),
+            -np.inf,
+        )
+        return 1.0 / (1.0 + np.exp(log_odds))
+
+    def p_active(self, summary: pd.DataFrame, t: float) -> np.ndarray:
+        """P(at least one purchase in (T, T + t]): alive at T, then a Poisson event before t.
+
+        Under BG/NBD a customer alive at T stays alive until the next purchase, and the
+        posterior rate of an alive customer is Gamma(r + x, alpha + T).
+        """
+        pr = self._check()
+        r, alpha = pr["r"], pr["alpha"]
+        x = summary["frequency"].to_numpy(float)
+        T = summary["T"].to_numpy(float)
+        none_if_alive = np.exp((r + x) * np.log((alpha + T) / (alpha + T + t)))
+        return self.p_alive(summary) * (1.0 - none_if_alive)
+
+    def expected_spend(self, summary: pd.DataFrame) -> np.ndarray:
+        """E[spend per purchase day | frequency, monetary] (Gamma-Gamma); the mean without repeats."""
+        pr = self._check()
+        p, q, v = pr["p"], pr["q"], pr["v"]
+        x = summary["frequency"].to_numpy(float)
+        m = summary["monetary"].to_numpy(float)
+        population = p * v / (q - 1) if q > 1 else float(np.nan)
+        conditional = (v + x * m) * p / (p * x + q - 1)
+        return np.where(x > 0, conditional, population)
+
+    def expected_revenue(self, summary: pd.DataFrame, t: float) -> np.ndarray:
+        """Expected revenue in (T, T + t]: expected purchase days x expected spend per day."""
+        return self.expected_purchases(summary, t) * self.expected_spend(summary)
+
+
+# --- the value model -------------------------------------------------------------------------
+def training_cuts(
+    reference_date: DateLike,
+    first_day: DateLike,
+    *,
+    horizon_days: int = HORIZON_DAYS,
+    n_windows: int = 6,
+    step_days: int = 30,
+    min_history_days: int = 30,
+) -> list[pd.Timestamp]:
+    """Cut dates of the training windows, latest first: each window's target
+    (cut, cut + horizon] ends on or before the reference date, and each cut has at least
+    ``min_history_days`` of data before it."""
+    ref, start = as_date(reference_date), as_date(first_day)
+    cuts = []
+    for j in range(n_windows):
+        cut = ref - pd.Timedelta(days=horizon_days + j * step_days)
+        if (cut - start).days < min_history_days:
+            break
+        cuts.append(cut)
+    return cuts
+
+
+class ValueModel:
+    """Expected revenue over the next ``horizon_days`` and the probability of buying in them.
+
+    ``fit(lines, reference_date)`` uses only the lines dated on or before the reference date;
+    ``predict(lines)`` returns, for every customer with a purchase up to the reference date,
+    ``expected_revenue`` and ``p_active`` (indexed by ``customer_id``, sorted). Saveable with
+    joblib (plain attributes only).
+
+    Parameters:
+        method: ``"blend"`` (default), ``"gbm"`` or ``"bgnbd"`` (see the module docstring).
+        horizon_days: the forecast window.
+        n_windows, step_days, min_history_days: the gbm's training windows
+            (:func:`training_cuts`).
+        features: the gbm's features (columns of :func:`value_features`).
+        max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization: the
+            gbm's trees (the same for the regressor and the classifier).
+        blend_weight: weight of the gbm in ``"blend"`` (the rest goes to BG/NBD).
+        random_state: seed of every estimator.
+
+    Trees are fitted with one thread (threadpoolctl), and without early stopping, so the
+    result does not depend on the machine's core count.
+    """
+
+    def __init__(
+        self,
+        method: str = "blend",
+        *,
+        horizon_days: int = HORIZON_DAYS,
+        n_windows: int = 6,
+        step_days: int = 30,
+        min_history_days: int = 30,
+        features: Sequence[str] = GBM_FEATURES,
+        max_iter: int = 200,
+        learning_rate: float = 0.05,
+        max_leaf_nodes: int = 15,
+        min_samples_leaf: int = 40,
+        l2_regularization: float = 1.0,
+        blend_weight: float = 0.5,
+        random_state: int = 0,
+    ) -> None:
+        self.method = method
+        self.horizon_days = horizon_days
+        self.n_windows = n_windows
+        self.step_days = step_days
+        self.min_history_days = min_history_days
+        self.features = tuple(features)
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.blend_weight = blend_weight
+        self.random_state = random_state
+
+    # -- fitting
+    def _trees(self):
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+        common = dict(max_iter=self.max_iter, learning_rate=self.learning_rate,
+                      max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
+                      l2_regularization=self.l2_regularization, early_stopping=False,
+                      random_state=self.random_state)
+        return (HistGradientBoostingRegressor(loss="poisson", **common),
+                HistGradientBoostingClassifier(**common))
+
+    def training_frame(self, kept_lines: pd.DataFrame, reference_date: DateLike) -> pd.DataFrame:
+        """The gbm's stacked training rows: features at each training cut, with ``target``
+        (revenue of the window after the cut) and ``cut``."""
+        ref = as_date(reference_date)
+        past = kept_lines[kept_lines["invoice_date"].dt.normalize() <= ref]
+        buys = _purchases(past)
+        if buys.empty:
+            raise ValueError(f"no purchase lines on or before {ref.date()}")
+        cuts = training_cuts(ref, buys["day"].min(), horizon_days=self.horizon_days,
+                             n_windows=self.n_windows, step_days=self.step_days,
+                             min_history_days=self.min_history_days)
+        if not cuts:
+            raise ValueError(
+                f"no training window fits before {ref.date()}: need {self.min_history_days} days "
+                f"of history plus the {self.horizon_days}-day horizon"
+            )
+        frames = []
+        for cut in cuts:
+            x = value_features(past, cut)[list(self.features)]
+            x = x.assign(target=future_revenue(past, cut, self.horizon_days).reindex(x.index, fill_value=0.0),
+                         cut=cut)
+            frames.append(x)
+        return pd.concat(frames)
+
+    def fit(self, kept_lines: pd.DataFrame, reference_date: DateLike) -> ValueModel:
+        """Fit as of the reference date (lines after it are ignored)."""
+        from threadpoolctl import threadpool_limits
+
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        ref = as_date(reference_date)
+        self.reference_date_ = ref
+        self.regressor_ = self.classifier_ = self.btyd_ = None
+        self.training_cuts_: list[pd.Timestamp] = []
+        if self.method in ("gbm", "blend"):
+            train = self.training_frame(kept_lines, ref)
+            self.training_cuts_ = sorted(train["cut"].unique())
+            x = train[list(self.features)].to_numpy(float)
+            y = train["target"].to_numpy(float)
+            regressor, classifier = self._trees()
+            with threadpool_limits(limits=1):
+                regressor.fit(x, y)
+                classifier.fit(x, (y > 0).astype(int))
+            self.regressor_, self.classifier_ = regressor, classifier
+            self.n_training_rows_ = len(train)
+        if self.method in ("bgnbd", "blend"):
+            self.btyd_ = BetaGeoGammaGamma().fit(btyd_summary(kept_lines, ref))
+        return self
+
+    # -- predicting
+    def predict(self, kept_lines: pd.DataFrame, reference_date: DateLike | None = None) -> pd.DataFrame:
+        """``expected_revenue`` and ``p_active`` for every customer with a purchase up to the
+        reference date (the fit's by default)."""
+        from threadpoolctl import threadpool_limits
+
+        if not hasattr(self, "reference_date_"):
+            raise RuntimeError("ValueModel is not fitted: call fit() first")
+        ref = self.reference_date_ if reference_date is None else as_date(reference_date)
+        parts = {}
+        if self.regressor_ is not None:
+            x = value_features(kept_lines, ref)
+            matrix = x[list(self.features)].to_numpy(float)
+            with threadpool_limits(limits=1):
+                revenue = self.regressor_.predict(matrix)
+                p_active = self.classifier_.predict_proba(matrix)[:, 1]
+            parts["gbm"] = pd.DataFrame({"expected_revenue": revenue, "p_active": p_active}, index=x.index)
+        if self.btyd_ is not None:
+            summary = btyd_summary(kept_lines, ref)
+            parts["bgnbd"] = pd.DataFrame(
+                {"expected_revenue": self.btyd_.expected_revenue(summary, self.horizon_days),
+                 "p_active": self.btyd_.p_active(summary, self.horizon_days)},
+                index=summary.index,
+            )
+        if self.method == "blend":
+            w = self.blend_weight
+            out = w * parts["gbm"] + (1 - w) * parts["bgnbd"].reindex(parts["gbm"].index)
+        else:
+            out = parts[self.method]
+        out.index.name = "customer_id"
+        return out.sort_index()
