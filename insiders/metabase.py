@@ -3,16 +3,21 @@
 ``provision`` brings a Metabase instance to the state this module describes, and a second run
 changes nothing but updates in place (it never duplicates):
 
-1. first-run set-up when the instance has no user yet (``GET /api/session/properties`` gives the
-   ``setup-token``, ``POST /api/setup`` creates the admin, site name "Insiders"), else log in
-   (``POST /api/session``; the session id goes in the ``X-Metabase-Session`` header);
+1. read the server's version (``GET /api/session/properties``, no login needed: ``version.tag``
+   such as ``v0.59.6``), refuse one older than :data:`MINIMUM_VERSION`; first-run set-up when the
+   instance has no user yet (the same answer gives the ``setup-token``; ``POST /api/setup`` creates
+   the admin, site name "Insiders"), else log in (``POST /api/session``; the session id goes in the
+   ``X-Metabase-Session`` header); then turn anonymous usage tracking off
+   (``PUT /api/setting/anon-tracking-enabled`` ``{"value": false}``) on every run, because set-up
+   turns it on whatever ``prefs.allow_tracking`` says;
 2. the warehouse database (engine ``postgres``) with the READ-ONLY login
    (``INSIDERS_READER_USER`` / ``INSIDERS_READER_PASSWORD``, see ``insiders warehouse
    create-reader``; never the writer), created with ``POST /api/database`` or updated with
    ``PUT /api/database/:id`` when a database of that name exists; then ``sync_schema``;
 3. a collection "Insiders" holding everything below (found by name, else ``POST /api/collection``);
 4. five native-SQL questions (cards) on schema ``insiders`` (:data:`CARDS`): found by name in the
-   collection and ``PUT /api/card/:id``, else ``POST /api/card``;
+   collection (listed with ``show_dashboard_questions=true``, else a question someone moved into the
+   dashboard is hidden and would be created again) and ``PUT /api/card/:id``, else ``POST /api/card``;
 5. the dashboard "Insiders" with the five cards, laid out on Metabase's 24-column grid:
    ``POST /api/dashboard`` if missing, then ``PUT /api/dashboard/:id`` with the full ``dashcards``
    list (existing dashcards keep their ids, new ones get negative ids; dashcards someone added by
@@ -26,28 +31,35 @@ Settings come from the environment (:meth:`MetabaseConfig.from_env`), never from
 ``INSIDERS_READER_PASSWORD``, ``INSIDERS_WAREHOUSE_HOST`` / ``_PORT`` / ``_DB`` / ``_SSL``, and
 optionally ``MB_DATABASE_NAME``, ``MB_WAIT_SECONDS``.
 
-Target version, pinned: **Metabase v0.50** (Docker image ``metabase/metabase:v0.50.x``; v0.49 and
-later are likely fine: cards' ``type`` came in v0.49, ``dashcards`` on ``PUT /api/dashboard/:id`` in
-v0.47). Endpoints and payload
-shapes were checked against Metabase's API reference pages (https://www.metabase.com/docs/v0.50/api/
-``setup``, ``session``, ``database``, ``collection``, ``card``, ``dashboard``; the same pages under
-``/docs/latest/``), its API changelog (https://www.metabase.com/docs/latest/developers-guide/api-changelog,
-whose entries up to v0.50 break none of these calls) and the endpoint schemas in its sources of that
-era (``src/metabase/api/setup.clj``, ``card.clj``, ``dashboard.clj``, ``database.clj``):
+Versions: the compose file pins **Metabase v0.59.6** (:data:`TARGET_VERSION`); the client refuses
+a server older than :data:`MINIMUM_VERSION` (v0.50, the API it was first written against: cards'
+``type`` came in v0.49, ``dashcards`` on ``PUT /api/dashboard/:id`` in v0.47) and reports the version
+the server gives. Endpoints and payload shapes were checked against Metabase's API reference pages
+(https://www.metabase.com/docs/v0.50/api/ ``setup``, ``session``, ``database``, ``collection``,
+``card``, ``dashboard``; the same pages under ``/docs/latest/``), its API changelog
+(https://www.metabase.com/docs/latest/developers-guide/api-changelog) and the endpoint schemas in its
+sources (``setup.clj``, ``card.clj``, ``dashboard.clj``, ``database.clj``, ``collection.clj``,
+``setting.clj``; around v0.59 for the set-up, tracking, dashboard-question and sync behaviour):
 
 - ``POST /api/setup`` takes ``token``, ``user`` {``email``, ``password``, ``first_name``,
   ``last_name``} and ``prefs`` {``site_name``, ``site_locale``, ``allow_tracking``}, answers
-  ``{"id": session}``, and 403 once a user exists;
+  ``{"id": session}``, and 403 once a user exists; a password it refuses (too short, no digit, or
+  common) answers 400 ``{"errors": {"user": {"password": "password is too common."}}}``;
+- ``POST /api/database`` and ``PUT /api/database/:id`` test the connection first and answer 400
+  ``{"message": ..., "errors": {field: ...}}`` when it fails; ``POST /api/database/:id/sync_schema``
+  answers 422 (the driver's message as text) when the database cannot be reached;
 - ``POST /api/session`` takes ``username`` and ``password``; a wrong one answers 401
   ``{"errors": {"password": "did not match stored password"}}``;
 - ``GET /api/database`` and ``GET /api/collection/:id/items`` answer ``{"data": [...], "total": n}``;
+  the items leave out "dashboard questions" (cards saved into a dashboard, v0.53 and later) unless
+  ``show_dashboard_questions=true``;
 - ``POST /api/card`` requires ``name``, ``dataset_query``, ``display``, ``visualization_settings``;
 - ``PUT /api/dashboard/:id`` takes ``dashcards`` (``id``, negative for a new one, ``card_id``,
   ``size_x``, ``size_y``, ``row``, ``col``; ids left out are deleted) and ``tabs``
   (``PUT /api/dashboard/:id/cards`` is deprecated).
 
 It has been exercised against a stand-in of that API (``tests/metabase/fake_metabase.py``), not
-against a running Metabase: run ``insiders metabase provision`` once on a v0.50 instance before
+against a running Metabase: run ``insiders metabase provision`` once on a v0.59 instance before
 relying on it.
 """
 
@@ -55,6 +67,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -67,7 +80,9 @@ from insiders import queries
 
 logger = logging.getLogger(__name__)
 
-PINNED_VERSION = "v0.50"
+#: The Metabase the compose file pins, and the oldest one this client supports.
+TARGET_VERSION = "v0.59.6"
+MINIMUM_VERSION = "v0.50"
 SITE_NAME = "Insiders"
 COLLECTION_NAME = "Insiders"
 DASHBOARD_NAME = "Insiders"
@@ -303,7 +318,9 @@ class _Client:
                 "MB_URL to its address"
             ) from None
 
-    def json(self, method: str, path: str, body: Any = None, params: Any = None, what: str = "") -> Any:
+    def json(self, method: str, path: str, body: Any = None, params: Any = None, what: str = "",
+             advice: Mapping[int, str] | None = None) -> Any:
+        """The answer's JSON (or text); an error status raises, with ``advice[status]`` appended."""
         response = self.call(method, path, body, params)
         if response.status_code == 401:
             raise MetabaseError(
@@ -311,9 +328,11 @@ class _Client:
                 "expired; run again"
             )
         if response.status_code >= 400:
+            hint = (advice or {}).get(response.status_code)
+            said = _message(response)
             raise MetabaseError(
                 f"Metabase at {self.base} refused {what or method + ' ' + path} "
-                f"(HTTP {response.status_code}): {_message(response)}"
+                f"(HTTP {response.status_code}): " + (f"{said.rstrip('.')}. {hint}" if hint else said)
             )
         if not response.content:
             return None
@@ -340,8 +359,22 @@ class _Client:
             time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
 
 
+def _field_errors(errors: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """``{"user": {"password": "..."}}`` as ``["user.password: ..."]``."""
+    out = []
+    for key, value in errors.items():
+        if isinstance(value, Mapping):
+            out += _field_errors(value, f"{prefix}{key}.")
+        else:
+            out.append(f"{prefix}{key}: {value}")
+    return out
+
+
 def _message(response: requests.Response) -> str:
-    """Metabase's own words: ``message``, ``errors`` (per field) or the text."""
+    """Metabase's own words: ``message``, ``errors`` (per field, nested ones flattened) or the text.
+
+    ``specific-errors`` is never shown: it repeats the values sent, passwords included.
+    """
     try:
         body = response.json()
     except ValueError:
@@ -349,9 +382,41 @@ def _message(response: requests.Response) -> str:
     if isinstance(body, dict) and (body.get("message") or isinstance(body.get("errors"), dict)):
         parts = [str(body["message"])] if body.get("message") else []
         if isinstance(body.get("errors"), dict):
-            parts += [f"{k}: {v}" for k, v in body["errors"].items()]
+            parts += _field_errors(body["errors"])
         return "; ".join(parts)
     return str(body)[:300]
+
+
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def _version_key(tag: str) -> tuple[int, int] | None:
+    """``v0.59.6`` (or the Enterprise ``v1.59.6``) as ``(59, 6)``; None when it is not a release tag."""
+    match = _VERSION.match(tag.strip())
+    if not match or int(match.group(1)) > 1:
+        return None
+    return int(match.group(2)), int(match.group(3) or 0)
+
+
+_MINIMUM_KEY = _version_key(MINIMUM_VERSION) or (0, 0)
+
+
+def _check_version(base: str, properties: Mapping[str, Any]) -> str:
+    """The server's version tag (``"unknown"`` when it gives none); raise when it is too old."""
+    version = properties.get("version")
+    tag = version.get("tag") if isinstance(version, Mapping) else None
+    key = _version_key(tag) if isinstance(tag, str) else None
+    if key is None:
+        logger.warning("Metabase at %s gave no release version (%r); expected %s or later",
+                       base, tag, MINIMUM_VERSION)
+        return str(tag) if tag else "unknown"
+    if key < _MINIMUM_KEY:
+        raise MetabaseError(
+            f"Metabase at {base} is {tag}, older than {MINIMUM_VERSION}, the oldest this client "
+            f"supports: upgrade it (docker-compose.yaml pins {TARGET_VERSION})"
+        )
+    logger.info("Metabase at %s is %s", base, tag)
+    return tag
 
 
 def _json_field(response: requests.Response, name: str) -> Any:
@@ -369,15 +434,17 @@ def _rows(answer: Any) -> list[dict[str, Any]]:
     return [row for row in answer or [] if isinstance(row, dict)]
 
 
-def _session(client: _Client, config: MetabaseConfig, allow_setup: bool = True) -> bool:
-    """Set up the instance (first run, when allowed) or log in; put the session id on the client.
+def _session(client: _Client, config: MetabaseConfig, allow_setup: bool = True) -> tuple[bool, str]:
+    """Check the version, set up the instance (first run, when allowed) or log in; put the session
+    id on the client.
 
-    Returns True when this call did the first-run set-up.
+    Returns (True when this call did the first-run set-up, the server's version tag).
     """
     if config.wait_seconds > 0:
         client.wait_until_ready(config.wait_seconds)
     properties = client.json("GET", "/api/session/properties", what="reading its public settings")
     properties = properties if isinstance(properties, dict) else {}
+    version = _check_version(client.base, properties)
     token = properties.get("setup-token")
     if not properties.get("has-user-setup") and not allow_setup:
         raise MetabaseError(
@@ -399,8 +466,9 @@ def _session(client: _Client, config: MetabaseConfig, allow_setup: bool = True) 
         if response.status_code >= 400:
             raise MetabaseError(
                 f"first-run set-up of Metabase at {client.base} failed (HTTP {response.status_code}): "
-                f"{_message(response)}. Check MB_ADMIN_EMAIL and MB_ADMIN_PASSWORD (Metabase wants at "
-                "least 6 characters with a digit, not a common password)"
+                f"{_message(response).rstrip('.')}. Check MB_ADMIN_EMAIL and MB_ADMIN_PASSWORD: "
+                "Metabase refuses short passwords, ones without a digit and common ones (such as "
+                "'password' or '12345678'); use a long random one"
             )
         session_id = _json_field(response, "id")
         logger.info("set up Metabase at %s with admin %s", client.base, config.admin_email)
@@ -425,7 +493,15 @@ def _session(client: _Client, config: MetabaseConfig, allow_setup: bool = True) 
     if not session_id:
         raise MetabaseError(f"Metabase at {client.base} answered the set-up without a session id")
     client.http.headers[SESSION_HEADER] = session_id
-    return setup
+    return setup, version
+
+
+def _disable_tracking(client: _Client) -> None:
+    """Turn anonymous usage tracking off (set-up turns it on, ignoring ``prefs.allow_tracking``)."""
+    client.json(
+        "PUT", "/api/setting/anon-tracking-enabled", {"value": False},
+        what="turning off anonymous tracking (setting anon-tracking-enabled)",
+    )
 
 
 def _find_database(client: _Client, name: str) -> dict[str, Any] | None:
@@ -465,20 +541,37 @@ def _database_body(config: MetabaseConfig) -> dict[str, Any]:
     }
 
 
+def _connection_advice(config: MetabaseConfig) -> str:
+    where = f"{config.warehouse_host}:{config.warehouse_port}/{config.warehouse_db}"
+    return (f"Metabase could not connect to the warehouse at {where} as {config.reader_user!r}: check "
+            "INSIDERS_WAREHOUSE_HOST, INSIDERS_WAREHOUSE_PORT and INSIDERS_WAREHOUSE_DB as seen from the "
+            "Metabase server (in compose, the service name, not localhost), that the warehouse is up, "
+            "and INSIDERS_READER_USER / INSIDERS_READER_PASSWORD (`insiders warehouse create-reader`)")
+
+
+def _sync_advice(database_name: str) -> str:
+    return (f"Metabase cannot reach the warehouse database {database_name!r} with its stored "
+            "connection: check that the warehouse is up and reachable from the Metabase server; if its "
+            "address or the reader's password changed, run `insiders metabase provision` to update it")
+
+
 def _ensure_database(client: _Client, config: MetabaseConfig, body: dict[str, Any]) -> tuple[int, str]:
     existing = _find_database(client, config.database_name)
+    advice = {400: _connection_advice(config)}
     if existing is None:
         database = client.json(
-            "POST", "/api/database", body, what=f"adding database {config.database_name!r}"
+            "POST", "/api/database", body, what=f"adding database {config.database_name!r}", advice=advice
         )
         action = "created"
     else:
         database = client.json(
-            "PUT", f"/api/database/{existing['id']}", body, what=f"updating database {config.database_name!r}"
+            "PUT", f"/api/database/{existing['id']}", body,
+            what=f"updating database {config.database_name!r}", advice=advice,
         )
         action = "updated"
     database_id = int((database or existing or {})["id"])
-    client.json("POST", f"/api/database/{database_id}/sync_schema", what="syncing the warehouse schema")
+    client.json("POST", f"/api/database/{database_id}/sync_schema", what="syncing the warehouse schema",
+                advice={422: _sync_advice(config.database_name)})
     logger.info("%s Metabase database %r (id %d)", action, config.database_name, database_id)
     return database_id, action
 
@@ -503,8 +596,10 @@ def _ensure_collection(client: _Client) -> tuple[int, str]:
 
 
 def _items(client: _Client, collection_id: int, model: str) -> dict[str, int]:
+    """``{name: id}`` of the collection's items of one model, dashboard questions included."""
     answer = client.json(
-        "GET", f"/api/collection/{collection_id}/items", params={"models": model},
+        "GET", f"/api/collection/{collection_id}/items",
+        params={"models": model, "show_dashboard_questions": "true"},
         what=f"listing the {model}s of collection 'Insiders'",
     )
     found: dict[str, int] = {}
@@ -592,21 +687,23 @@ def provision(config: MetabaseConfig) -> dict[str, Any]:
     Idempotent: a second run finds everything by name and updates it in place.
 
     Returns:
-        ``{"url", "version", "setup" (True when this run did the first-run set-up),
-        "database_id", "collection_id", "card_ids" {name: id}, "dashboard_id", "dashboard_url",
-        "created" [...], "updated" [...]}``, the last two naming what this run created or updated
-        (``"database:<name>"``, ``"collection:Insiders"``, ``"card:<name>"``, ``"dashboard:Insiders"``).
+        ``{"url", "version" (the server's, e.g. ``v0.59.6``), "setup" (True when this run did the
+        first-run set-up), "database_id", "collection_id", "card_ids" {name: id}, "dashboard_id",
+        "dashboard_url", "created" [...], "updated" [...]}``, the last two naming what this run
+        created or updated (``"database:<name>"``, ``"collection:Insiders"``, ``"card:<name>"``,
+        ``"dashboard:Insiders"``).
 
     Raises:
-        MetabaseError: Metabase not reachable, login or set-up refused, a payload refused; the
-        message says what to check.
+        MetabaseError: Metabase not reachable or older than :data:`MINIMUM_VERSION`, login or set-up
+        refused, the warehouse connection refused, a payload refused; the message says what to check.
     """
     client = _Client(config)
     created: list[str] = []
     updated: list[str] = []
     try:
         database_body = _database_body(config)  # checked before anything is sent
-        setup = _session(client, config)
+        setup, version = _session(client, config)
+        _disable_tracking(client)
         database_id, action = _ensure_database(client, config, database_body)
         (created if action == "created" else updated).append(f"database:{config.database_name}")
         collection_id, action = _ensure_collection(client)
@@ -632,7 +729,7 @@ def provision(config: MetabaseConfig) -> dict[str, Any]:
     logger.info("Metabase provisioned: created %s; updated %s", created or "nothing", updated or "nothing")
     return {
         "url": client.base,
-        "version": PINNED_VERSION,
+        "version": version,
         "setup": setup,
         "database_id": database_id,
         "collection_id": collection_id,
@@ -651,15 +748,15 @@ def resync(config: MetabaseConfig) -> dict[str, Any]:
     Both calls start background jobs in Metabase and return at once.
 
     Returns:
-        ``{"database_id": id, "sync_schema": answer, "rescan_values": answer}``.
+        ``{"database_id": id, "version": the server's, "sync_schema": answer, "rescan_values": answer}``.
 
     Raises:
-        MetabaseError: not reachable, login refused, or no database of that name (run
-        ``insiders metabase provision`` first).
+        MetabaseError: not reachable or too old, login refused, no database of that name (run
+        ``insiders metabase provision`` first), or the warehouse unreachable from Metabase (422).
     """
     client = _Client(config)
     try:
-        _session(client, config, allow_setup=False)
+        _, version = _session(client, config, allow_setup=False)
         database = _find_database(client, config.database_name)
         if database is None:
             raise MetabaseError(
@@ -667,9 +764,10 @@ def resync(config: MetabaseConfig) -> dict[str, Any]:
                 "`insiders metabase provision` first (or set MB_DATABASE_NAME)"
             )
         database_id = int(database["id"])
-        sync = client.json("POST", f"/api/database/{database_id}/sync_schema", what="syncing the schema")
+        sync = client.json("POST", f"/api/database/{database_id}/sync_schema", what="syncing the schema",
+                           advice={422: _sync_advice(config.database_name)})
         rescan = client.json("POST", f"/api/database/{database_id}/rescan_values", what="rescanning values")
     finally:
         client.close()
     logger.info("asked Metabase to sync and rescan database %r (id %d)", config.database_name, database_id)
-    return {"database_id": database_id, "sync_schema": sync, "rescan_values": rescan}
+    return {"database_id": database_id, "version": version, "sync_schema": sync, "rescan_values": rescan}

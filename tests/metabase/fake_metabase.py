@@ -2,17 +2,27 @@
 
 Written from Metabase's API documentation for v0.50 (https://www.metabase.com/docs/v0.50/api/...
 pages for setup, session, database, collection, card and dashboard) and the endpoint schemas in
-its v0.50 sources, it implements exactly the endpoints ``insiders.metabase`` calls, with their
-documented request and response shapes, and keeps its state in memory:
+its sources (v0.50, and around v0.59 for set-up, settings, dashboard questions and sync), it
+implements exactly the endpoints ``insiders.metabase`` calls, with their documented request and
+response shapes, and keeps its state in memory:
 
-- ``GET /api/health``, ``GET /api/session/properties`` (``setup-token``, ``has-user-setup``);
-- ``POST /api/setup`` (403 once a user exists; 400 on a wrong token, a blank site name, a bad
-  email, or a password Metabase's default "normal" complexity refuses: under 6 characters or no
-  digit); ``POST /api/session`` (401 ``{"errors": {"password": "did not match stored password"}}``);
+- ``GET /api/health``, ``GET /api/session/properties`` (no login: ``setup-token``,
+  ``has-user-setup``, ``version`` {``tag``} as given to the constructor, ``anon-tracking-enabled``);
+- ``POST /api/setup`` (403 once a user exists; 400 with nested ``errors`` like Metabase's schema
+  check on a wrong token, a blank site name, a bad email, or a password it refuses: under 8
+  characters, no digit, or in :data:`COMMON_PASSWORDS`). Like v0.59 it turns
+  ``anon-tracking-enabled`` on whatever ``prefs.allow_tracking`` says;
+  ``POST /api/session`` (401 ``{"errors": {"password": "did not match stored password"}}``);
+- ``PUT /api/setting/:key`` ``{"value": v}`` (204; ``null`` restores the default; only
+  ``anon-tracking-enabled`` is known); the values are in :attr:`FakeMetabase.settings`;
 - ``GET/POST /api/database``, ``PUT /api/database/:id`` (stored passwords come back as
-  ``**MetabasePass**``; when ``warehouse_logins`` is given, a connection test that refuses other
-  logins, as Metabase's does), ``POST /api/database/:id/sync_schema`` and ``/rescan_values``;
-- ``GET/POST /api/collection``, ``GET /api/collection/:id/items?models=...``;
+  ``**MetabasePass**``), both after a connection test: 400 ``{"message", "errors"}`` in the
+  words of Metabase's postgres driver when (host, port, dbname) is not in ``reachable`` or, when
+  ``warehouse_logins`` is given, the login is not one of them;
+  ``POST /api/database/:id/sync_schema`` (422, the driver's message as text, when the stored
+  connection no longer passes that test) and ``/rescan_values``;
+- ``GET/POST /api/collection``, ``GET /api/collection/:id/items?models=...`` (cards whose
+  ``dashboard_id`` is set, "dashboard questions", only with ``show_dashboard_questions=true``);
 - ``POST /api/card``, ``PUT /api/card/:id``;
 - ``POST /api/dashboard``, ``GET/PUT /api/dashboard/:id`` (``dashcards`` with negative ids for
   new ones, ids absent from the list are deleted, ``tabs``).
@@ -36,7 +46,16 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 PROTECTED_PASSWORD = "**MetabasePass**"
-VERSION = {"tag": "v0.50.0-fake", "date": "fake"}
+#: What the compose file pins.
+DEFAULT_VERSION = "v0.59.6"
+#: A few of the common passwords Metabase refuses (its list has thousands).
+COMMON_PASSWORDS = frozenset({"password", "password1", "12345678", "123456789", "metabase",
+                              "metabase1", "admin123", "qwerty123", "passw0rd"})
+MIN_PASSWORD_LENGTH = 8
+_TOO_COMMON = "password is too common."
+_HOST_PORT = ("Hmm, we couldn't connect to the database. Make sure your Host and Port settings are "
+              "correct")
+_SETTING_DEFAULTS: dict[str, Any] = {"anon-tracking-enabled": True}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _ENGINES = {"postgres", "h2", "mysql", "redshift", "snowflake", "bigquery-cloud-sdk"}
@@ -46,11 +65,13 @@ _POSITIVE = "value must be an integer greater than zero."
 
 
 class BadRequest(Exception):
-    """A 400 with per-field errors."""
+    """A 400 with per-field errors (nested maps for nested payloads, as Metabase's)."""
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, Any], specific: dict[str, Any] | None = None):
         super().__init__(errors)
         self.errors = errors
+        #: Metabase's ``specific-errors``: they repeat the values received (passwords too).
+        self.specific = specific
 
 
 def _blank(value: Any) -> bool:
@@ -65,16 +86,27 @@ def _nonneg(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def _valid_password(password: Any) -> bool:
+    """Long enough, with a digit, and not a common one."""
+    return (isinstance(password, str) and len(password) >= MIN_PASSWORD_LENGTH
+            and any(c.isdigit() for c in password) and password.lower() not in COMMON_PASSWORDS)
+
+
 class FakeMetabase:
     """An in-memory Metabase stand-in served on 127.0.0.1 (a free port), in a thread.
 
     Args:
         admin: ``(email, password)`` of an existing admin: the instance is already set up.
         warehouse_logins: ``{user: password}`` the warehouse accepts; None: accept any login.
+        reachable: the ``(host, port, dbname)`` a connection test reaches; None: any. Change
+            :attr:`reachable` later to make a stored database unreachable.
+        version: the ``version.tag`` of ``GET /api/session/properties``.
     """
 
     def __init__(self, admin: tuple[str, str] | None = None,
-                 warehouse_logins: dict[str, str] | None = None) -> None:
+                 warehouse_logins: dict[str, str] | None = None,
+                 reachable: set[tuple[str, int, str]] | None = None,
+                 version: str = DEFAULT_VERSION) -> None:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.setup_token = str(uuid.uuid4())
@@ -88,6 +120,10 @@ class FakeMetabase:
         self.dashcards: dict[int, dict[str, Any]] = {}
         self.tabs: dict[int, dict[str, Any]] = {}
         self.warehouse_logins = warehouse_logins
+        self.reachable = reachable
+        self.version = version
+        #: Settings as stored (``anon-tracking-enabled`` is on until someone turns it off).
+        self.settings: dict[str, Any] = dict(_SETTING_DEFAULTS)
         #: Every request: (method, path, parsed JSON body or None).
         self.requests: list[tuple[str, str, Any]] = []
         #: Every sync asked for: ("sync_schema" | "rescan_values", database id).
@@ -153,6 +189,8 @@ class FakeMetabase:
                                                      body, self.headers.get("X-Metabase-Session"))
                     except BadRequest as exc:
                         status, answer = 400, {"errors": exc.errors}
+                        if exc.specific:
+                            answer["specific-errors"] = exc.specific
                 self._send(status, answer)
 
             def _send(self, status: int, answer: Any) -> None:
@@ -190,7 +228,9 @@ class FakeMetabase:
         if (method, path) == ("GET", "/api/session/properties"):
             # the setup token stays readable after set-up; has-user-setup is what tells
             return 200, {"setup-token": self.setup_token, "has-user-setup": bool(self.users),
-                         "site-name": self.site_name, "version": VERSION}
+                         "site-name": self.site_name,
+                         "anon-tracking-enabled": self.settings["anon-tracking-enabled"],
+                         "version": {"tag": self.version, "date": "2026-01-01", "hash": "fake"}}
         if (method, path) == ("POST", "/api/setup"):
             return self._setup(body)
         if (method, path) == ("POST", "/api/session"):
@@ -211,6 +251,8 @@ class FakeMetabase:
         }.get((method, "/".join(route)))
         if handler:
             return handler(body)
+        if method == "PUT" and len(route) == 2 and route[0] == "setting":
+            return self._put_setting(route[1], body)
         if len(route) >= 2:
             kind, ident, rest = route[0], route[1], tuple(route[2:])
             if not ident.isdigit():
@@ -239,25 +281,46 @@ class FakeMetabase:
             raise BadRequest({"token": "Token does not match the setup token."})
         user = body.get("user") if isinstance(body.get("user"), dict) else {}
         prefs = body.get("prefs") if isinstance(body.get("prefs"), dict) else {}
-        errors = {}
+        errors: dict[str, Any] = {}
+        user_errors: dict[str, str] = {}
         if body.get("token") != self.setup_token:
             errors["token"] = "Token does not match the setup token."
         if _blank(prefs.get("site_name")):
-            errors["site_name"] = _NON_BLANK
+            errors["prefs"] = {"site_name": _NON_BLANK}
         if not isinstance(user.get("email"), str) or not _EMAIL.match(user["email"]):
-            errors["email"] = "value must be a valid email address."
+            user_errors["email"] = "value must be a valid email address."
         password = user.get("password")
-        if not isinstance(password, str) or len(password) < 6 or not any(c.isdigit() for c in password):
-            errors["password"] = "password is too common."
+        if not _valid_password(password):
+            user_errors["password"] = _TOO_COMMON
         for name in ("first_name", "last_name"):
             if user.get(name) is not None and _blank(user.get(name)):
-                errors[name] = "nullable " + _NON_BLANK
+                user_errors[name] = "nullable " + _NON_BLANK
+        if user_errors:
+            errors["user"] = user_errors
         if errors:
-            raise BadRequest(errors)
+            specific = None
+            if "password" in user_errors:
+                specific = {"user": {"password": [
+                    f"valid password that is not too common, received: {json.dumps(password)}"]}}
+            raise BadRequest(errors, specific)
         self._add_user(user["email"], password, user.get("first_name"), user.get("last_name"))
         self.site_name = prefs["site_name"]
-        self.allow_tracking = prefs.get("allow_tracking")
+        self.allow_tracking = prefs.get("allow_tracking")  # what was asked for: v0.59 ignores it
+        self.settings["anon-tracking-enabled"] = True
         return 200, {"id": self._new_session(user["email"])}
+
+    def _put_setting(self, key: str, body: dict) -> tuple[int, Any]:
+        if key not in _SETTING_DEFAULTS:
+            return 404, f"Unknown setting: :{key}"
+        value = body.get("value")
+        if value is None:
+            value = _SETTING_DEFAULTS[key]
+        elif isinstance(value, str) and value.lower() in ("true", "false"):
+            value = value.lower() == "true"
+        elif not isinstance(value, bool):
+            return 400, f"Invalid value for boolean setting {key}: {value!r}"
+        self.settings[key] = value
+        return 204, None
 
     def _login(self, body: Any) -> tuple[int, Any]:
         body = body if isinstance(body, dict) else {}
@@ -297,8 +360,15 @@ class FakeMetabase:
             return None
         missing = [k for k in ("host", "port", "dbname", "user") if details.get(k) in (None, "")]
         if missing or not isinstance(details.get("port"), int):
-            return {"message": "Hmm, we couldn't connect to the database. Make sure your Host and Port "
-                               "settings are correct", "errors": {k: "required" for k in missing or ["port"]}}
+            return {"message": _HOST_PORT, "errors": {k: "required" for k in missing or ["port"]}}
+        if self.reachable is not None:
+            servers = {(host, port) for host, port, _db in self.reachable}
+            if (details["host"], details["port"]) not in servers:
+                return {"message": _HOST_PORT,
+                        "errors": {"host": "check your host settings", "port": "check your port settings"}}
+            if (details["host"], details["port"], details["dbname"]) not in self.reachable:
+                return {"message": "Looks like the Database name is incorrect.",
+                        "errors": {"dbname": "check your database name settings"}}
         if self.warehouse_logins is not None and \
                 self.warehouse_logins.get(details["user"]) != details.get("password"):
             return {"message": f'FATAL: password authentication failed for user "{details["user"]}"',
@@ -335,6 +405,12 @@ class FakeMetabase:
     def _sync(self, kind: str, db_id: int) -> tuple[int, Any]:
         if db_id not in self.databases:
             return 404, "Not found."
+        db = self.databases[db_id]
+        if kind == "sync_schema" and self._connection_error(db["engine"], db["details"]):
+            details = db["details"]
+            return 422, (f"Connection to {details.get('host')}:{details.get('port')} refused. Check that "
+                         "the hostname and port are correct and that the postmaster is accepting TCP/IP "
+                         "connections.")
         self.syncs.append((kind, db_id))
         return 200, {"status": "ok"}
 
@@ -368,10 +444,16 @@ class FakeMetabase:
         if coll_id not in self.collections:
             return 404, "Not found."
         models = set(query.get("models") or ["card", "dashboard"])
+        flag = (query.get("show_dashboard_questions") or ["false"])[-1]
+        if flag not in ("true", "false"):
+            raise BadRequest({"show_dashboard_questions": "nullable value must be a valid boolean string "
+                                                          "('true' or 'false')."})
+        show_dashboard_questions = flag == "true"
         data = [{"id": c["id"], "name": c["name"], "model": "card", "display": c["display"],
-                 "archived": c["archived"]}
+                 "archived": c["archived"], "dashboard_id": c.get("dashboard_id")}
                 for c in self.cards.values()
-                if c["collection_id"] == coll_id and "card" in models and not c["archived"]]
+                if c["collection_id"] == coll_id and "card" in models and not c["archived"]
+                and (show_dashboard_questions or c.get("dashboard_id") is None)]
         data += [{"id": d["id"], "name": d["name"], "model": "dashboard", "archived": d["archived"]}
                  for d in self.dashboards.values()
                  if d["collection_id"] == coll_id and "dashboard" in models and not d["archived"]]
@@ -410,7 +492,7 @@ class FakeMetabase:
         fields = ("name", "description", "display", "visualization_settings", "dataset_query",
                   "collection_id", "type")
         self.cards[card_id] = {"id": card_id, "archived": False, "collection_id": None,
-                               "description": None, "type": "question",
+                               "description": None, "type": "question", "dashboard_id": None,
                                **{k: body[k] for k in fields if k in body}}
         self.cards[card_id]["database_id"] = body["dataset_query"]["database"]
         return 200, self.cards[card_id]

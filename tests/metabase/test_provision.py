@@ -4,6 +4,7 @@ Metabase: Metabase cannot run here), and the questions' SQL on a real Postgres w
 from __future__ import annotations
 
 import json
+import logging
 import re
 import socket
 
@@ -12,11 +13,13 @@ import pytest
 
 from insiders import metabase, warehouse
 from insiders.metabase import CARDS, WAREHOUSE_OBJECTS, MetabaseConfig, MetabaseError
-from tests.metabase.fake_metabase import PROTECTED_PASSWORD, BadRequest, FakeMetabase
+from tests.metabase.fake_metabase import DEFAULT_VERSION, PROTECTED_PASSWORD, BadRequest, FakeMetabase
 
 ADMIN = ("admin@example.com", "Adm1n-pass-xyz")
 READER = ("metabase_reader", "reader-secret-1")
 WRITER = ("insiders_writer", "writer-secret-9")
+#: The warehouse the stand-in's connection test reaches (what make_config points at).
+WAREHOUSE = ("db.internal", 5432, "insiders")
 
 
 def make_config(fake: FakeMetabase, **overrides) -> MetabaseConfig:
@@ -37,9 +40,9 @@ def make_config(fake: FakeMetabase, **overrides) -> MetabaseConfig:
 
 @pytest.fixture
 def fresh():
-    """A Metabase stand-in with no user yet, a sample database, and a warehouse that only lets the
-    reader in."""
-    with FakeMetabase(warehouse_logins={READER[0]: READER[1]}) as fake:
+    """A Metabase stand-in with no user yet, a sample database, and a warehouse at WAREHOUSE that
+    only lets the reader in."""
+    with FakeMetabase(warehouse_logins={READER[0]: READER[1]}, reachable={WAREHOUSE}) as fake:
         fake.add_database("Sample Database")
         yield fake
 
@@ -278,3 +281,161 @@ def test_the_fake_rejects_malformed_payloads_like_metabase():
         with pytest.raises(BadRequest, match="size_x"):
             fake.handle("PUT", f"/api/dashboard/{dash['id']}", {}, {"dashcards": bad_cards}, session)
         assert fake.handle("POST", "/api/setup", {}, {}, None)[0] == 403
+
+
+# ---------------------------------------------------------------- issue 14, item 4
+
+
+def _session_of(fake: FakeMetabase) -> str:
+    return next(iter(fake.sessions))
+
+
+def test_anonymous_tracking_is_turned_off_after_set_up_and_on_every_run(fresh):
+    """Set-up turns tracking on whatever prefs say; every provision turns it off again."""
+    config = make_config(fresh)
+    metabase.provision(config)
+    (setup_call,) = fresh.calls("POST", "/api/setup")
+    assert setup_call[2]["prefs"]["allow_tracking"] is False  # asked for, and ignored by v0.59
+    assert fresh.settings["anon-tracking-enabled"] is False
+    fresh.settings["anon-tracking-enabled"] = True  # e.g. someone ticked it in the admin settings
+
+    metabase.provision(config)
+
+    assert fresh.settings["anon-tracking-enabled"] is False
+    puts = fresh.calls("PUT", "/api/setting/anon-tracking-enabled")
+    assert [body for _m, _p, body in puts] == [{"value": False}, {"value": False}]
+    properties = fresh.handle("GET", "/api/session/properties", {}, None, None)[1]
+    assert properties["anon-tracking-enabled"] is False
+
+
+def test_tracking_is_turned_off_on_an_instance_set_up_by_hand():
+    with FakeMetabase(admin=ADMIN) as fake:
+        assert fake.settings["anon-tracking-enabled"] is True
+        metabase.provision(make_config(fake))
+        assert fake.settings["anon-tracking-enabled"] is False
+
+
+def test_a_question_moved_into_the_dashboard_is_not_created_again(fresh):
+    """A dashboard question is hidden from the items list without show_dashboard_questions=true."""
+    config = make_config(fresh)
+    first = metabase.provision(config)
+    moved = first["card_ids"][CARDS[2].name]
+    fresh.cards[moved]["dashboard_id"] = first["dashboard_id"]  # "Move to dashboard" in the UI
+    listed = fresh.handle("GET", f"/api/collection/{first['collection_id']}/items", {"models": ["card"]},
+                          None, _session_of(fresh))[1]
+    assert moved not in {item["id"] for item in listed["data"]} and listed["total"] == 4  # hidden
+
+    second = metabase.provision(config)
+
+    assert second["created"] == []
+    assert len(fresh.cards) == 5 and second["card_ids"] == first["card_ids"]
+    assert f"card:{CARDS[2].name}" in second["updated"]
+    on_dashboard = [dc["card_id"] for dc in fresh.dashcards.values()
+                    if dc["dashboard_id"] == first["dashboard_id"]]
+    assert sorted(on_dashboard) == sorted(first["card_ids"].values())
+
+
+@pytest.mark.parametrize("tag", ["v0.59.6", "v1.57.2", "v0.50.0"])
+def test_the_version_reported_is_the_servers(tag, caplog):
+    with FakeMetabase(admin=ADMIN, version=tag) as fake, caplog.at_level(logging.INFO, "insiders.metabase"):
+        result = metabase.provision(make_config(fake))
+        assert result["version"] == tag
+        assert f"Metabase at {fake.url} is {tag}" in caplog.text
+        assert metabase.resync(make_config(fake))["version"] == tag
+
+
+def test_a_metabase_older_than_the_minimum_is_refused_before_anything_is_done():
+    with FakeMetabase(version="v0.46.6") as fake:
+        with pytest.raises(MetabaseError, match=r"is v0\.46\.6, older than v0\.50.*upgrade it") as info:
+            metabase.provision(make_config(fake))
+        assert DEFAULT_VERSION in str(info.value)  # what to upgrade to
+        assert not fake.users and not fake.databases and not fake.calls("POST")
+
+
+def test_an_unreachable_warehouse_is_reported_with_what_to_check(fresh):
+    with pytest.raises(MetabaseError, match=r"adding database .*HTTP 400.*couldn't connect") as info:
+        metabase.provision(make_config(fresh, warehouse_host="localhost"))
+    message = str(info.value)
+    assert "localhost:5432/insiders" in message and "INSIDERS_WAREHOUSE_HOST" in message
+    assert "not localhost" in message
+    with pytest.raises(MetabaseError, match=r"Database name is incorrect.*INSIDERS_WAREHOUSE_DB"):
+        metabase.provision(make_config(fresh, warehouse_db="shop"))
+    assert [d["name"] for d in fresh.databases.values()] == ["Sample Database"]  # nothing added
+
+
+def test_sync_of_a_warehouse_that_became_unreachable_says_what_to_do(fresh):
+    config = make_config(fresh)
+    database_id = metabase.provision(config)["database_id"]
+    fresh.syncs.clear()
+    fresh.reachable = set()  # the warehouse went away
+
+    with pytest.raises(MetabaseError, match=r"syncing the schema \(HTTP 422\): Connection to "
+                                            r"db\.internal:5432 refused.*insiders metabase provision"):
+        metabase.resync(config)
+    assert fresh.syncs == []
+    assert fresh.handle("POST", f"/api/database/{database_id}/sync_schema", {}, None,
+                        _session_of(fresh))[0] == 422
+
+
+@pytest.mark.parametrize("password", ["password", "12345678", "metabase", "admin123", "Sh0rt-x"])
+def test_set_up_refuses_common_and_short_admin_passwords(fresh, password):
+    with pytest.raises(MetabaseError, match=r"HTTP 400.*user\.password: password is too common\..*"
+                                            r"MB_ADMIN_PASSWORD") as info:
+        metabase.provision(make_config(fresh, admin_password=password))
+    assert "received" not in str(info.value) and ".." not in str(info.value)  # specific-errors: never
+    if password == "Sh0rt-x":
+        assert password not in str(info.value)  # the password itself is never shown
+    assert not fresh.users and fresh.settings["anon-tracking-enabled"] is True
+
+
+def test_the_fake_is_as_strict_as_metabase_059():
+    """The stand-in's own v0.59 behaviour, so that the tests above mean something."""
+    with FakeMetabase(reachable={WAREHOUSE}) as fake:
+        body = {"token": fake.setup_token, "prefs": {"site_name": "S", "allow_tracking": False},
+                "user": {"email": ADMIN[0], "password": "password"}}
+        with pytest.raises(BadRequest) as info:
+            fake.handle("POST", "/api/setup", {}, body, None)
+        assert info.value.errors == {"user": {"password": "password is too common."}}
+        assert '"password"' in info.value.specific["user"]["password"][0]
+        body["user"]["password"] = ADMIN[1]
+        status, answer = fake.handle("POST", "/api/setup", {}, body, None)
+        assert status == 200 and fake.settings["anon-tracking-enabled"] is True  # prefs ignored
+        session = answer["id"]
+        tracking = "/api/setting/anon-tracking-enabled"
+        assert fake.handle("PUT", tracking, {}, {"value": False}, None)[0] == 401
+        assert fake.handle("PUT", tracking, {}, {"value": False}, session) == (204, None)
+        assert fake.settings["anon-tracking-enabled"] is False
+        fake.handle("PUT", tracking, {}, {}, session)  # null: the default
+        assert fake.settings["anon-tracking-enabled"] is True
+        assert fake.handle("PUT", "/api/setting/no-such-setting", {}, {"value": 1}, session)[0] == 404
+
+        details = {"host": WAREHOUSE[0], "port": WAREHOUSE[1], "dbname": WAREHOUSE[2], "user": "u"}
+        good = {"name": "W", "engine": "postgres", "details": details}
+        for wrong in ({"host": "elsewhere"}, {"port": 5433}, {"dbname": "other"}):
+            broken = {**good, "details": {**details, **wrong}}
+            status, error = fake.handle("POST", "/api/database", {}, broken, session)
+            assert status == 400 and set(error["errors"]) <= {"host", "port", "dbname"}, wrong
+        status, db = fake.handle("POST", "/api/database", {}, good, session)
+        assert status == 200
+        assert fake.handle("POST", f"/api/database/{db['id']}/sync_schema", {}, None, session)[0] == 200
+        fake.reachable = set()
+        assert fake.handle("POST", f"/api/database/{db['id']}/sync_schema", {}, None, session)[0] == 422
+
+        coll = fake.handle("POST", "/api/collection", {}, {"name": "C"}, session)[1]
+        card = fake.handle("POST", "/api/card", {}, {
+            "name": "q", "display": "table", "visualization_settings": {}, "collection_id": coll["id"],
+            "dataset_query": {"type": "native", "native": {"query": "SELECT 1"}, "database": db["id"]}},
+            session)[1]
+        fake.cards[card["id"]]["dashboard_id"] = 999
+        items = f"/api/collection/{coll['id']}/items"
+        assert fake.handle("GET", items, {}, None, session)[1]["data"] == []
+        shown = fake.handle("GET", items, {"show_dashboard_questions": ["true"]}, None, session)[1]
+        assert [i["id"] for i in shown["data"]] == [card["id"]]
+        with pytest.raises(BadRequest, match="show_dashboard_questions"):
+            fake.handle("GET", items, {"show_dashboard_questions": ["yes"]}, None, session)
+
+
+def test_a_version_that_is_no_release_tag_is_reported_and_warned_about(caplog):
+    with FakeMetabase(admin=ADMIN, version="vLOCAL_DEV") as fake, caplog.at_level(logging.WARNING):
+        assert metabase.provision(make_config(fake))["version"] == "vLOCAL_DEV"
+        assert "gave no release version ('vLOCAL_DEV'); expected v0.50 or later" in caplog.text
