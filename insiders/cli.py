@@ -60,6 +60,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, RuntimeError) as exc:  # IngestError is a ValueError, MetabaseError a RuntimeError
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a folder that cannot be written, a full disk, a path under a file
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"error: cannot read or write{where}: {exc.strerror or exc}. Check the path, its "
+              "permissions and the free space", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] != "psycopg":
+            raise
+        print(f"error: the warehouse cannot be reached or refused the request: "
+              f"{str(exc).strip()}. Check --dsn (or $INSIDERS_WAREHOUSE_DSN): host, port, "
+              "user, password and database", file=sys.stderr)
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -275,6 +287,9 @@ def _add_reference_date(p: argparse.ArgumentParser) -> None:
         help="features as of this day (YYYY-MM-DD); default: "
         "the day of the last purchase in the data, never today's date",
     )
+    p.add_argument("--max-staleness-days", type=int, default=45,
+                   help="refuse a reference date more than this many days after the data's "
+                   "last purchase (default: 45)")
 
 
 def _run_config(args: argparse.Namespace) -> RunConfig:
@@ -287,6 +302,7 @@ def _run_config(args: argparse.Namespace) -> RunConfig:
         "random_state": "random_state", "models": "models", "k_max_tried": "k_max",
         "selection_rule": "rule", "space": "space", "model": "model", "k": "k",
         "value_score": "value_score", "replay_months": "replay_months",
+        "max_staleness_days": "max_staleness_days",
     }
     params = {name: getattr(args, flag) for name, flag in flags.items() if hasattr(args, flag)}
     if getattr(args, "thousands", None) == "none":
@@ -330,12 +346,10 @@ def _filter(args: argparse.Namespace, lines: pd.DataFrame) -> tuple[pd.DataFrame
 
 
 def _features(args: argparse.Namespace, kept: pd.DataFrame) -> pd.DataFrame:
-    import pandas as pd
+    from insiders.features import build_customer_features, checked_reference_date
 
-    from insiders.features import build_customer_features, last_purchase_date
-
-    reference = args.reference_date or last_purchase_date(kept)
-    with stage(f"features as of {pd.Timestamp(reference).date()}"):
+    reference = checked_reference_date(kept, args.reference_date, args.max_staleness_days)
+    with stage(f"features as of {reference.date()}"):
         return build_customer_features(kept, reference)
 
 

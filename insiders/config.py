@@ -181,6 +181,7 @@ class RunConfig:
     grid: GridConfig = field(default_factory=GridConfig)
     policy: SelectionPolicy = field(default_factory=SelectionPolicy)
     replay_months: int = 5
+    max_staleness_days: int = 45
 
     def to_params(self) -> dict[str, Any]:
         """The flat, JSON-friendly params (every name in :data:`PARAMS`)."""
@@ -206,6 +207,7 @@ class RunConfig:
             "k_max": self.policy.k_max,
             "value_score": self.policy.value_score,
             "replay_months": self.replay_months,
+            "max_staleness_days": self.max_staleness_days,
         }
 
     @classmethod
@@ -240,6 +242,7 @@ class RunConfig:
                 k_min=int(p["k_min"]), k_max=int(p["k_max"]), value_score=p["value_score"],
             ),
             replay_months=int(p["replay_months"]),
+            max_staleness_days=int(p["max_staleness_days"]),
         )
 
 
@@ -305,6 +308,10 @@ PARAMS: dict[str, ParamSpec] = {
     "value_score": ParamSpec("Value score", "Selection", "Feature whose segment mean ranks "
                              "segments by value; Insiders has the highest",
                              {"type": "string", "enum": list(FEATURE_DESCRIPTIONS)}),
+    "max_staleness_days": ParamSpec("Most days of stale data", "Filters", "Refuse a run whose "
+                                    "reference date is more than this many days after the "
+                                    "data's last purchase (or before its first)",
+                                    {"type": "integer", "minimum": 0}),
     "replay_months": ParamSpec("Months replayed", "Report", "Earlier months replayed for the "
                                "report's history (entries, exits, back-tests)",
                                {"type": "integer", "minimum": 1, "maximum": 11}),

@@ -12,7 +12,13 @@ from insiders.options import FEATURE_DESCRIPTIONS, STUDY_FEATURES
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FEATURE_DESCRIPTIONS", "STUDY_FEATURES", "build_customer_features", "last_purchase_date"]
+__all__ = [
+    "FEATURE_DESCRIPTIONS",
+    "STUDY_FEATURES",
+    "build_customer_features",
+    "checked_reference_date",
+    "last_purchase_date",
+]
 
 
 def as_date(value: date | datetime | str | pd.Timestamp) -> pd.Timestamp:
@@ -107,3 +113,33 @@ def _is_return(lines: pd.DataFrame) -> pd.Series:
     if "is_return" in lines:
         return lines["is_return"].astype(bool)
     return lines["quantity"] < 0
+
+
+def checked_reference_date(
+    lines: pd.DataFrame, reference_date: date | datetime | str | None, max_staleness_days: int = 45
+) -> pd.Timestamp:
+    """The reference date (default: the last purchase day), refused when it makes no sense.
+
+    Raises:
+        ValueError: no line is left; the date is before the first purchase; or it is more than
+            ``max_staleness_days`` after the last one (stale data, or a run date the data never
+            reached) -- the message names the data's dates and what to change.
+    """
+    if lines.empty:
+        raise ValueError("no purchase line is left after the filters: nothing to segment")
+    last = last_purchase_date(lines)
+    first = lines["invoice_date"].min().normalize()
+    reference = pd.Timestamp(reference_date).normalize() if reference_date else last
+    if reference < first:
+        raise ValueError(
+            f"the reference date {reference.date()} is before the data's first purchase "
+            f"({first.date()}): pick a date from {first.date()} to {last.date()}"
+        )
+    if (reference - last).days > max_staleness_days:
+        raise ValueError(
+            f"the data's last purchase is {last.date()}, {(reference - last).days} days before "
+            f"the reference date {reference.date()} (at most {max_staleness_days} allowed): "
+            "load newer data, pick an earlier reference date (in Airflow: the run's date or the "
+            "reference_date param), or raise max_staleness_days"
+        )
+    return reference

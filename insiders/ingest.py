@@ -181,6 +181,9 @@ def _read_bytes(src: str, storage_options: dict[str, Any]) -> bytes:
         raise IngestError(src, "file not found", hint="Check the path or the bucket and key") from exc
     except PermissionError as exc:
         raise IngestError(src, f"access denied ({exc})", hint="Check the credentials") from exc
+    except IsADirectoryError as exc:
+        raise IngestError(src, "is a folder, not a file",
+                          hint="Give one file (a folder of monthly files is not read yet)") from exc
 
 
 def _read_with(src: str, kind: str, reader: Callable[[], pd.DataFrame]) -> pd.DataFrame:

@@ -11,12 +11,11 @@ from dataclasses import asdict
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from insiders import artifacts
 from insiders.compare import compare_models
 from insiders.config import EmbedConfig, FilterConfig, GridConfig, ReadConfig, RunConfig
-from insiders.features import build_customer_features, last_purchase_date
+from insiders.features import build_customer_features, checked_reference_date
 from insiders.filters import filter_transactions
 from insiders.ingest import read_transactions
 from insiders.parallel import cores
@@ -74,10 +73,17 @@ def filter_lines(run_dir: str, config: FilterConfig | None = None) -> dict[str, 
     )
 
 
-def features(run_dir: str, reference_date: str | None = None) -> dict[str, Any]:
-    """Build the customer features as of the reference date (default: last purchase day)."""
+def features(
+    run_dir: str, reference_date: str | None = None, *, max_staleness_days: int = 45
+) -> dict[str, Any]:
+    """Build the customer features as of the reference date (default: last purchase day).
+
+    A reference date before the first purchase, or more than ``max_staleness_days`` after the
+    last one (stale data, or a run date the data never reached), is refused: the month's
+    answer would be meaningless.
+    """
     lines = artifacts.load_frame(path(run_dir, "lines"))
-    reference = pd.Timestamp(reference_date) if reference_date else last_purchase_date(lines)
+    reference = checked_reference_date(lines, reference_date, max_staleness_days)
     with stage(f"features as of {reference.date()}"):
         table = build_customer_features(lines, reference)
     if table.empty:
@@ -273,7 +279,8 @@ def run_stage(
         return ingest(source, run_dir, config.read, storage_options=storage_options)
     stages: dict[str, Any] = {
         "filter_lines": lambda: filter_lines(run_dir, config.filters),
-        "features": lambda: features(run_dir, reference_date),
+        "features": lambda: features(run_dir, reference_date,
+                                     max_staleness_days=config.max_staleness_days),
         "embed": lambda: embed(run_dir, config.embed, reuse_spaces=reuse_spaces),
         "compare": lambda: compare(run_dir, config.grid),
         "select": lambda: select(run_dir, config.policy, previous_segments),

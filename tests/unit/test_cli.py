@@ -76,3 +76,25 @@ def test_run_prints_comparison_chosen_model_and_insiders(tmp_path, capsys):
     assert main(["-q", "select", "--run-dir", str(tmp_path), "--rule", "best_silhouette",
                  "--k-range", "3", "6"]) == 0
     assert "Policy: the best silhouette with 3 to 6 clusters" in capsys.readouterr().out
+
+
+def test_faults_are_error_messages_with_exit_2(tmp_path, capsys):
+    """No traceback reaches a user: a folder as input, an output under a regular file, a
+    warehouse that does not answer."""
+    folder = tmp_path / "exports.csv"
+    folder.mkdir()
+    assert main(["-q", "ingest", str(folder), "-o", str(tmp_path / "x.parquet")]) == 2
+    assert "is a folder, not a file" in capsys.readouterr().err
+    good = tmp_path / "good.csv"
+    good.write_text("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+                    "1,A,x,1,2011-01-10 09:00,2.0,7,UK\n")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["-q", "ingest", str(good), "-o", str(blocker / "out.parquet")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot read or write") and "Check the path" in err
+    assert main(["-q", "warehouse", "summary", "--dsn",
+                 "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the warehouse cannot be reached") and "--dsn" in err
+    assert "Traceback" not in err

@@ -85,3 +85,21 @@ def test_anonymous_lines_must_be_filtered_first():
     raw = make_lines([("A", "X1", 1, "2011-01-01", 1.0, None, "UK")])
     with pytest.raises(ValueError, match="anonymous policy"):
         build_customer_features(raw, "2011-01-10")
+
+
+def test_a_reference_date_outside_the_data_is_refused_with_its_dates():
+    import pytest
+
+    from insiders.features import checked_reference_date
+
+    lines = make_lines([
+        ("1", "A", 1, "2011-01-10 09:00", 2.0, 1, "UK"),
+        ("2", "A", 1, "2011-03-01 09:00", 2.0, 2, "UK"),
+    ])
+    assert checked_reference_date(lines, None) == pd.Timestamp("2011-03-01")
+    assert checked_reference_date(lines, "2011-04-15") == pd.Timestamp("2011-04-15")  # 45 days
+    with pytest.raises(ValueError, match=r"last purchase is 2011-03-01, 46 days before .* 2011-04-16"):
+        checked_reference_date(lines, "2011-04-16")
+    with pytest.raises(ValueError, match="before the data's first purchase .2011-01-10."):
+        checked_reference_date(lines, "2010-12-31")
+    assert checked_reference_date(lines, "2026-12-02", max_staleness_days=10_000).year == 2026

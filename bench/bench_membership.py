@@ -1,0 +1,98 @@
+"""The Insiders tier with hysteresis, chained month to month on the bundled data (issue 12).
+
+Each month (the 9th, 2011-04 to 2011-09) the value model (``ValueModel()``, the bench_value
+default) is fitted on the lines up to that day, and :func:`insiders.membership.decide_membership`
+takes last month's members as ``previous``. Per month: the tier's size, the share of the next
+91 days' revenue it brings, against the top N by past revenue and the value model's own top N
+(no hysteresis) of the same size, and how many of last month's members stayed.
+
+Targets: >= 90% of last month's Insiders stay; at equal size, at least the top N by past
+revenue. Run: .venv/bin/python bench/bench_membership.py --record [--exit-share 0.3 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pandas as pd
+from _record import record
+
+from insiders.backtest import capture_table, precomputed, retention, select_top_revenue
+from insiders.features import build_customer_features
+from insiders.filters import filter_transactions
+from insiders.ingest import read_transactions
+from insiders.membership import MembershipPolicy, decide_membership
+from insiders.value import ValueModel, top_n
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "online_retail.parquet"
+CUTS = tuple(f"2011-{m:02d}-09" for m in range(4, 10))
+
+
+def chain(kept: pd.DataFrame, policy: MembershipPolicy) -> tuple[dict, dict]:
+    """The tier each month, and the value model's own top N of the tier's size."""
+    tiers, plain = {}, {}
+    previous = None
+    for day in CUTS:
+        cut = pd.Timestamp(day)
+        past = kept[kept["invoice_date"].dt.normalize() <= cut]
+        values = ValueModel().fit(past, cut).predict(past, cut)
+        features = build_customer_features(past, cut)
+        values = values.join(features[["recency_days", "gross_revenue"]], how="inner")
+        decided = decide_membership(values, policy, previous=previous, month=cut)
+        tiers[cut] = decided.index[decided["is_insider"]]
+        plain[cut] = top_n(values["expected_revenue"], len(tiers[cut]),
+                           tiebreak=values["gross_revenue"])
+        previous = decided[decided["status"] != "left"]
+        print(f"{day}: {len(tiers[cut]):,} Insiders", flush=True)
+    return tiers, plain
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entry-share", type=float, default=MembershipPolicy.entry_share)
+    parser.add_argument("--exit-share", type=float, default=MembershipPolicy.exit_share)
+    parser.add_argument("--grace-months", type=int, default=MembershipPolicy.grace_months)
+    parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
+    args = parser.parse_args()
+    policy = MembershipPolicy(args.entry_share, args.exit_share, args.grace_months)
+    kept = filter_transactions(read_transactions(DATA)).lines
+    tiers, plain = chain(kept, policy)
+    sizes = {cut: len(ids) for cut, ids in tiers.items()}
+    table = capture_table(
+        kept, list(tiers), lambda past, cut: sizes[cut],
+        {"Insiders (value + hysteresis)": precomputed(tiers),
+         "value model top N (no hysteresis)": precomputed(plain),
+         "top N past revenue": select_top_revenue},
+    )
+    wide = table.pivot(index="rule", columns="cut_date", values="share") * 100
+    wide.columns = [c.date().isoformat() for c in wide.columns]
+    stay = pd.DataFrame({"Insiders (value + hysteresis)": retention(tiers),
+                         "value model top N (no hysteresis)": retention(plain)}).T * 100
+    stay.columns = [c.date().isoformat() for c in stay.columns]
+    gap = wide.loc["Insiders (value + hysteresis)"] - wide.loc["top N past revenue"]
+    print(f"policy: {policy.describe()}")
+    print("share (%) of the next 91 days' revenue at equal size")
+    print(wide.round(1).to_string())
+    print("Insiders - top N (points): " + ", ".join(f"{v:+.1f}" for v in gap))
+    print("of last month's members still in (%)")
+    print(stay.round(1).to_string())
+    if args.record:
+        record(f"Insiders tier with hysteresis (entry top {policy.entry_share:.0%}, exit top "
+               f"{policy.exit_share:.0%}, grace {policy.grace_months} month), chained monthly "
+               f"{CUTS[0]}..{CUTS[-1]}",
+               f"size {'/'.join(str(v) for v in sizes.values())}; capture of next 91 days (%): "
+               + "; ".join(f"{rule}: " + "/".join(f"{v:.1f}" for v in row)
+                           for rule, row in wide.iterrows())
+               + f"; Insiders - top N: {'/'.join(f'{v:+.1f}' for v in gap)} points; stayed (%): "
+               + "; ".join(f"{rule}: " + "/".join(f"{v:.1f}" for v in row)
+                           for rule, row in stay.iterrows())
+               + " (targets: >= top N at every cut; >= 90% stay)")
+
+
+if __name__ == "__main__":
+    main()
