@@ -227,7 +227,7 @@ def out_of_time(lines: pd.DataFrame, selected_at: pd.Timestamp, features: pd.Dat
     insiders = features.index[is_insider.reindex(features.index, fill_value=False).to_numpy()]
     n = len(insiders)
     groups = {
-        "Insiders (clusters)": insiders,
+        "Insiders": insiders,
         "Rest of the base": features.index.difference(insiders),
         "Top N by past revenue": features["gross_revenue"].nlargest(n).index,
         "Top N by RFM score": rfm_score(features).sort_values(ascending=False, kind="stable")

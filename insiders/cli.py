@@ -483,9 +483,12 @@ def _selection_summary(facts: dict) -> str:
             f"Policy: {facts['policy_text']}",
             f"Chosen: {chosen['candidate']} ({chosen['n_clusters']} clusters), "
             f"silhouette {chosen['silhouette']:.4f}",
+            f"Insiders: {facts['membership']['policy_text']}",
             f"Insiders: {ins['customers']:,} customers ({ins['share_customers']:.2%} of customers), "
             f"{ins['share_revenue']:.2%} of revenue; mean revenue {ins['mean_revenue']:,.2f}, "
             f"mean recency {ins['mean_recency_days']:.1f} days",
+            "Since last month: " + ", ".join(
+                f"{facts['membership'][k]:,} {k}" for k in ("new", "stayed", "left")),
         ]
     )
 

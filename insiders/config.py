@@ -23,15 +23,23 @@ from insiders.options import (
 )
 
 __all__ = [
+    "INSIDERS_RULES",
     "PARAMS",
+    "VALUE_MODELS",
     "EmbedConfig",
     "FilterConfig",
     "GridConfig",
+    "MembershipPolicy",
     "ParamSpec",
     "ReadConfig",
     "RunConfig",
     "SelectionPolicy",
 ]
+
+#: How Insiders are chosen: by expected value with hysteresis, or the top-value cluster.
+INSIDERS_RULES = ("value", "cluster")
+#: The value models (see insiders.value.ValueModel).
+VALUE_MODELS = ("blend", "gbm", "bgnbd")
 
 AnonymousPolicy = Literal["exclude", "synthetic"]
 Rule = Literal["fixed", "best_silhouette"]
@@ -132,7 +140,51 @@ class SelectionPolicy:
                 f"the best silhouette with {self.k_min} to {self.k_max} clusters "
                 f"and at most {self.max_noise_share:.0%} noise"
             )
-        return f"{choice}; Insiders = the cluster with the highest mean {self.value_score}"
+        return f"{choice}; segments ranked by their mean {self.value_score}"
+
+    def to_dict(self) -> dict:
+        """Plain values, for JSON and the warehouse."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MembershipPolicy:
+    """The tier's rules.
+
+    The defaults were chosen by ``bench/bench_membership.py`` (2011-04..09, chained monthly):
+    of exit bars 25% / 30% and grace 0 / 1 month, top 30% without grace kept the most future
+    revenue among those keeping >= 90% of members each month (93-96%).
+
+    Attributes:
+        entry_share: enter when ranked within this share of the active customers.
+        exit_share: members stay while ranked within this (larger) share.
+        grace_months: months in a row below the exit bar a member is kept before leaving
+            (0: leave in the first month below it).
+        active_days: a customer is active when their last purchase is at most this old;
+            the bars are shares of the active customers, and an inactive member leaves.
+    """
+
+    entry_share: float = 0.20
+    exit_share: float = 0.30
+    grace_months: int = 0
+    active_days: int = 365
+
+    def __post_init__(self) -> None:
+        if not 0 < self.entry_share <= self.exit_share <= 1:
+            raise ValueError(
+                f"need 0 < entry_share ({self.entry_share}) <= exit_share ({self.exit_share}) <= 1"
+            )
+        if self.grace_months < 0 or self.active_days < 1:
+            raise ValueError("grace_months must be >= 0 and active_days >= 1")
+
+    def describe(self) -> str:
+        """The rules in one sentence, for the report."""
+        grace = (f" for {self.grace_months + 1} months in a row" if self.grace_months
+                 else "")
+        return (f"Customers enter Insiders when their expected revenue ranks in the top "
+                f"{self.entry_share:.0%} of active customers (a purchase in the last "
+                f"{self.active_days} days); members leave when they rank below the top "
+                f"{self.exit_share:.0%}{grace}, or stop being active.")
 
     def to_dict(self) -> dict:
         """Plain values, for JSON and the warehouse."""
@@ -180,8 +232,17 @@ class RunConfig:
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     grid: GridConfig = field(default_factory=GridConfig)
     policy: SelectionPolicy = field(default_factory=SelectionPolicy)
+    insiders_rule: str = "value"
+    value_model: str = "blend"
+    membership: MembershipPolicy = field(default_factory=MembershipPolicy)
     replay_months: int = 5
     max_staleness_days: int = 45
+
+    def __post_init__(self) -> None:
+        if self.insiders_rule not in INSIDERS_RULES:
+            raise ValueError(f"insiders_rule must be one of {INSIDERS_RULES}, got {self.insiders_rule!r}")
+        if self.value_model not in VALUE_MODELS:
+            raise ValueError(f"value_model must be one of {VALUE_MODELS}, got {self.value_model!r}")
 
     def to_params(self) -> dict[str, Any]:
         """The flat, JSON-friendly params (every name in :data:`PARAMS`)."""
@@ -206,6 +267,11 @@ class RunConfig:
             "k_min": self.policy.k_min,
             "k_max": self.policy.k_max,
             "value_score": self.policy.value_score,
+            "insiders_rule": self.insiders_rule,
+            "value_model": self.value_model,
+            "entry_share": self.membership.entry_share,
+            "exit_share": self.membership.exit_share,
+            "grace_months": self.membership.grace_months,
             "replay_months": self.replay_months,
             "max_staleness_days": self.max_staleness_days,
         }
@@ -241,6 +307,11 @@ class RunConfig:
                 rule=p["selection_rule"], space=p["space"], model=p["model"], k=int(p["k"]),
                 k_min=int(p["k_min"]), k_max=int(p["k_max"]), value_score=p["value_score"],
             ),
+            insiders_rule=p["insiders_rule"],
+            value_model=p["value_model"],
+            membership=MembershipPolicy(entry_share=float(p["entry_share"]),
+                                        exit_share=float(p["exit_share"]),
+                                        grace_months=int(p["grace_months"])),
             replay_months=int(p["replay_months"]),
             max_staleness_days=int(p["max_staleness_days"]),
         )
@@ -308,6 +379,24 @@ PARAMS: dict[str, ParamSpec] = {
     "value_score": ParamSpec("Value score", "Selection", "Feature whose segment mean ranks "
                              "segments by value; Insiders has the highest",
                              {"type": "string", "enum": list(FEATURE_DESCRIPTIONS)}),
+    "insiders_rule": ParamSpec("Who is an Insider", "Insiders", "value: the top of the customers "
+                               "by expected revenue over the next 3 months, with an entry and a "
+                               "lower exit bar (default); cluster: the highest-value segment of "
+                               "the clustering (the study's rule)",
+                               {"type": "string", "enum": list(INSIDERS_RULES)}),
+    "value_model": ParamSpec("Value model", "Insiders", "How expected revenue is forecast: blend "
+                             "(the default, chosen by bench/bench_value.py), gbm (gradient "
+                             "boosting on earlier months) or bgnbd (BG/NBD + Gamma-Gamma)",
+                             {"type": "string", "enum": list(VALUE_MODELS)}),
+    "entry_share": ParamSpec("Entry bar", "Insiders", "Customers enter when ranked within this "
+                             "share of the active customers (0.2: the top 20%)",
+                             {"type": "number", "exclusiveMinimum": 0, "maximum": 1}),
+    "exit_share": ParamSpec("Exit bar", "Insiders", "Members stay while ranked within this "
+                            "share (lower than the entry bar: members are not dropped for a "
+                            "small dip)", {"type": "number", "exclusiveMinimum": 0, "maximum": 1}),
+    "grace_months": ParamSpec("Months of grace", "Insiders", "Months in a row below the exit bar "
+                              "a member is kept before leaving (0: leave at once)",
+                              {"type": "integer", "minimum": 0, "maximum": 12}),
     "max_staleness_days": ParamSpec("Most days of stale data", "Filters", "Refuse a run whose "
                                     "reference date is more than this many days after the "
                                     "data's last purchase (or before its first)",

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from insiders.config import MembershipPolicy
 from insiders.features import build_customer_features
+from insiders.membership import tier_members
 from insiders.models import fit_labels
 from insiders.progress import stage
 from insiders.segments import assign_segments
@@ -85,6 +87,9 @@ def replay(
     model: str,
     param: float,
     value_score: str = "gross_revenue",
+    insiders_rule: str = "value",
+    value_model: str = "blend",
+    membership: MembershipPolicy | None = None,
     random_state: int = 42,
 ) -> Replay:
     """Segment the customers as of each reference date with one fixed model, carrying
@@ -100,7 +105,10 @@ def replay(
         reference_dates: oldest first.
         feature_names, space, model, param: the run's chosen features, model and its
             parameter (k, eps or min_cluster_size: :class:`insiders.models.Candidate`).
-        value_score: ranks clusters; Insiders has the highest.
+        value_score: ranks clusters (the highest is Insiders under the cluster rule).
+        insiders_rule, value_model, membership: how each month's Insiders are chosen, as the
+            run chooses them (:func:`insiders.membership.tier_members`), each month with the
+            month before as its previous membership.
         random_state: seed.
     """
     out = Replay()
@@ -118,7 +126,11 @@ def replay(
             labels = pd.Series(fit_labels(X, model, param, random_state=random_state),
                                index=features.index)
             segments = assign_segments(features, labels, value_score=value_score,
-                                       previous=previous)
+                                       previous=previous, name_top=insiders_rule == "cluster")
+            segments = tier_members(features, segments, lines=lines, reference_date=ref,
+                                    previous=previous, rule=insiders_rule,
+                                    value_model=value_model, policy=membership,
+                                    random_state=random_state)
         out.segments[ref] = segments
         out.features[ref] = features
         previous = segments

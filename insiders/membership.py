@@ -15,62 +15,18 @@ in the value model cannot move a customer across a bar.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 import pandas as pd
 
+from insiders.config import MembershipPolicy
 from insiders.formats import count, money
+from insiders.schema import TIER_COLUMNS
 from insiders.value import rank_scores
 
-__all__ = ["STATUSES", "MembershipPolicy", "decide_membership"]
+__all__ = ["STATUSES", "TIER_COLUMNS", "MembershipPolicy", "decide_membership", "tier_members"]
 
 #: What happened to each customer this month.
 STATUSES = ("new", "stayed", "left", "out")
-
-
-@dataclass(frozen=True)
-class MembershipPolicy:
-    """The tier's rules.
-
-    The defaults were chosen by ``bench/bench_membership.py`` (2011-04..09, chained monthly):
-    of exit bars 25% / 30% and grace 0 / 1 month, top 30% without grace kept the most future
-    revenue among those keeping >= 90% of members each month (93-96%).
-
-    Attributes:
-        entry_share: enter when ranked within this share of the active customers.
-        exit_share: members stay while ranked within this (larger) share.
-        grace_months: months in a row below the exit bar a member is kept before leaving
-            (0: leave in the first month below it).
-        active_days: a customer is active when their last purchase is at most this old;
-            the bars are shares of the active customers, and an inactive member leaves.
-    """
-
-    entry_share: float = 0.20
-    exit_share: float = 0.30
-    grace_months: int = 0
-    active_days: int = 365
-
-    def __post_init__(self) -> None:
-        if not 0 < self.entry_share <= self.exit_share <= 1:
-            raise ValueError(
-                f"need 0 < entry_share ({self.entry_share}) <= exit_share ({self.exit_share}) <= 1"
-            )
-        if self.grace_months < 0 or self.active_days < 1:
-            raise ValueError("grace_months must be >= 0 and active_days >= 1")
-
-    def describe(self) -> str:
-        """The rules in one sentence, for the report."""
-        grace = (f" for {self.grace_months + 1} months in a row" if self.grace_months
-                 else "")
-        return (f"Customers enter Insiders when their expected revenue ranks in the top "
-                f"{self.entry_share:.0%} of active customers (a purchase in the last "
-                f"{self.active_days} days); members leave when they rank below the top "
-                f"{self.exit_share:.0%}{grace}, or stop being active.")
-
-    def to_dict(self) -> dict:
-        """Plain values, for JSON and the warehouse."""
-        return asdict(self)
 
 
 def decide_membership(
@@ -153,3 +109,74 @@ def decide_membership(
             reasons.append("")
     out["reason"] = reasons
     return out
+
+
+def previous_members(previous: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Last month's membership from its segments (older runs lack the tier's columns)."""
+    if previous is None or previous.empty:
+        return None
+    out = previous[["is_insider"]].copy()
+    out["member_since"] = (pd.to_datetime(previous["member_since"]) if "member_since" in previous
+                           else pd.NaT)
+    out["months_below"] = previous.get("months_below", 0)
+    return out
+
+
+def tier_members(
+    features: pd.DataFrame,
+    segments: pd.DataFrame,
+    *,
+    lines: pd.DataFrame,
+    reference_date: str | pd.Timestamp,
+    previous: pd.DataFrame | None = None,
+    rule: str = "value",
+    value_model: str = "blend",
+    policy: MembershipPolicy | None = None,
+    random_state: int = 0,
+    currency: str = "GBP",
+) -> pd.DataFrame:
+    """``segments`` with this month's Insiders and the tier's columns (:data:`TIER_COLUMNS`).
+
+    Args:
+        features: the month's customer features (``recency_days``, ``gross_revenue``).
+        segments: from :func:`insiders.segments.assign_segments` (its ``is_insider`` is the
+            top segment's members: kept as the Insiders under ``rule="cluster"``).
+        lines: the filtered lines (the value model's input; only lines up to the reference
+            date are used).
+        reference_date: the run's "as of" day.
+        previous: last month's segments (with its tier columns), or None.
+        rule: ``"value"`` (expected value with hysteresis) or ``"cluster"`` (the study's).
+        value_model: the :class:`insiders.value.ValueModel` method.
+        policy: the bars (``rule="value"``).
+        random_state: the value model's seed.
+        currency: for the reasons.
+    """
+    from insiders.value import ValueModel
+
+    month = pd.Timestamp(reference_date)
+    out = segments.copy()
+    prev = previous_members(previous)
+    if rule == "cluster":
+        was = (prev["is_insider"].reindex(out.index, fill_value=False).astype(bool)
+               if prev is not None else pd.Series(False, index=out.index))
+        since = (prev["member_since"].reindex(out.index) if prev is not None
+                 else pd.Series(pd.NaT, index=out.index))
+        now = out["is_insider"]
+        out["expected_revenue"] = np.nan
+        out["p_active"] = np.nan
+        out["value_rank"] = np.nan
+        out["status"] = np.select([now & ~was, now & was, ~now & was], ["new", "stayed", "left"],
+                                  "out")
+        first_day = month.to_period("M").to_timestamp()
+        out["member_since"] = since.where(now & was, first_day).where(now)
+        out["months_below"] = 0
+        out["reason"] = np.where(now, "in the highest-value segment of the clustering",
+                                 np.where(was, "left the highest-value segment", ""))
+        return out
+    model = ValueModel(method=value_model, random_state=random_state).fit(lines, month)
+    values = model.predict(lines, month).reindex(features.index)
+    values = values.fillna({"expected_revenue": 0.0, "p_active": 0.0})
+    values = values.join(features[["recency_days", "gross_revenue"]])
+    decided = decide_membership(values, policy, previous=prev, month=month, currency=currency)
+    out = out.drop(columns=["is_insider"]).join(values[["expected_revenue", "p_active"]])
+    return out.join(decided)

@@ -14,10 +14,18 @@ import numpy as np
 
 from insiders import artifacts
 from insiders.compare import compare_models
-from insiders.config import EmbedConfig, FilterConfig, GridConfig, ReadConfig, RunConfig
+from insiders.config import (
+    EmbedConfig,
+    FilterConfig,
+    GridConfig,
+    MembershipPolicy,
+    ReadConfig,
+    RunConfig,
+)
 from insiders.features import build_customer_features, checked_reference_date
 from insiders.filters import filter_transactions
 from insiders.ingest import read_transactions
+from insiders.membership import tier_members
 from insiders.parallel import cores
 from insiders.progress import stage
 from insiders.run_folder import path, record_facts
@@ -153,27 +161,49 @@ def select(
     run_dir: str,
     policy: SelectionPolicy | None = None,
     previous_segments: str | None = None,
+    *,
+    insiders_rule: str = "value",
+    value_model: str = "blend",
+    membership: MembershipPolicy | None = None,
+    random_state: int = 0,
 ) -> dict[str, Any]:
-    """Pick the model by policy, find Insiders, keep segment ids stable, profile segments.
+    """Pick the model by policy, keep segment ids stable, choose this month's Insiders,
+    profile segments.
 
     Args:
         run_dir: the run folder.
-        policy: the selection policy (the study's choice by default).
+        policy: the selection policy of the segments (the study's choice by default).
         previous_segments: last month's ``segments.parquet`` (or None on a first month).
+        insiders_rule: ``"value"``: Insiders are the top customers by expected revenue, with
+            an entry and a lower exit bar (:mod:`insiders.membership`); ``"cluster"``: the
+            highest-value segment (the study's rule).
+        value_model, membership, random_state: the value model and the bars (``"value"``).
     """
     policy = policy or SelectionPolicy()
+    membership = membership or MembershipPolicy()
     table = artifacts.load_frame(path(run_dir, "features"))
     scores = artifacts.load_frame(path(run_dir, "scores"))
     labels = artifacts.load_frame(path(run_dir, "labels"))
     chosen = choose_candidate(scores, policy)
     previous = artifacts.load_frame(previous_segments) if previous_segments else None
     segments = assign_segments(
-        table, labels[chosen["candidate"]], value_score=policy.value_score, previous=previous
+        table, labels[chosen["candidate"]], value_score=policy.value_score, previous=previous,
+        name_top=insiders_rule == "cluster",
     )
+    reference = artifacts.load_json(path(run_dir, "facts"))["reference_date"]
+    label = f"Insiders by {insiders_rule}" + (f" ({value_model} model)" if insiders_rule == "value" else "")
+    with stage(label):
+        segments = tier_members(
+            table, segments, lines=artifacts.load_frame(path(run_dir, "lines")),
+            reference_date=reference, previous=previous, rule=insiders_rule,
+            value_model=value_model, policy=membership, random_state=random_state,
+        )
     profiles = profile_segments(table, segments, value_score=policy.value_score)
     artifacts.save_frame(segments, path(run_dir, "segments"))
     artifacts.save_frame(profiles, path(run_dir, "profiles"), index=False)
-    insiders = profiles[profiles["is_insider"]].iloc[0]
+    members = segments["is_insider"].reindex(table.index, fill_value=False)
+    revenue = table["gross_revenue"]
+    status = segments["status"].value_counts()
     facts = {
         "policy": policy.to_dict(),
         "policy_text": policy.describe(),
@@ -194,12 +224,20 @@ def select(
             )
         },
         "insiders": {
-            "segment_id": int(insiders["segment_id"]),
-            "customers": int(insiders["n_customers"]),
-            "share_customers": round(float(insiders["share_customers"]), 4),
-            "share_revenue": round(float(insiders["share_revenue"]), 4),
-            "mean_revenue": round(float(insiders["mean_gross_revenue"]), 2),
-            "mean_recency_days": round(float(insiders["mean_recency_days"]), 2),
+            "segment_id": int(segments.loc[members, "segment_id"].mode().min()) if members.any() else None,
+            "customers": int(members.sum()),
+            "share_customers": round(float(members.mean()), 4),
+            "share_revenue": round(float(revenue[members].sum() / revenue.sum()), 4),
+            "mean_revenue": round(float(revenue[members].mean()), 2),
+            "mean_recency_days": round(float(table.loc[members, "recency_days"].mean()), 2),
+        },
+        "membership": {
+            "rule": insiders_rule,
+            "value_model": value_model if insiders_rule == "value" else None,
+            "policy": membership.to_dict(),
+            "policy_text": membership.describe() if insiders_rule == "value" else
+            "Insiders are the customers of the highest-value segment (the study's rule).",
+            **{name: int(status.get(name, 0)) for name in ("new", "stayed", "left")},
         },
         "segments": int(profiles["segment_id"].nunique()),
         "matched_previous": previous_segments is not None,
@@ -226,7 +264,8 @@ def export_insiders(run_dir: str) -> str:
         "gross_revenue", ascending=False
     )
     uri = path(run_dir, "insiders_csv")
-    artifacts.save_frame(insiders.round(4), uri)
+    numeric = insiders.select_dtypes("number").columns
+    artifacts.save_frame(insiders.assign(**insiders[numeric].round(4)), uri)
     record_facts(run_dir, {"insiders_csv": uri, "insiders_exported": len(insiders)})
     return uri
 
@@ -283,7 +322,10 @@ def run_stage(
                                      max_staleness_days=config.max_staleness_days),
         "embed": lambda: embed(run_dir, config.embed, reuse_spaces=reuse_spaces),
         "compare": lambda: compare(run_dir, config.grid),
-        "select": lambda: select(run_dir, config.policy, previous_segments),
+        "select": lambda: select(run_dir, config.policy, previous_segments,
+                                 insiders_rule=config.insiders_rule,
+                                 value_model=config.value_model, membership=config.membership,
+                                 random_state=config.embed.random_state),
         "report": lambda: report(run_dir, replay_months=config.replay_months,
                                  random_state=config.embed.random_state),
         "export_insiders": lambda: export_insiders(run_dir),

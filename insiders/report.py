@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from insiders import answers, artifacts, formats, templating
+from insiders.config import MembershipPolicy
 from insiders.history import monthly_reference_dates, replay
 from insiders.models import Candidate
 from insiders.parallel import side_by_side
@@ -152,7 +153,12 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
     is_insider = segments["is_insider"].reindex(features.index, fill_value=False)
     insiders = features.index[is_insider.to_numpy()]
     base = features.mean(numeric_only=True)
-    ins_profile = profiles[profiles["is_insider"]].iloc[0]
+    revenue = features["gross_revenue"]
+    membership = sel.get("membership", {})
+    insiders_rule = membership.get("rule", "cluster")
+    bars = MembershipPolicy(**membership["policy"]) if "policy" in membership else None
+    # the segment most Insiders belong to (the Insiders segment itself under the cluster rule)
+    main_cluster = int(segments.loc[insiders, "cluster"].mode().min())
     vs_rest = answers.profile_vs_rest(features, is_insider, feature_names)
 
     # history: replay the months before (same features and model) beside the stability check
@@ -166,10 +172,11 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
     cluster_of = segments["cluster"].reindex(features.index).to_numpy()
     history_job = (replay, (inputs.lines, dates), dict(
         feature_names=feature_names, space=candidate.space, model=candidate.model,
-        param=candidate.param,
-        value_score=policy["value_score"], random_state=random_state))
+        param=candidate.param, value_score=policy["value_score"], insiders_rule=insiders_rule,
+        value_model=membership.get("value_model") or "blend", membership=bars,
+        random_state=random_state))
     stability_job = (answers.bootstrap_stability, (
-        embedding, cluster_of, int(segments.loc[insiders[0], "cluster"])), dict(
+        embedding, cluster_of, main_cluster), dict(
         model=candidate.model, param=candidate.param, n_boot=stability_boot,
         random_state=random_state))
     with stage(f"replay {len(dates)} earlier months, beside {stability_boot} bootstrap refits"):
@@ -199,13 +206,13 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
     findings = Findings(
         inputs=inputs, reference=reference, feature_names=feature_names,
         n_insiders=len(insiders), n_customers=len(features),
-        share_customers=float(ins_profile["share_customers"]),
-        share_revenue=float(ins_profile["share_revenue"]),
+        share_customers=float(is_insider.mean()),
+        share_revenue=float(revenue[is_insider].sum() / revenue.sum()),
         revenue_insiders=float(features.loc[insiders, "gross_revenue"].sum()),
         vs_rest=vs_rest, forecast=forecast, selected_then=selected_then, rules=rules,
         changes=changes, exits=history.exits(), test=test, oot=oot,
-        beats_top=bool(per_customer["Insiders (clusters)"] > per_customer["Top N by past revenue"]),
-        beats_rfm=bool(per_customer["Insiders (clusters)"] > per_customer["Top N by RFM score"]),
+        beats_top=bool(per_customer["Insiders"] > per_customer["Top N by past revenue"]),
+        beats_rfm=bool(per_customer["Insiders"] > per_customer["Top N by RFM score"]),
         stability=stability, todo=answers.actions(profiles, base))
 
     plots = {  # computed apart from the text

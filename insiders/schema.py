@@ -50,3 +50,9 @@ def normalise_name(name: object) -> str:
 
 # canonical names map to themselves too
 ALIASES.update({normalise_name(c): c for c in COLUMNS})
+
+
+#: The columns every month's segments carry about the Insiders tier, beside ``is_insider``
+#: (NaN where the rule has no such figure; see :mod:`insiders.membership`).
+TIER_COLUMNS: tuple[str, ...] = ("expected_revenue", "p_active", "value_rank", "status",
+                                 "member_since", "months_below", "reason")

@@ -61,6 +61,7 @@ def assign_segments(
     value_score: str = "gross_revenue",
     previous: pd.DataFrame | None = None,
     min_jaccard: float = 0.2,
+    name_top: bool = True,
 ) -> pd.DataFrame:
     """Turn cluster numbers into segments that keep their id and name across months.
 
@@ -78,9 +79,13 @@ def assign_segments(
         previous: last month's ``segment_id`` and ``segment_name`` per customer (index
             ``customer_id``), as returned by this function; None on the first month.
         min_jaccard: the least overlap for a cluster to inherit a segment.
+        name_top: name the highest-value segment "Insiders" and flag its members (the study's
+            rule); False when Insiders are chosen by value (:mod:`insiders.membership`) and
+            every segment is a persona named from its profile.
 
     Returns:
-        Per customer: ``cluster``, ``segment_id``, ``segment_name``, ``is_insider``.
+        Per customer: ``cluster``, ``segment_id``, ``segment_name``, ``is_insider`` (the
+        top segment's members; all False with ``name_top=False``).
     """
     labels = labels.reindex(features.index)
     values = cluster_values(features, labels, value_score)
@@ -110,9 +115,9 @@ def assign_segments(
     base = features.mean(numeric_only=True)
     insider_cluster = order[0]
     used = {INSIDERS}
-    others = [c for c in order if c != insider_cluster]
+    others = [c for c in order if c != insider_cluster] if name_top else list(order)
     for cluster in order:
-        if cluster == insider_cluster:
+        if cluster == insider_cluster and name_top:
             names[cluster] = INSIDERS
             continue
         name = names.get(cluster)
@@ -129,23 +134,27 @@ def assign_segments(
     out = pd.DataFrame({"cluster": labels.astype("int64")}, index=features.index)
     out["segment_id"] = out["cluster"].map(ids).fillna(NOISE_SEGMENT).astype("int64")
     out["segment_name"] = out["cluster"].map(names).fillna(NOISE_NAME)
-    out["is_insider"] = out["cluster"] == insider_cluster
+    out["is_insider"] = (out["cluster"] == insider_cluster) & name_top
     return out
 
 
 def profile_segments(
     features: pd.DataFrame, segments: pd.DataFrame, *, value_score: str = "gross_revenue"
 ) -> pd.DataFrame:
-    """The study's table: per segment its size, shares of customers and revenue, and the
-    mean of every feature; highest value first.
+    """The study's table: per segment its size, shares of customers and revenue, how many of
+    its customers are Insiders, and the mean of every feature; highest value first.
     """
     joined = features.join(segments[["segment_id", "segment_name", "is_insider"]])
-    grouped = joined.groupby(["segment_id", "segment_name", "is_insider"])
+    grouped = joined.groupby(["segment_id", "segment_name"])
     profile = grouped.size().rename("n_customers").to_frame()
     profile["share_customers"] = profile["n_customers"] / len(joined)
     profile["revenue"] = grouped["gross_revenue"].sum()
     total = joined["gross_revenue"].sum()
     profile["share_revenue"] = profile["revenue"] / total if total else np.nan
+    profile["n_insiders"] = grouped["is_insider"].sum().astype("int64")
+    profile["share_insiders"] = profile["n_insiders"] / profile["n_customers"]
+    # a segment made mostly of Insiders (the Insiders segment itself under the cluster rule)
+    profile["is_insider"] = profile["share_insiders"] >= 0.5
     feature_cols = [c for c in FEATURE_DESCRIPTIONS if c in features.columns]
     profile = profile.join(grouped[feature_cols].mean().add_prefix("mean_"))
     return (

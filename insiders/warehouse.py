@@ -39,6 +39,7 @@ from psycopg import sql
 
 from insiders import artifacts, queries, run_folder
 from insiders.options import FEATURE_DESCRIPTIONS
+from insiders.schema import TIER_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -232,8 +233,10 @@ def load_run(
 
     customers = segments.join(features, how="inner").reset_index()
     customers = customers[
-        ["customer_id", "segment_id", "segment_name", "is_insider", "cluster", *FEATURE_DESCRIPTIONS]
-    ]
+        ["customer_id", "segment_id", "segment_name", "is_insider", "cluster", *FEATURE_DESCRIPTIONS,
+         *TIER_COLUMNS]
+    ].assign(value_rank=lambda f: f["value_rank"].astype("Int64"),
+             months_below=lambda f: f["months_below"].astype("Int64"))
     scores = scores.assign(
         is_chosen=scores["candidate"] == selection["chosen"]["candidate"],
         k=scores["k"].astype("Int64"),  # empty for density models, so read back as float
@@ -263,6 +266,8 @@ def load_run(
         "revenue",
         "share_revenue",
         *[f"mean_{n}" for n in FEATURE_DESCRIPTIONS],
+        "n_insiders",
+        "share_insiders",
     ]
     insiders = selection["insiders"]
     run_row = {

@@ -55,7 +55,7 @@ def findings(exits: bool = True) -> report.Findings:
                           leave=["recency_days > 25  (3,072 customers, <1% Insiders)"], text="",
                           precision=0.992, recall=0.9931, accuracy=0.996, tree=None)
     oot = pd.DataFrame({
-        "group": ["Insiders (clusters)", "Rest of the base", "Top N by past revenue",
+        "group": ["Insiders", "Rest of the base", "Top N by past revenue",
                   "Top N by RFM score"],
         "customers": [876, 2541, 876, 876],
         "revenue_after": [1_679_977.97, 873_179.13, 1_839_065.54, 1_839_832.42],

@@ -76,9 +76,9 @@ def test_out_of_time_measures_after_the_selection():
     table = answers.out_of_time(LINES, pd.Timestamp("2011-03-01"), feats,
                                 pd.Series([True, False], index=[1, 2]), pd.Timestamp("2011-03-31"))
     by = table.set_index("group")
-    assert by.loc["Insiders (clusters)", "revenue_after"] == 20.0
+    assert by.loc["Insiders", "revenue_after"] == 20.0
     assert by.loc["Rest of the base", "revenue_after"] == 30.0
-    assert by.loc["Insiders (clusters)", "share_of_revenue_after"] == pytest.approx(0.4)
+    assert by.loc["Insiders", "share_of_revenue_after"] == pytest.approx(0.4)
     assert by.loc["Top N by past revenue", "customers"] == 1
 
 

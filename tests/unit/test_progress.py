@@ -5,7 +5,21 @@ from __future__ import annotations
 import io
 import logging
 
+import pytest
+
 from insiders import progress
+
+
+@pytest.fixture(autouse=True)
+def plain_logger():
+    """As in a task process: records propagate to the root's handlers (a CLI run in the same
+    test session may have attached its terminal handler)."""
+    saved = progress.logger.handlers[:], progress.logger.propagate, progress._enabled
+    progress.logger.handlers.clear()
+    progress.logger.propagate = True
+    progress.set_enabled(True)  # a `-q` CLI run may have turned it off
+    yield
+    progress.logger.handlers[:], progress.logger.propagate, progress._enabled = saved
 
 
 def test_stages_and_loops_log_at_info_and_print_nothing(caplog, capsys):
@@ -41,7 +55,6 @@ def test_the_terminal_shows_the_elapsed_time_once():
             pass
     finally:
         progress.logger.removeHandler(handler)
-        progress.logger.propagate = True
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2
     assert lines[0].startswith("[") and lines[0].endswith("s] » features ...")
