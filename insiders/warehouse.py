@@ -48,6 +48,8 @@ MIGRATIONS_TABLE = "schema_migrations"
 _SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('insiders.schema'))"
 
 TABLES = queries.TABLES
+#: What a segment's row says of the tier (migration 0003; with TIER_COLUMNS per customer).
+PROFILE_TIER_COLUMNS = ("n_insiders", "share_insiders")
 
 
 def connect(dsn: str = "", **params: Any) -> psycopg.Connection:
@@ -235,8 +237,9 @@ def load_run(
     customers = customers[
         ["customer_id", "segment_id", "segment_name", "is_insider", "cluster", *FEATURE_DESCRIPTIONS,
          *TIER_COLUMNS]
-    ].assign(value_rank=lambda f: f["value_rank"].astype("Int64"),
-             months_below=lambda f: f["months_below"].astype("Int64"))
+    ]
+    for column in {"value_rank", "months_below"} & set(customers.columns):
+        customers[column] = customers[column].astype("Int64")
     scores = scores.assign(
         is_chosen=scores["candidate"] == selection["chosen"]["candidate"],
         k=scores["k"].astype("Int64"),  # empty for density models, so read back as float
@@ -266,8 +269,7 @@ def load_run(
         "revenue",
         "share_revenue",
         *[f"mean_{n}" for n in FEATURE_DESCRIPTIONS],
-        "n_insiders",
-        "share_insiders",
+        *PROFILE_TIER_COLUMNS,
     ]
     insiders = selection["insiders"]
     run_row = {
