@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,11 +217,12 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
         stability=stability, todo=answers.actions(profiles, base))
 
     plots = {  # computed apart from the text
-        "embedding.png": _plot_embedding(embedding, segments.reindex(features.index), chosen),
-        "features_by_segment.png": _plot_features(features, segments, feature_names),
-        "shares.png": _plot_shares(profiles),
-        "forecast.png": _plot_forecast(series, forecast),
-        "membership.png": _plot_membership(changes),
+        "embedding.png": png(plot_embedding(embedding, segments.reindex(features.index), chosen,
+                                            feature_names)),
+        "features_by_segment.png": png(plot_features(features, segments, feature_names)),
+        "shares.png": png(plot_shares(profiles)),
+        "forecast.png": png(plot_forecast(series, forecast)),
+        "membership.png": png(plot_membership(changes)),
     }
     forecasts = pd.DataFrame({
         "month": pd.PeriodIndex(forecast.forecast["month"], freq="M").to_timestamp(),
@@ -270,6 +272,18 @@ def answers_table(f: Findings) -> pd.DataFrame:
 
 
 # --- plots -----------------------------------------------------------------------------------
+#: The axis label of each feature, with its unit (``{currency}`` is the currency's symbol).
+FEATURE_AXES = {
+    "gross_revenue": "Revenue ({currency})", "recency_days": "Days since last purchase",
+    "n_lines": "Purchase lines", "frequency": "Invoices per day", "qty_returned": "Units returned",
+    "n_invoices": "Invoices", "n_items": "Units bought", "n_products": "Distinct products",
+    "avg_ticket": "Mean revenue per line ({currency})", "avg_basket_size": "Units per invoice",
+    "avg_unique_basket_size": "Distinct products per invoice",
+    "avg_days_between_purchases": "Days between purchases", "n_returns": "Return lines",
+    "value_returned": "Value returned ({currency})",
+}
+
+
 def _figure():
     import matplotlib
 
@@ -279,11 +293,32 @@ def _figure():
     return plt
 
 
-def _png(fig) -> bytes:
+def png(fig) -> bytes:
+    """A figure as PNG bytes (the figure is closed)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     _figure().close(fig)
     return buffer.getvalue()
+
+
+def _symbol(currency: str) -> str:
+    return formats.CURRENCY_SYMBOLS.get(currency, currency)
+
+
+def _ticks(kind: str, currency: str = "GBP"):
+    """A tick formatter printing values as ``kind`` (``money`` ticks read ``£1.20 M``), never
+    with an offset or a scientific multiplier."""
+    from matplotlib.ticker import FuncFormatter
+
+    if kind == "days":  # the axis label carries the unit
+        return FuncFormatter(lambda v, _: formats.count(round(v, 1)))
+    if kind.startswith("money"):  # round ticks without pence: £0, £10, £800,000, £1.20 M
+        return FuncFormatter(lambda v, _: formats.fmt(v, kind, currency).removesuffix(".00"))
+    return FuncFormatter(lambda v, _: formats.fmt(v, kind, currency))
+
+
+def _feature_axis(name: str, currency: str) -> str:
+    return FEATURE_AXES.get(name, HEADERS.get(name, name)).format(currency=_symbol(currency))
 
 
 def _colors(segments: pd.DataFrame) -> dict[int, Any]:
@@ -293,7 +328,9 @@ def _colors(segments: pd.DataFrame) -> dict[int, Any]:
     return {s: cmap(i % 10) for i, s in enumerate(ids)}
 
 
-def _plot_embedding(embedding: np.ndarray, segments: pd.DataFrame, chosen: dict) -> bytes:
+def plot_embedding(embedding: np.ndarray, segments: pd.DataFrame, chosen: dict,
+                   feature_names: list[str] | None = None, currency: str = "GBP"):
+    """Customers as dots in the chosen space, coloured by segment."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 5.5))
     colors = _colors(segments)
@@ -301,48 +338,79 @@ def _plot_embedding(embedding: np.ndarray, segments: pd.DataFrame, chosen: dict)
         rows = segments.index.get_indexer(part.index)
         ax.scatter(embedding[rows, 0], embedding[rows, 1], s=4 if name != "Insiders" else 6,
                    color=colors[sid], label=f"{sid}: {name} ({len(part):,})", alpha=0.7)
-    ax.set_title(f"Customers in the {chosen['space']} space, coloured by segment "
-                 f"({chosen['candidate']})")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.legend(markerscale=3, fontsize=7, loc="best")
-    return _png(fig)
+    if chosen["space"] == "features" and feature_names and len(feature_names) >= 2:
+        ax.set_xlabel(f"{_feature_axis(feature_names[0], currency)}, percentile")
+        ax.set_ylabel(f"{_feature_axis(feature_names[1], currency)}, percentile")
+        ax.xaxis.set_major_formatter(_ticks("share:0"))
+        ax.yaxis.set_major_formatter(_ticks("share:0"))
+    else:  # an embedding's axes have no unit: only distances between dots mean something
+        space = chosen["space"].upper() if chosen["space"] == "umap" else chosen["space"]
+        ax.set_xlabel(f"{space} axis 1 (no unit: nearby dots are customers who buy alike)")
+        ax.set_ylabel(f"{space} axis 2 (no unit)")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    ax.set_title(f"Customers coloured by segment ({chosen['candidate']})")
+    ax.legend(markerscale=3, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1),
+              title="Segment (customers)", title_fontsize=7)
+    return fig
 
 
-def _plot_features(features: pd.DataFrame, segments: pd.DataFrame, names: list[str]) -> bytes:
+def plot_features(features: pd.DataFrame, segments: pd.DataFrame, names: list[str],
+                  currency: str = "GBP"):
+    """One box plot per feature, segments side by side, the highest-value segment first."""
     plt = _figure()
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 4.2))
-    axes = np.atleast_1d(axes)
+    columns = min(len(names), 3)
+    rows = -(-len(names) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.4 * rows), squeeze=False)
     joined = features.join(segments[["segment_id", "segment_name"]])
     order = (joined.groupby("segment_id")["gross_revenue"].mean().sort_values(ascending=False)
              .index.tolist())
-    for ax, name in zip(axes, names, strict=True):
-        data = [joined.loc[joined["segment_id"] == s, name].to_numpy() + 1 for s in order]
+    for ax, name in zip(axes.flat, names, strict=False):
+        data = [joined.loc[joined["segment_id"] == s, name].dropna().to_numpy() for s in order]
         ax.boxplot(data, showfliers=False)
         ax.set_xticks(range(1, len(order) + 1), [str(s) for s in order])
-        ax.set_yscale("log")
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel("segment", fontsize=8)
-    fig.suptitle("Feature distributions by segment (value + 1, log scale; highest value first)")
+        kind = formats.FEATURE_KINDS.get(name, "number:2")
+        label = _feature_axis(name, currency)
+        if kind != "number:3":  # wide-ranging amounts: a log scale that keeps zeros
+            ax.set_yscale("symlog", linthresh=1)
+            label += ", log scale"
+        if all(len(d) == 0 or d.min() >= 0 for d in data):
+            ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_formatter(_ticks(kind, currency))
+        ax.yaxis.set_minor_locator(plt.NullLocator())
+        ax.set_ylabel(label, fontsize=8)
+        ax.set_title(HEADERS.get(name, name), fontsize=9)
+        ax.set_xlabel("Segment", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    fig.suptitle("Features by segment (boxes: middle half of customers; highest-value segment "
+                 "first)", fontsize=10)
     fig.tight_layout()
-    return _png(fig)
+    return fig
 
 
-def _plot_shares(profiles: pd.DataFrame) -> bytes:
+def plot_shares(profiles: pd.DataFrame):
+    """Share of customers and of revenue per segment."""
+    from matplotlib.ticker import PercentFormatter
+
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 3.8))
     x = np.arange(len(profiles))
-    ax.bar(x - 0.2, profiles["share_customers"] * 100, 0.4, label="% of customers")
-    ax.bar(x + 0.2, profiles["share_revenue"] * 100, 0.4, label="% of revenue")
+    ax.bar(x - 0.2, profiles["share_customers"] * 100, 0.4, label="Share of customers")
+    ax.bar(x + 0.2, profiles["share_revenue"] * 100, 0.4, label="Share of revenue")
     ax.set_xticks(x, [f"{r.segment_id}: {r.segment_name}" for r in profiles.itertuples()],
                   rotation=30, ha="right", fontsize=7)
-    ax.set_ylabel("%")
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    ax.set_xlabel("Segment")
+    ax.set_ylabel("Share (% of all customers / of revenue)")
     ax.set_title("Share of customers and of revenue per segment")
-    ax.legend()
-    return _png(fig)
+    ax.legend(fontsize=8)
+    return fig
 
 
-def _plot_forecast(series: pd.Series, forecast: answers.Forecast) -> bytes:
+def plot_forecast(series: pd.Series, forecast: answers.Forecast, currency: str = "GBP"):
+    """The Insiders' monthly revenue, the forecast and the back-test, in money per month."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 3.8))
     ax.plot(series.index.astype(str), series.to_numpy(), marker="o", label="Insiders' revenue")
@@ -353,32 +421,81 @@ def _plot_forecast(series: pd.Series, forecast: answers.Forecast) -> bytes:
     ax.plot(b["month"], b["model"], marker=".", linestyle="--", alpha=0.6,
             label="back-test forecast (group selected 3 months earlier)")
     ax.plot(b["month"], b["actual"], marker=".", alpha=0.6, label="back-test actual")
+    ax.yaxis.set_major_formatter(_ticks("money", currency))
+    ax.set_ylim(bottom=0)
     ax.tick_params(axis="x", rotation=45, labelsize=7)
+    ax.set_xlabel("Month")
+    ax.set_ylabel(f"Revenue per month ({_symbol(currency)})")
     ax.set_title("Monthly revenue of Insiders: history, forecast and back-test")
-    ax.legend(fontsize=7)
-    return _png(fig)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return fig
 
 
-def _plot_membership(changes: pd.DataFrame) -> bytes:
+def plot_membership(changes: pd.DataFrame):
+    """Insiders per monthly run, with the customers who joined and left."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 3.5))
     x = changes["reference_date"].astype(str)
-    ax.bar(x, changes["entered"], label="entered", color="tab:green")
-    ax.bar(x, -changes["left"], label="left", color="tab:red")
+    ax.bar(x, changes["entered"], label="joined", color="tab:green")
+    ax.bar(x, -changes["left"], label="left (below zero)", color="tab:red")
     ax.plot(x, changes["insiders"], marker="o", color="black", label="Insiders")
     ax.axhline(0, color="grey", linewidth=0.5)
-    ax.set_title("Insiders month by month (replayed runs): entries and exits")
+    ax.yaxis.set_major_formatter(_ticks("count"))
+    ax.set_xlabel("Monthly run (data up to)")
+    ax.set_ylabel("Customers")
+    ax.set_title("Insiders per monthly run: who joined, who left")
     ax.tick_params(axis="x", rotation=30, labelsize=7)
-    ax.legend(fontsize=7)
-    return _png(fig)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return fig
 
 
 # --- text ------------------------------------------------------------------------------------
+#: The header a reader sees for each column of the report's tables (and each feature's name).
+HEADERS: dict[str, str] = {
+    # customers and their features
+    "customer_id": "Customer", "gross_revenue": "Revenue", "recency_days": "Days since last purchase",
+    "n_lines": "Purchase lines", "frequency": "Invoices per day", "qty_returned": "Units returned",
+    "n_invoices": "Invoices", "n_items": "Units bought", "n_products": "Distinct products",
+    "avg_ticket": "Mean revenue per line", "avg_basket_size": "Units per invoice",
+    "avg_unique_basket_size": "Distinct products per invoice",
+    "avg_days_between_purchases": "Days between purchases", "n_returns": "Return lines",
+    "value_returned": "Value returned",
+    # Insiders against the rest (Q3)
+    "feature_label": "Feature", "insiders_q1": "Insiders: lower quartile",
+    "insiders_median": "Insiders: median", "insiders_q3": "Insiders: upper quartile",
+    "rest_q1": "Rest: lower quartile", "rest_median": "Rest: median",
+    "rest_q3": "Rest: upper quartile", "median_ratio": "Insiders vs rest (median)",
+    # segments (Q3, Q9)
+    "segment_id": "Segment", "segment_name": "Name", "n_customers": "Customers",
+    "customers": "Customers", "share_customers": "Share of customers",
+    "share_revenue": "Share of revenue", "mean_gross_revenue": "Mean revenue",
+    "mean_recency_days": "Mean days since last purchase", "mean_n_lines": "Mean purchase lines",
+    "mean_frequency": "Mean invoices per day", "mean_qty_returned": "Mean units returned",
+    "actions": "What to do",
+    # forecast (Q5)
+    "month": "Month", "expected": "Forecast", "naive": "Naive forecast", "actual": "Actual",
+    "model": "Model forecast",
+    # membership (Q7)
+    "reference_date": "Monthly run (data up to)", "insiders": "Insiders", "entered": "Joined",
+    "left": "Left", "stayed_share": "Stayed (of previous month)",
+    # out of time (Q8)
+    "group": "Group", "revenue_after": "Revenue after selection",
+    "revenue_per_customer": "Revenue per customer after", "share_of_revenue_after":
+        "Share of revenue after",
+    # how this was chosen
+    "rank": "Rank", "candidate": "Model (space/method/k)", "n_clusters": "Segments",
+    "noise_share": "Unassigned", "silhouette": "Silhouette (higher is better)",
+    "davies_bouldin": "Davies-Bouldin (lower is better)",
+    "calinski_harabasz": "Calinski-Harabasz (higher is better)",
+    "rule": "Filter", "description": "What it removes", "lines_removed": "Lines removed",
+}
+
+
 @dataclass(frozen=True)
 class Column:
     """A table column: the row key, its header and the kind of its values (see
     :func:`insiders.formats.fmt`); kind ``feature`` formats by the feature named in the row's
-    ``feature`` cell."""
+    ``feature`` cell. The header defaults to :data:`HEADERS`, else the key."""
 
     key: str
     kind: str = "text"
@@ -386,7 +503,7 @@ class Column:
 
     @property
     def title(self) -> str:
-        return self.header or self.key
+        return self.header or HEADERS.get(self.key, self.key)
 
     @property
     def numeric(self) -> bool:
@@ -395,20 +512,69 @@ class Column:
 
 @dataclass
 class Table:
-    """Rows of raw values and how to print each column."""
+    """Rows of raw values and how to print each column; rows whose ``highlight`` key is true
+    stand out (the chosen model)."""
 
     columns: list[Column]
     rows: list[dict[str, Any]]
+    highlight: str | None = None
 
     @classmethod
-    def of(cls, frame: pd.DataFrame, kinds: dict[str, str]) -> Table:
-        """The columns of ``frame`` named in ``kinds``, in that order."""
-        return cls([Column(k, kind) for k, kind in kinds.items()],
-                   frame[list(kinds)].to_dict("records"))
+    def of(cls, frame: pd.DataFrame, kinds: dict[str, str], highlight: str | None = None) -> Table:
+        """The columns of ``frame`` named in ``kinds``, in that order; each row keeps all of
+        ``frame``'s values (a ``feature`` kind reads the row's ``feature``)."""
+        wanted = [*kinds, *([highlight] if highlight else [])]
+        missing = [key for key in wanted if key not in frame.columns]
+        if missing:
+            raise KeyError(f"no column {missing} in the table")
+        return cls([Column(k, kind) for k, kind in kinds.items()], frame.to_dict("records"),
+                   highlight)
 
 
 def _features_table(names: list[str], prefix: str = "") -> dict[str, str]:
     return {f"{prefix}{n}": formats.FEATURE_KINDS.get(n, "number:2") for n in names}
+
+
+_FEATURE_WORD = re.compile(r"\b(" + "|".join(sorted(formats.FEATURE_KINDS, key=len,
+                                                    reverse=True)) + r")\b")
+
+
+def readable(text: str) -> str:
+    """Feature names in a rule written as a reader's words (``recency_days <= 25`` ->
+    ``days since last purchase <= 25``)."""
+    return _FEATURE_WORD.sub(lambda m: HEADERS[m.group(1)].lower(), text)
+
+
+def model_comparison(scores: pd.DataFrame, chosen: dict[str, Any], best: int = 8) -> pd.DataFrame:
+    """The ``best`` candidates by silhouette, plus the chosen one wherever it ranks, with its
+    rank and a ``chosen`` flag."""
+    ranked = scores.assign(rank=scores["silhouette"].rank(ascending=False, method="min"))
+    ranked = ranked.sort_values("rank", kind="stable")
+    ranked["chosen"] = ranked["candidate"] == chosen["candidate"]
+    if not ranked["chosen"].any():  # not in the table: its own row, unranked
+        row = {k: chosen.get(k) for k in ranked.columns if k not in ("rank", "chosen")}
+        ranked = pd.concat([ranked, pd.DataFrame([{**row, "rank": None, "chosen": True}])])
+    shown = ranked.head(best)
+    if not shown["chosen"].any():
+        shown = pd.concat([shown, ranked[ranked["chosen"]]])
+    return shown.reset_index(drop=True)
+
+
+def summary(f: Findings) -> dict[str, Any]:
+    """The plain summary's numbers: this month's and last month's Insiders, who joined and
+    who left (Q7's last change), and the actions for the segments bringing most revenue."""
+    changes = f.changes
+    last = changes.iloc[-1]
+    previous = changes.iloc[-2] if len(changes) >= 2 else None
+    top = f.todo.sort_values("share_revenue", ascending=False, kind="stable").head(3)
+    return {
+        "previous_date": None if previous is None else str(previous["reference_date"]),
+        "previous_insiders": None if previous is None else previous["insiders"],
+        "joined": None if previous is None else last["entered"],
+        "left": None if previous is None else last["left"],
+        "stayed_share": None if previous is None else last["stayed_share"],
+        "actions": top.to_dict("records"),
+    }
 
 
 def answer_kind(metric: str) -> str:
@@ -448,8 +614,9 @@ def report_context(f: Findings) -> dict[str, Any]:
         "revenue_insiders": f.revenue_insiders,
         "top": Table.of(top, {"customer_id": "id", **_features_table([
             "gross_revenue", "recency_days", "n_lines", "frequency", "qty_returned"])}),
-        "vs_rest": Table.of(f.vs_rest.reset_index(), {
-            "feature": "text", **{f"{g}_{q}": "feature" for g in ("insiders", "rest")
+        "vs_rest": Table.of(f.vs_rest.reset_index().assign(
+            feature_label=lambda t: t["feature"].map(lambda n: HEADERS.get(n, n))), {
+            "feature_label": "text", **{f"{g}_{q}": "feature" for g in ("insiders", "rest")
                                   for q in quartiles}, "median_ratio": "ratio"}),
         "profiles": Table.of(inputs.profiles, {
             "segment_id": "id", "segment_name": "text", "n_customers": "count",
@@ -466,6 +633,8 @@ def report_context(f: Findings) -> dict[str, Any]:
         "selected_then": f.selected_then.date().isoformat(),
         "model_better": f.forecast.model_mape < f.forecast.naive_mape,
         "rules": f.rules,
+        "enter_rules": [readable(line) for line in f.rules.enter],
+        "leave_rules": [readable(line) for line in f.rules.leave],
         "changes": Table.of(f.changes, {"reference_date": "text", "insiders": "count",
                                         "entered": "count", "left": "count",
                                         "stayed_share": "share"}),
@@ -479,10 +648,13 @@ def report_context(f: Findings) -> dict[str, Any]:
         "actions": Table.of(f.todo, {"segment_id": "id", "segment_name": "text",
                                      "customers": "count", "share_revenue": "share",
                                      "actions": "text"}),
-        "scores": Table.of(inputs.scores.head(8), {
-            "candidate": "text", "n_clusters": "count", "noise_share": "share",
+        "summary": summary(f), "n_candidates": len(inputs.scores),
+        "n_segments": int(inputs.segments["segment_id"].nunique()),
+        "data_from": inputs.facts.get("first_line"),
+        "scores": Table.of(model_comparison(inputs.scores, chosen), {
+            "candidate": "text", "rank": "count", "n_clusters": "count", "noise_share": "share",
             "silhouette": "number:4", "davies_bouldin": "number:4",
-            "calinski_harabasz": "number:1"}),
+            "calinski_harabasz": "number:1"}, highlight="chosen"),
         "removed": Table.of(inputs.quarantine[inputs.quarantine["lines_removed"] > 0], {
             "rule": "text", "description": "text", "lines_removed": "count"}),
         "plots": PLOTS,

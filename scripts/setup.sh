@@ -36,3 +36,22 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+
+# Headless Chromium for the report's browser test (tests/report/test_report_in_chromium.py):
+# Debian's package, when none is on PATH and we are root; never fatal (the test then says so).
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Chromium (Debian package chromium) for the report's browser test" >&2
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
+             >/dev/null 2>&1 ||
+           { apt-get update -qq >/dev/null 2>&1 &&
+             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+               chromium >/dev/null 2>&1; }; }; then
+      echo "setup: could not install chromium; the report's browser test will fail until it is" \
+           "installed (apt-get install chromium)" >&2
+    fi
+  else
+    echo "setup: no chromium on PATH (and not root, so not installing it): the report's browser" \
+         "test will fail; install it with: sudo apt-get install chromium" >&2
+  fi
+fi

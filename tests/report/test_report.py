@@ -1,5 +1,5 @@
 """The report on the real data: nine answers with numbers equal to the warehouse's, plots,
-the CSV of Insiders equal to the warehouse's Insiders."""
+the CSV of Insiders equal to the warehouse's Insiders (``run_dir``: see conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,20 +12,9 @@ import pandas as pd
 import pytest
 
 from insiders import artifacts, pipeline, warehouse
-from insiders.config import RunConfig
 from insiders.formats import count, fmt, money, p_value, share
 from insiders.formats import number as decimals
 from insiders.report import QUESTIONS, answer_kind
-from tests.conftest import REAL_DATA
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> str:
-    out = str(tmp_path_factory.mktemp("report-run"))
-    config = RunConfig.from_params({"spaces": ["features", "umap"], "models": ["kmeans", "ward"],
-                                    "replay_months": 3})
-    pipeline.run_all(str(REAL_DATA), out, config, reference_date="2011-12-14")
-    return out
 
 
 @pytest.fixture
