@@ -90,6 +90,7 @@ def replay(
     insiders_rule: str = "value",
     value_model: str = "blend",
     membership: MembershipPolicy | None = None,
+    memberships: dict[pd.Timestamp, pd.DataFrame] | None = None,
     random_state: int = 42,
 ) -> Replay:
     """Segment the customers as of each reference date with one fixed model, carrying
@@ -109,6 +110,8 @@ def replay(
         insiders_rule, value_model, membership: how each month's Insiders are chosen, as the
             run chooses them (:func:`insiders.membership.tier_members`), each month with the
             month before as its previous membership.
+        memberships: the tier already decided for some of the dates (the run's warm start:
+            :func:`insiders.membership.warm_start`), used as it is.
         random_state: seed.
     """
     out = Replay()
@@ -127,10 +130,13 @@ def replay(
                                index=features.index)
             segments = assign_segments(features, labels, value_score=value_score,
                                        previous=previous, name_top=insiders_rule == "cluster")
-            segments = tier_members(features, segments, lines=lines, reference_date=ref,
-                                    previous=previous, rule=insiders_rule,
-                                    value_model=value_model, policy=membership,
-                                    random_state=random_state)
+            if memberships is not None and ref in memberships:  # decided by the run itself
+                segments = segments.drop(columns="is_insider").join(memberships[ref])
+            else:
+                segments = tier_members(features, segments, lines=lines, reference_date=ref,
+                                        previous=previous, rule=insiders_rule,
+                                        value_model=value_model, policy=membership,
+                                        random_state=random_state)
         out.segments[ref] = segments
         out.features[ref] = features
         previous = segments

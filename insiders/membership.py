@@ -23,7 +23,15 @@ from insiders.formats import count, money
 from insiders.schema import TIER_COLUMNS
 from insiders.value import rank_scores
 
-__all__ = ["STATUSES", "TIER_COLUMNS", "MembershipPolicy", "decide_membership", "tier_members"]
+__all__ = [
+    "STATUSES",
+    "TIER_COLUMNS",
+    "MembershipPolicy",
+    "decide_membership",
+    "tier_members",
+    "value_membership",
+    "warm_start",
+]
 
 #: What happened to each customer this month.
 STATUSES = ("new", "stayed", "left", "out")
@@ -151,7 +159,6 @@ def tier_members(
         random_state: the value model's seed.
         currency: for the reasons.
     """
-    from insiders.value import ValueModel
 
     month = pd.Timestamp(reference_date)
     out = segments.copy()
@@ -173,10 +180,59 @@ def tier_members(
         out["reason"] = np.where(now, "in the highest-value segment of the clustering",
                                  np.where(was, "left the highest-value segment", ""))
         return out
+    decided = value_membership(features, lines=lines, reference_date=month, previous=prev,
+                               value_model=value_model, policy=policy,
+                               random_state=random_state, currency=currency)
+    return out.drop(columns=["is_insider"]).join(decided)
+
+
+def value_membership(
+    features: pd.DataFrame,
+    *,
+    lines: pd.DataFrame,
+    reference_date: str | pd.Timestamp,
+    previous: pd.DataFrame | None,
+    value_model: str = "blend",
+    policy: MembershipPolicy | None = None,
+    random_state: int = 0,
+    currency: str = "GBP",
+) -> pd.DataFrame:
+    """One month's value model and tier decision: ``expected_revenue``, ``p_active`` and the
+    columns of :func:`decide_membership`, per customer of ``features``."""
+    from insiders.value import ValueModel
+
+    month = pd.Timestamp(reference_date)
     model = ValueModel(method=value_model, random_state=random_state).fit(lines, month)
     values = model.predict(lines, month).reindex(features.index)
     values = values.fillna({"expected_revenue": 0.0, "p_active": 0.0})
     values = values.join(features[["recency_days", "gross_revenue"]])
-    decided = decide_membership(values, policy, previous=prev, month=month, currency=currency)
-    out = out.drop(columns=["is_insider"]).join(values[["expected_revenue", "p_active"]])
-    return out.join(decided)
+    decided = decide_membership(values, policy, previous=previous, month=month, currency=currency)
+    return values[["expected_revenue", "p_active"]].join(decided)
+
+
+def warm_start(
+    lines: pd.DataFrame,
+    dates: list[pd.Timestamp],
+    *,
+    value_model: str = "blend",
+    policy: MembershipPolicy | None = None,
+    random_state: int = 0,
+) -> dict[pd.Timestamp, pd.DataFrame]:
+    """The tier as if the programme had run every month of ``dates`` (oldest first; the first
+    with no previous members), each month on the data up to it.
+
+    A run with no last month (a first run, or the CLI without ``--previous``) starts from the
+    last of these instead of from nothing, so its members, joins and exits are those of a
+    programme that has been running (a first month alone would put every member at the entry
+    bar, and the report's replayed months would disagree with it).
+    """
+    from insiders.features import build_customer_features
+
+    chain: dict[pd.Timestamp, pd.DataFrame] = {}
+    previous = None
+    for day in dates:
+        features = build_customer_features(lines, day)
+        previous = chain[pd.Timestamp(day)] = value_membership(
+            features, lines=lines, reference_date=day, previous=previous,
+            value_model=value_model, policy=policy, random_state=random_state)
+    return chain

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from insiders import artifacts
 from insiders.compare import compare_models
@@ -24,8 +25,9 @@ from insiders.config import (
 )
 from insiders.features import build_customer_features, checked_reference_date
 from insiders.filters import filter_transactions
+from insiders.history import monthly_reference_dates
 from insiders.ingest import read_transactions
-from insiders.membership import tier_members
+from insiders.membership import tier_members, warm_start
 from insiders.parallel import cores
 from insiders.progress import stage
 from insiders.run_folder import path, record_facts
@@ -166,6 +168,7 @@ def select(
     value_model: str = "blend",
     membership: MembershipPolicy | None = None,
     random_state: int = 0,
+    warmup_months: int = 5,
 ) -> dict[str, Any]:
     """Pick the model by policy, keep segment ids stable, choose this month's Insiders,
     profile segments.
@@ -178,6 +181,8 @@ def select(
             an entry and a lower exit bar (:mod:`insiders.membership`); ``"cluster"``: the
             highest-value segment (the study's rule).
         value_model, membership, random_state: the value model and the bars (``"value"``).
+        warmup_months: with no last month, the tier is first replayed over this many earlier
+            months (:func:`insiders.membership.warm_start`; saved as ``membership_warmup``).
     """
     policy = policy or SelectionPolicy()
     membership = membership or MembershipPolicy()
@@ -191,12 +196,23 @@ def select(
         name_top=insiders_rule == "cluster",
     )
     reference = artifacts.load_json(path(run_dir, "facts"))["reference_date"]
+    lines = artifacts.load_frame(path(run_dir, "lines"))
+    last_month = previous
+    if insiders_rule == "value" and previous is None and warmup_months:
+        dates = monthly_reference_dates(pd.Timestamp(reference), warmup_months)[:-1]
+        with stage(f"Insiders: no last month given, the tier replayed over {len(dates)} months"):
+            chain = warm_start(lines, dates, value_model=value_model, policy=membership,
+                               random_state=random_state)
+        artifacts.save_frame(
+            pd.concat({d.date().isoformat(): m for d, m in chain.items()}, names=["reference_date"])
+            .reset_index(), path(run_dir, "warmup"), index=False)
+        last_month = chain[dates[-1]] if dates else None
     label = f"Insiders by {insiders_rule}" + (f" ({value_model} model)" if insiders_rule == "value" else "")
     with stage(label):
         segments = tier_members(
-            table, segments, lines=artifacts.load_frame(path(run_dir, "lines")),
-            reference_date=reference, previous=previous, rule=insiders_rule,
-            value_model=value_model, policy=membership, random_state=random_state,
+            table, segments, lines=lines, reference_date=reference, previous=last_month,
+            rule=insiders_rule, value_model=value_model, policy=membership,
+            random_state=random_state,
         )
     profiles = profile_segments(table, segments, value_score=policy.value_score)
     artifacts.save_frame(segments, path(run_dir, "segments"))
@@ -233,6 +249,7 @@ def select(
         },
         "membership": {
             "rule": insiders_rule,
+            "warmup": last_month is not None and previous is None,
             "value_model": value_model if insiders_rule == "value" else None,
             "policy": membership.to_dict(),
             "policy_text": membership.describe() if insiders_rule == "value" else
@@ -325,7 +342,8 @@ def run_stage(
         "select": lambda: select(run_dir, config.policy, previous_segments,
                                  insiders_rule=config.insiders_rule,
                                  value_model=config.value_model, membership=config.membership,
-                                 random_state=config.embed.random_state),
+                                 random_state=config.embed.random_state,
+                                 warmup_months=config.replay_months),
         "report": lambda: report(run_dir, replay_months=config.replay_months,
                                  random_state=config.embed.random_state),
         "export_insiders": lambda: export_insiders(run_dir),

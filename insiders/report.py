@@ -53,6 +53,8 @@ class ReportInputs:
     embeddings: pd.DataFrame
     selection: dict[str, Any]
     facts: dict[str, Any]
+    #: the tier of earlier months, when the run replayed it itself (no last month given)
+    warmup: dict[pd.Timestamp, pd.DataFrame] | None = None
 
 
 def load_inputs(run_dir: str) -> ReportInputs:
@@ -62,12 +64,17 @@ def load_inputs(run_dir: str) -> ReportInputs:
     def frame(name: str) -> pd.DataFrame:
         return artifacts.load_frame(run_folder.path(run_dir, name))
 
+    selection = artifacts.load_json(run_folder.path(run_dir, "selection"))
+    warmup = None
+    if selection.get("membership", {}).get("warmup"):
+        long = frame("warmup")
+        warmup = {pd.Timestamp(day): part.drop(columns="reference_date").set_index("customer_id")
+                  for day, part in long.groupby("reference_date")}
     return ReportInputs(
         lines=frame("lines"), features=frame("features"), segments=frame("segments"),
         profiles=frame("profiles"), scores=frame("scores"), quarantine=frame("quarantine"),
-        embeddings=frame("embeddings"),
-        selection=artifacts.load_json(run_folder.path(run_dir, "selection")),
-        facts=artifacts.load_json(run_folder.path(run_dir, "facts")),
+        embeddings=frame("embeddings"), selection=selection,
+        facts=artifacts.load_json(run_folder.path(run_dir, "facts")), warmup=warmup,
     )
 
 
@@ -175,7 +182,7 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
         feature_names=feature_names, space=candidate.space, model=candidate.model,
         param=candidate.param, value_score=policy["value_score"], insiders_rule=insiders_rule,
         value_model=membership.get("value_model") or "blend", membership=bars,
-        random_state=random_state))
+        memberships=inputs.warmup, random_state=random_state))
     stability_job = (answers.bootstrap_stability, (
         embedding, cluster_of, main_cluster), dict(
         model=candidate.model, param=candidate.param, n_boot=stability_boot,
@@ -609,6 +616,7 @@ def report_context(f: Findings) -> dict[str, Any]:
         "title": f"Insiders report — run month {reference:%Y-%m} (as of {reference.date()})",
         "reference": reference.date().isoformat(), "facts": inputs.facts,
         "selection": inputs.selection, "chosen": chosen, "questions": QUESTIONS,
+        "membership": {"rule": "cluster", **inputs.selection.get("membership", {})},
         "n_insiders": f.n_insiders, "n_customers": f.n_customers,
         "share_customers": f.share_customers, "share_revenue": f.share_revenue,
         "revenue_insiders": f.revenue_insiders,

@@ -13,7 +13,8 @@ Run folder layout::
     embeddings.parquet   2-D coordinates of every space    (embed)
     model_scores.csv     the whole comparison table        (compare)
     model_labels.parquet every candidate's clusters        (compare)
-    segments.parquet     segment and Insiders flag         (select)
+    segments.parquet     segment, Insiders flag, value and reason (select)
+    membership_warmup.parquet  the tier replayed over earlier months, with no last month (select)
     profiles.csv         per-segment profile               (select)
     selection.json       policy, chosen model, Insiders    (select)
     report.html, .md     the nine questions answered, plots/  (report)
@@ -41,6 +42,7 @@ FILES = {
     "scores": "model_scores.csv",
     "labels": "model_labels.parquet",
     "segments": "segments.parquet",
+    "warmup": "membership_warmup.parquet",
     "profiles": "profiles.csv",
     "selection": "selection.json",
     "facts": "facts.json",
