@@ -294,7 +294,7 @@ def actions(profiles: pd.DataFrame, base: pd.Series, rules: SegmentRules = RULES
             todo.append(f"grow: active (last purchase {days(p.mean_recency_days, 0)} ago) but "
                         f"{ratio(value)} the base's revenue; cross-sell and bundles to lift basket")
         if frequency < rules.rare_frequency_ratio and not rules.is_lapsed(recency):
-            todo.append(f"habit: buys rarely ({number(p.mean_frequency, 3)} invoices/day); "
+            todo.append(f"habit: buys rarely ({number(p.mean_frequency, 2)} invoices per 30 days); "
                         "reminders timed to their cycle")
         if rules.is_high_returns(returns, base_returns):
             todo.append(f"{RETURNS_ACTION}: {share(returns, 0)} of units come back "

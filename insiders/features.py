@@ -12,6 +12,9 @@ from insiders.options import FEATURE_DESCRIPTIONS, STUDY_FEATURES
 
 logger = logging.getLogger(__name__)
 
+#: The shortest tenure ``frequency`` divides by: newer customers count as 30 days old.
+MIN_TENURE_DAYS = 30
+
 __all__ = [
     "FEATURE_DESCRIPTIONS",
     "STUDY_FEATURES",
@@ -84,7 +87,11 @@ def build_customer_features(
     )
     features["recency_days"] = (ref - features["last_day"]).dt.days.astype("int64")
     span_days = (features["last_day"] - features["first_day"]).dt.days
-    features["frequency"] = features["n_invoices"] / (span_days + 1)
+    # invoices per 30 days since the first purchase, over at least MIN_TENURE_DAYS: grows
+    # with buying (a one-off buyer of last week is not "every day")
+    tenure_days = (ref - features["first_day"]).dt.days + 1
+    features["frequency"] = features["n_invoices"] / tenure_days.clip(lower=MIN_TENURE_DAYS) * 30
+    features["frequency_study"] = features["n_invoices"] / (span_days + 1)
     features["avg_ticket"] = features["gross_revenue"] / features["n_lines"]
     features["avg_basket_size"] = features["n_items"] / features["n_invoices"]
     per_invoice = purchases.groupby(["customer_id", "invoice_no"], sort=False)["stock_code"]

@@ -155,7 +155,8 @@ KINDS: dict[str, Callable[..., str]] = {
 #: The kind of each customer feature (see ``insiders.options.FEATURE_DESCRIPTIONS``).
 FEATURE_KINDS: dict[str, str] = {
     "gross_revenue": "money", "recency_days": "days", "n_lines": "count",
-    "frequency": "number:3", "qty_returned": "count", "n_invoices": "count", "n_items": "count",
+    "frequency": "number:2", "frequency_study": "number:3", "qty_returned": "count",
+    "n_invoices": "count", "n_items": "count",
     "n_products": "count", "avg_ticket": "money", "avg_basket_size": "count",
     "avg_unique_basket_size": "count", "avg_days_between_purchases": "days",
     "n_returns": "count", "value_returned": "money",

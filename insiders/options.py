@@ -9,7 +9,9 @@ FEATURE_DESCRIPTIONS: dict[str, str] = {
     "gross_revenue": "sum of quantity x unit price over purchase lines",
     "recency_days": "days from the last purchase to the reference date",
     "n_lines": "number of purchase lines (the study's 'products bought')",
-    "frequency": "purchase invoices per day between first and last purchase (+1 day)",
+    "frequency": "purchase invoices per 30 days since the first purchase (at least 30 days)",
+    "frequency_study": "the study's frequency: invoices per day between first and last purchase "
+    "(+1 day; a one-off buyer scores 1.0)",
     "qty_returned": "units returned (sum of -quantity over return lines)",
     "n_invoices": "number of purchase invoices",
     "n_items": "units bought",

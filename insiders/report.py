@@ -107,6 +107,7 @@ class Findings:
     exits: pd.DataFrame
     test: dict[str, float]
     oot: pd.DataFrame
+    capture: pd.DataFrame  # the per-run back-test: share of the next 91 days, per rule and month
     beats_top: bool
     beats_rfm: bool
     stability: dict[str, float]
@@ -211,6 +212,7 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
     oot = answers.out_of_time(inputs.lines, selected_then, history.features[selected_then],
                               then["is_insider"], reference)
     per_customer = oot.set_index("group")["revenue_per_customer"]
+    capture = backtest_months(inputs.lines, history, reference, policy["value_score"])
     findings = Findings(
         inputs=inputs, reference=reference, feature_names=feature_names,
         n_insiders=len(insiders), n_customers=len(features),
@@ -218,7 +220,7 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
         share_revenue=float(revenue[is_insider].sum() / revenue.sum()),
         revenue_insiders=float(features.loc[insiders, "gross_revenue"].sum()),
         vs_rest=vs_rest, forecast=forecast, selected_then=selected_then, rules=rules,
-        changes=changes, exits=history.exits(), test=test, oot=oot,
+        changes=changes, exits=history.exits(), test=test, oot=oot, capture=capture,
         beats_top=bool(per_customer["Insiders"] > per_customer["Top N by past revenue"]),
         beats_rfm=bool(per_customer["Insiders"] > per_customer["Top N by RFM score"]),
         stability=stability, todo=answers.actions(profiles, base))
@@ -270,6 +272,8 @@ def answers_table(f: Findings) -> pd.DataFrame:
         slug = r.group.split(" (")[0].lower().replace(" ", "_")
         _answer(rows, 8, f"oot_revenue_per_customer_{slug}", r.revenue_per_customer)
         _answer(rows, 8, f"oot_share_{slug}", r.share_of_revenue_after)
+    for r in f.capture.itertuples():
+        _answer(rows, 8, f"backtest_share_{r.slug}_{r.cut_date}", r.share)
     _answer(rows, 8, "beats_top_n_by_revenue", float(f.beats_top))
     _answer(rows, 8, "beats_rfm", float(f.beats_rfm))
     _answer(rows, 8, "stability_insiders_jaccard", f.stability["insiders_jaccard"])
@@ -282,7 +286,7 @@ def answers_table(f: Findings) -> pd.DataFrame:
 #: The axis label of each feature, with its unit (``{currency}`` is the currency's symbol).
 FEATURE_AXES = {
     "gross_revenue": "Revenue ({currency})", "recency_days": "Days since last purchase",
-    "n_lines": "Purchase lines", "frequency": "Invoices per day", "qty_returned": "Units returned",
+    "n_lines": "Purchase lines", "frequency": "Invoices per 30 days", "qty_returned": "Units returned",
     "n_invoices": "Invoices", "n_items": "Units bought", "n_products": "Distinct products",
     "avg_ticket": "Mean revenue per line ({currency})", "avg_basket_size": "Units per invoice",
     "avg_unique_basket_size": "Distinct products per invoice",
@@ -459,9 +463,10 @@ def plot_membership(changes: pd.DataFrame):
 # --- text ------------------------------------------------------------------------------------
 #: The header a reader sees for each column of the report's tables (and each feature's name).
 HEADERS: dict[str, str] = {
+    "selected_by": "Selected by (same number of customers)",
     # customers and their features
     "customer_id": "Customer", "gross_revenue": "Revenue", "recency_days": "Days since last purchase",
-    "n_lines": "Purchase lines", "frequency": "Invoices per day", "qty_returned": "Units returned",
+    "n_lines": "Purchase lines", "frequency": "Invoices per 30 days", "qty_returned": "Units returned",
     "n_invoices": "Invoices", "n_items": "Units bought", "n_products": "Distinct products",
     "avg_ticket": "Mean revenue per line", "avg_basket_size": "Units per invoice",
     "avg_unique_basket_size": "Distinct products per invoice",
@@ -477,7 +482,7 @@ HEADERS: dict[str, str] = {
     "customers": "Customers", "share_customers": "Share of customers",
     "share_revenue": "Share of revenue", "mean_gross_revenue": "Mean revenue",
     "mean_recency_days": "Mean days since last purchase", "mean_n_lines": "Mean purchase lines",
-    "mean_frequency": "Mean invoices per day", "mean_qty_returned": "Mean units returned",
+    "mean_frequency": "Mean invoices per 30 days", "mean_qty_returned": "Mean units returned",
     "actions": "What to do",
     # forecast (Q5)
     "month": "Month", "expected": "Forecast", "naive": "Naive forecast", "actual": "Actual",
@@ -567,6 +572,43 @@ def model_comparison(scores: pd.DataFrame, chosen: dict[str, Any], best: int = 8
     return shown.reset_index(drop=True)
 
 
+def backtest_months(lines: pd.DataFrame, history, reference: pd.Timestamp,
+                    value_score: str, horizon_days: int = 91) -> pd.DataFrame:
+    """The run's own back-test: at every replayed month with ``horizon_days`` of data after it,
+    the share of that window's revenue brought by the month's Insiders, and by plain rules and
+    the clusters' top segment of the same size (:func:`insiders.backtest.capture_table`).
+
+    Returns one row per (rule, cut_date): ``rule``, ``slug``, ``cut_date`` (ISO), ``share``.
+    """
+    from insiders import backtest
+    from insiders.select import cluster_values
+
+    cuts = [d for d in sorted(history.segments) if d + pd.Timedelta(days=horizon_days) <= reference]
+    if not cuts:
+        return pd.DataFrame(columns=["rule", "slug", "cut_date", "share"])
+    tiers, alone, top_cluster = {}, {}, {}
+    for day in cuts:
+        seg, feats = history.segments[day], history.features[day]
+        tiers[day] = seg.index[seg["is_insider"]]
+        size = len(tiers[day])
+        if "expected_revenue" in seg and seg["expected_revenue"].notna().any():
+            alone[day] = seg["expected_revenue"].sort_values(ascending=False, kind="stable").index[:size]
+        best = cluster_values(feats, seg["cluster"], value_score).index[0]
+        top_cluster[day] = seg.index[seg["cluster"] == best]
+    rules = {"Insiders": backtest.precomputed(tiers),
+             "Top N by past revenue": backtest.select_top_revenue,
+             "Top N by RFM score": backtest.select_rfm}
+    if len(alone) == len(cuts):
+        rules["Value model alone (no bars)"] = backtest.precomputed(alone)
+    rules["Highest-value segment (any size)"] = backtest.precomputed(top_cluster)
+    table = backtest.capture_table(lines, cuts, lambda past, cut: len(tiers[cut]), rules,
+                                   horizon_days=horizon_days)
+    table = table.assign(cut_date=table["cut_date"].dt.date.astype(str),
+                         slug=table["rule"].str.split(" [(]").str[0].str.lower()
+                         .str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_"))
+    return table[["rule", "slug", "cut_date", "share"]]
+
+
 def summary(f: Findings) -> dict[str, Any]:
     """The plain summary's numbers: this month's and last month's Insiders, who joined and
     who left (Q7's last change), and the actions for the segments bringing most revenue."""
@@ -650,6 +692,12 @@ def report_context(f: Findings) -> dict[str, Any]:
         "test": f.test, "oot": Table.of(f.oot, {
             "group": "text", "customers": "count", "revenue_after": "money",
             "revenue_per_customer": "money", "share_of_revenue_after": "share"}),
+        "capture": Table.of(
+            f.capture.pivot(index="rule", columns="cut_date", values="share")
+            .reindex(list(dict.fromkeys(f.capture["rule"]))).rename_axis("selected_by")
+            .reset_index(),
+            {"selected_by": "text", **{d: "share" for d in sorted(set(f.capture["cut_date"]))}})
+        if not f.capture.empty else None,
         "beats_top": f.beats_top, "beats_rfm": f.beats_rfm, "stability": f.stability,
         "not_beaten": [rule for rule, beaten in (("the top customers by past revenue", f.beats_top),
                                                  ("the top RFM scores", f.beats_rfm)) if not beaten],

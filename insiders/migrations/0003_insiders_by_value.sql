@@ -14,7 +14,15 @@ ALTER TABLE insiders.customer_segments
 
 ALTER TABLE insiders.segment_profiles
     ADD COLUMN n_insiders integer,
-    ADD COLUMN share_insiders double precision;
+    ADD COLUMN share_insiders double precision,
+    ADD COLUMN mean_frequency_study double precision;
+
+-- frequency now grows with buying (invoices per 30 days since the first purchase, at least 30
+-- days); the study's definition (invoices per day between first and last purchase) moves to
+-- frequency_study. Rows loaded before this migration keep the study's values in frequency.
+ALTER TABLE insiders.customer_segments ADD COLUMN frequency_study double precision;
+COMMENT ON COLUMN insiders.customer_segments.frequency IS
+    'invoices per 30 days since the first purchase (at least 30); before migration 0003: the study''s definition';
 
 DROP VIEW insiders.current_insiders;
 CREATE VIEW insiders.current_insiders AS

@@ -46,7 +46,8 @@ def test_customer_1_by_hand(features):
     assert c["recency_days"] == 5  # 10 Jan - 5 Jan
     assert c["n_lines"] == 3
     assert c["n_invoices"] == 2
-    assert c["frequency"] == pytest.approx(2 / (4 + 1))  # 2 invoices over 5 days
+    assert c["frequency"] == pytest.approx(2 / 30 * 30)  # 2 invoices, 10 days of tenure -> 30
+    assert c["frequency_study"] == pytest.approx(2 / (4 + 1))  # 2 invoices over 5 days
     assert c["qty_returned"] == 1
     assert c["n_items"] == 6
     assert c["n_products"] == 2
@@ -62,7 +63,8 @@ def test_customer_2_by_hand(features):
     c = features.loc[2]
     assert c["gross_revenue"] == pytest.approx(5.0)
     assert c["recency_days"] == 1
-    assert c["frequency"] == pytest.approx(1.0)
+    assert c["frequency"] == pytest.approx(1.0)  # one invoice in (at least) 30 days
+    assert c["frequency_study"] == pytest.approx(1.0)  # the study's: one-off buyer = 1.0
     assert c["qty_returned"] == 0
     assert pd.isna(c["avg_days_between_purchases"])
 
@@ -103,3 +105,17 @@ def test_a_reference_date_outside_the_data_is_refused_with_its_dates():
     with pytest.raises(ValueError, match=r"before the data's first purchase \(2011-01-10\)"):
         checked_reference_date(lines, "2010-12-31")
     assert checked_reference_date(lines, "2026-12-02", max_staleness_days=10_000).year == 2026
+
+
+def test_frequency_grows_with_buying_and_a_one_off_buyer_is_not_frequent():
+    rows = [("A1", "X1", 1, "2011-01-01 09:00", 1.0, 1, "UK")]  # one-off, long ago
+    rows += [(f"B{m}", "X1", 1, f"2011-{m:02d}-01 09:00", 1.0, 2, "UK") for m in range(1, 7)]
+    rows += [("C1", "X1", 1, "2011-06-25 09:00", 1.0, 3, "UK")]  # one-off, last week
+    feats = build_customer_features(filter_transactions(make_lines(rows)).lines, "2011-07-01")
+    assert feats.loc[2, "frequency"] == pytest.approx(6 / 182 * 30)  # monthly: ~1 per 30 days
+    assert feats.loc[1, "frequency"] == pytest.approx(1 / 182 * 30)
+    assert feats.loc[3, "frequency"] == pytest.approx(1.0)  # counted over at least 30 days
+    assert feats.loc[2, "frequency"] > feats.loc[1, "frequency"]
+    # the study's definition reads backwards: both one-off buyers "buy every day"
+    assert feats.loc[1, "frequency_study"] == feats.loc[3, "frequency_study"] == 1.0
+    assert feats.loc[2, "frequency_study"] < 1.0
