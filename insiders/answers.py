@@ -117,11 +117,9 @@ class Rules:
 
     enter: list[str]  # conditions that lead to Insiders
     leave: list[str]  # conditions that lead out of Insiders
-    text: str  # the whole tree, as text
     precision: float
     recall: float
     accuracy: float
-    tree: DecisionTreeClassifier
 
 
 def _paths(tree: DecisionTreeClassifier, names: list[str]) -> list[tuple[list[str], int, int, int]]:
@@ -161,15 +159,12 @@ def membership_rules(features: pd.DataFrame, is_insider: pd.Series, feature_name
     for conds, cls, n, n_ins in _paths(tree, feature_names):
         line = " and ".join(conds) + f"  ({count(n)} customers, {share(n_ins / n, 0)} Insiders)"
         (enter if cls == 1 else leave).append(line)
-    from sklearn.tree import export_text
 
     return Rules(
         enter=enter, leave=leave,
-        text=export_text(tree, feature_names=feature_names, decimals=2),
         precision=tp / max(int((predicted == 1).sum()), 1),
         recall=tp / max(int((y == 1).sum()), 1),
         accuracy=float((predicted == y).mean()),
-        tree=tree,
     )
 
 

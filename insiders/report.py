@@ -12,7 +12,7 @@ import base64
 import io
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -107,11 +107,13 @@ class Findings:
     exits: pd.DataFrame
     test: dict[str, float]
     oot: pd.DataFrame
-    capture: pd.DataFrame  # the per-run back-test: share of the next 91 days, per rule and month
     beats_top: bool
     beats_rfm: bool
     stability: dict[str, float]
     todo: pd.DataFrame
+    #: the per-run back-test: share of the next 91 days, per rule and replayed month
+    capture: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["rule", "slug", "cut_date", "share"]))
 
 
 @dataclass

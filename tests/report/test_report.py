@@ -78,7 +78,10 @@ def test_answers_equal_the_warehouse_and_appear_in_the_report(run_dir, loaded):
                    if fmt(r["value"], answer_kind(m)) not in page]
         assert not missing, (name, missing)
     # Q7: exits last month, Q9: one action line per segment
-    assert v(7, "left_last_month") >= 0
+    # Q7's last change is this run's own decision: the same joins and exits as its segments
+    status = artifacts.load_frame(pipeline.path(run_dir, "segments"))["status"]
+    assert v(7, "left_last_month") == (status == "left").sum()
+    assert v(7, "entered_last_month") == (status == "new").sum()
     q9 = loaded["answers"][loaded["answers"]["question"] == 9]
     assert len(q9) == loaded["segment_profiles"].shape[0]
     assert all(row.text.split(": ", 1)[1] for row in q9.itertuples())

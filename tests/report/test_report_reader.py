@@ -104,7 +104,7 @@ def test_headers_are_words_and_cells_aligned_by_kind(f):
     md_headers = [line for line, below in itertools.pairwise(lines) if below.startswith("|--")]
     assert len(md_headers) >= 10 and not [line for line in md_headers if "_" in line]
     # feature names in the rules read as words, their thresholds kept
-    assert "days since last purchase <= 25 and invoices per day <= 0.6087" in html.unescape(raw)
+    assert "days since last purchase <= 25 and invoices per 30 days <= 0.6087" in html.unescape(raw)
 
 
 def test_every_table_column_has_a_header():

@@ -52,8 +52,8 @@ def findings(exits: bool = True) -> report.Findings:
         model_mae=83_891.2, naive_mae=154_384.7, model_mape=0.1384, naive_mape=0.2581,
         method="damped-trend exponential smoothing")
     rules = answers.Rules(enter=["recency_days <= 25 and frequency <= 0.6087  (1,075 customers)"],
-                          leave=["recency_days > 25  (3,072 customers, <1% Insiders)"], text="",
-                          precision=0.992, recall=0.9931, accuracy=0.996, tree=None)
+                          leave=["recency_days > 25  (3,072 customers, <1% Insiders)"],
+                          precision=0.992, recall=0.9931, accuracy=0.996)
     oot = pd.DataFrame({
         "group": ["Insiders", "Rest of the base", "Top N by past revenue",
                   "Top N by RFM score"],

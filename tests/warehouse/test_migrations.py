@@ -142,6 +142,8 @@ def test_upgrade_keeps_every_row_and_takes_question_10(warehouse_dsn, run_dirs, 
             m.setattr(warehouse, "ensure_schema", lambda c: warehouse.migrate(c, target=1))
             m.setattr(warehouse, "TIER_COLUMNS", ())  # what version 1 held (0003 added them)
             m.setattr(warehouse, "PROFILE_TIER_COLUMNS", ())
+            m.setattr(warehouse, "FEATURE_DESCRIPTIONS",  # frequency_study came with 0003
+                      {k: v for k, v in warehouse.FEATURE_DESCRIPTIONS.items() if k != "frequency_study"})
             warehouse.load_run(conn, nine, run_month="2011-11-15")
             warehouse.load_run(conn, run_dirs["2011-12"], run_month="2011-12-15")
             with pytest.raises(psycopg.errors.CheckViolation):
