@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from insiders import artifacts, options, run_folder
-from insiders.config import FilterConfig, RunConfig, SelectionPolicy
+from insiders.config import (
+    INSIDERS_RULES,
+    VALUE_MODELS,
+    FilterConfig,
+    MembershipPolicy,
+    RunConfig,
+    SelectionPolicy,
+)
 from insiders.options import FEATURE_DESCRIPTIONS, MODELS, RULES, SCALERS, SPACES
 from insiders.progress import set_enabled, show_in_terminal, stage
 from insiders.schema import FILTERED_EXTRA
@@ -230,8 +237,22 @@ def _add_policy_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--previous",
         metavar="SEGMENTS",
-        help="last month's segments.parquet, to keep segment ids and names",
+        help="last month's segments.parquet: keeps segment ids and names, and last month's "
+        "Insiders (members stay until they fall below the exit bar)",
     )
+    m = MembershipPolicy()
+    p.add_argument("--insiders", dest="insiders_rule", choices=INSIDERS_RULES, default="value",
+                   help="value: the top customers by expected revenue over the next 3 months, "
+                   "with an entry and a lower exit bar (default); cluster: the highest-value "
+                   "segment (the study's rule)")
+    p.add_argument("--value-model", choices=VALUE_MODELS, default="blend",
+                   help="the expected-revenue model (default: blend, chosen by bench/bench_value.py)")
+    p.add_argument("--entry-share", type=float, default=m.entry_share,
+                   help="enter when ranked in this share of the active customers (default: %(default)s)")
+    p.add_argument("--exit-share", type=float, default=m.exit_share,
+                   help="members stay while ranked in this share (default: %(default)s)")
+    p.add_argument("--grace-months", type=int, default=m.grace_months,
+                   help="months below the exit bar a member is kept (default: %(default)s)")
 
 
 def _add_source(p: argparse.ArgumentParser, default: str | None = None) -> None:
@@ -302,7 +323,9 @@ def _run_config(args: argparse.Namespace) -> RunConfig:
         "random_state": "random_state", "models": "models", "k_max_tried": "k_max",
         "selection_rule": "rule", "space": "space", "model": "model", "k": "k",
         "value_score": "value_score", "replay_months": "replay_months",
-        "max_staleness_days": "max_staleness_days",
+        "max_staleness_days": "max_staleness_days", "insiders_rule": "insiders_rule",
+        "value_model": "value_model", "entry_share": "entry_share", "exit_share": "exit_share",
+        "grace_months": "grace_months",
     }
     params = {name: getattr(args, flag) for name, flag in flags.items() if hasattr(args, flag)}
     if getattr(args, "thousands", None) == "none":

@@ -25,6 +25,7 @@ from insiders.config import (
 )
 from insiders.features import build_customer_features, checked_reference_date
 from insiders.filters import filter_transactions
+from insiders.handoff import crm_table, hand_off
 from insiders.history import monthly_reference_dates
 from insiders.ingest import read_transactions
 from insiders.membership import tier_members, warm_start
@@ -273,17 +274,18 @@ def _plain(value: Any) -> Any:
 
 
 def export_insiders(run_dir: str) -> str:
-    """Write ``insiders.csv``: every Insider with segment and features; return its URI."""
-    table = artifacts.load_frame(path(run_dir, "features"))
-    segments = artifacts.load_frame(path(run_dir, "segments"))
-    insiders = segments[segments["is_insider"]].join(table, how="inner")
-    insiders = insiders.drop(columns=["cluster", "is_insider"]).sort_values(
-        "gross_revenue", ascending=False
-    )
+    """Write the hand-off files (:mod:`insiders.handoff`): ``insiders.csv`` (every Insider),
+    ``joined.csv`` and ``left.csv`` (the month's add and remove lists); return the first's URI."""
+    table = crm_table(artifacts.load_frame(path(run_dir, "features")),
+                      artifacts.load_frame(path(run_dir, "segments")),
+                      artifacts.load_frame(path(run_dir, "lines")),
+                      artifacts.load_json(path(run_dir, "facts"))["reference_date"])
+    files = hand_off(table)
+    for name, frame in files.items():
+        artifacts.save_frame(frame, path(run_dir, name), index=False)
     uri = path(run_dir, "insiders_csv")
-    numeric = insiders.select_dtypes("number").columns
-    artifacts.save_frame(insiders.assign(**insiders[numeric].round(4)), uri)
-    record_facts(run_dir, {"insiders_csv": uri, "insiders_exported": len(insiders)})
+    record_facts(run_dir, {"insiders_csv": uri, "insiders_exported": len(files["insiders_csv"]),
+                           "joined": len(files["joined"]), "left": len(files["left"])})
     return uri
 
 

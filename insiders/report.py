@@ -111,6 +111,8 @@ class Findings:
     beats_rfm: bool
     stability: dict[str, float]
     todo: pd.DataFrame
+    #: the value model's expected revenue of the current Insiders, next 91 days (value rule)
+    value_expected: float | None = None
     #: the per-run back-test: share of the next 91 days, per rule and replayed month
     capture: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["rule", "slug", "cut_date", "share"]))
@@ -223,6 +225,9 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
         revenue_insiders=float(features.loc[insiders, "gross_revenue"].sum()),
         vs_rest=vs_rest, forecast=forecast, selected_then=selected_then, rules=rules,
         changes=changes, exits=history.exits(), test=test, oot=oot, capture=capture,
+        value_expected=(float(segments.loc[insiders, "expected_revenue"].sum())
+                        if "expected_revenue" in segments
+                        and segments["expected_revenue"].notna().any() else None),
         beats_top=bool(per_customer["Insiders"] > per_customer["Top N by past revenue"]),
         beats_rfm=bool(per_customer["Insiders"] > per_customer["Top N by RFM score"]),
         stability=stability, todo=answers.actions(profiles, base))
@@ -258,6 +263,8 @@ def answers_table(f: Findings) -> pd.DataFrame:
     forecast = f.forecast
     _answer(rows, 5, "expected_revenue_next_3_months", forecast.forecast["expected"].sum())
     _answer(rows, 5, "naive_revenue_next_3_months", forecast.forecast["naive"].sum())
+    if f.value_expected is not None:
+        _answer(rows, 5, "value_model_revenue_next_91_days", f.value_expected)
     _answer(rows, 5, "backtest_mape_model", forecast.model_mape)
     _answer(rows, 5, "backtest_mape_naive", forecast.naive_mape)
     _answer(rows, 5, "backtest_mae_model", forecast.model_mae)
@@ -466,6 +473,7 @@ def plot_membership(changes: pd.DataFrame):
 #: The header a reader sees for each column of the report's tables (and each feature's name).
 HEADERS: dict[str, str] = {
     "selected_by": "Selected by (same number of customers)",
+    "share_insiders": "Insiders among them",
     # customers and their features
     "customer_id": "Customer", "gross_revenue": "Revenue", "recency_days": "Days since last purchase",
     "n_lines": "Purchase lines", "frequency": "Invoices per 30 days", "qty_returned": "Units returned",
@@ -673,9 +681,10 @@ def report_context(f: Findings) -> dict[str, Any]:
         "profiles": Table.of(inputs.profiles, {
             "segment_id": "id", "segment_name": "text", "n_customers": "count",
             "share_customers": "share", "share_revenue": "share",
+            **({"share_insiders": "share"} if "share_insiders" in inputs.profiles else {}),
             **_features_table(["gross_revenue", "recency_days", "n_lines", "frequency",
                                "qty_returned"], "mean_")}),
-        "forecast": f.forecast,
+        "forecast": f.forecast, "value_expected": f.value_expected,
         "expected_revenue": float(f.forecast.forecast["expected"].sum()),
         "naive_revenue": float(f.forecast.forecast["naive"].sum()),
         "forecast_table": Table.of(f.forecast.forecast,

@@ -20,7 +20,8 @@ Run folder layout::
     report.html, .md     the nine questions answered, plots/  (report)
     answers.csv          the answers' numbers               (report)
     forecasts.csv        expected revenue, next months      (report)
-    insiders.csv         the Insiders with segment and features   (export)
+    insiders.csv         the Insiders: country, segment, status, since, value, reason (export)
+    joined.csv, left.csv the month's add and remove lists, same columns   (export)
     facts.json           small facts of every stage so far (all stages)
 """
 
@@ -47,6 +48,8 @@ FILES = {
     "selection": "selection.json",
     "facts": "facts.json",
     "insiders_csv": "insiders.csv",
+    "joined": "joined.csv",
+    "left": "left.csv",
     "report": "report.html",
     "answers": "answers.csv",
     "forecasts": "forecasts.csv",

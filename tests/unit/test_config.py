@@ -59,6 +59,7 @@ def test_every_cli_choice_is_a_dag_param():
                                              "reference_date", "reuse_spaces"}
     cli_to_param = {"anonymous": "anonymous_policy", "exclude_customer": "excluded_customers",
                     "k_max": "k_max_tried", "rule": "selection_rule", "k_range": "k_min"}
+    assert not set(PARAMS) - {cli_to_param.get(f, f) for f in flags} - {"k_max", "replay_months"}
     missing = {f for f in flags if cli_to_param.get(f, f) not in PARAMS}
     assert not missing
     assert {"source", "reference_date", "reuse_spaces"} == RUN_PARAMS

@@ -1,0 +1,51 @@
+"""The month's hand-off files, as a CRM or an email tool (Klaviyo, Mailchimp) imports them.
+
+``insiders.csv`` lists every Insider; ``joined.csv`` and ``left.csv`` are the month's add and
+remove lists. One row per customer, plain ids, dates as ``YYYY-MM-DD``, amounts rounded.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["COLUMNS", "crm_table", "hand_off"]
+
+#: The columns of every hand-off file, in order.
+COLUMNS = ("customer_id", "country", "segment_id", "segment_name", "status", "member_since",
+           "last_purchase_date", "expected_revenue", "p_active", "value_rank", "gross_revenue",
+           "recency_days", "n_invoices", "frequency", "reason")
+
+
+def customer_country(lines: pd.DataFrame) -> pd.Series:
+    """Each customer's country: the one of most of their purchase lines (ties: the first in
+    alphabetical order)."""
+    counts = lines.groupby(["customer_id", "country"], observed=True).size().rename("n").reset_index()
+    counts = counts.sort_values(["customer_id", "n", "country"], ascending=[True, False, True],
+                                kind="stable")
+    return counts.drop_duplicates("customer_id").set_index("customer_id")["country"]
+
+
+def crm_table(features: pd.DataFrame, segments: pd.DataFrame, lines: pd.DataFrame,
+              reference_date: str | pd.Timestamp) -> pd.DataFrame:
+    """Every customer of the month with the hand-off columns (:data:`COLUMNS`)."""
+    reference = pd.Timestamp(reference_date).normalize()
+    out = segments.join(features, how="inner")
+    out["country"] = customer_country(lines).reindex(out.index)
+    out["last_purchase_date"] = (reference - pd.to_timedelta(out["recency_days"], unit="D")).dt.date
+    out["member_since"] = pd.to_datetime(out["member_since"]).dt.date
+    out = out.reset_index()
+    for column, digits in (("expected_revenue", 2), ("p_active", 3), ("gross_revenue", 2),
+                           ("frequency", 2)):
+        out[column] = out[column].round(digits)
+    out["value_rank"] = out["value_rank"].astype("Int64")
+    return out[list(COLUMNS)]
+
+
+def hand_off(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The three files: Insiders (best expected value first), who joined, who left."""
+    order = ["expected_revenue", "gross_revenue", "customer_id"]
+    ranked = table.sort_values(order, ascending=[False, False, True], kind="stable",
+                               na_position="last")
+    members = ranked["status"].isin(("new", "stayed"))
+    return {"insiders_csv": ranked[members], "joined": ranked[ranked["status"] == "new"],
+            "left": ranked[ranked["status"] == "left"]}

@@ -1,0 +1,41 @@
+"""The month's hand-off files for a CRM: plain ids, dates, rounded values, add/remove lists."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from insiders.handoff import COLUMNS, crm_table, hand_off
+from tests.conftest import make_lines
+
+
+def test_the_hand_off_lists_members_joiners_and_leavers():
+    lines = make_lines([
+        ("1", "A1", 1, "2011-01-10 09:00", 2.0, 101, "France"),
+        ("2", "A1", 1, "2011-02-10 09:00", 2.0, 101, "France"),
+        ("3", "A1", 1, "2011-02-12 09:00", 2.0, 101, "Germany"),
+        ("4", "A1", 1, "2011-02-20 09:00", 2.0, 102, "United Kingdom"),
+        ("5", "A1", 1, "2011-01-05 09:00", 2.0, 103, "Spain"),
+    ])
+    features = pd.DataFrame({"gross_revenue": [6.004, 2.0, 2.0], "recency_days": [18, 10, 55],
+                             "n_invoices": [3, 1, 1], "frequency": [1.66666, 1.0, 1.0]},
+                            index=pd.Index([101, 102, 103], name="customer_id"))
+    segments = pd.DataFrame({
+        "segment_id": [1, 2, 2], "segment_name": ["High value, active", "Mid", "Mid"],
+        "is_insider": [True, True, False], "status": ["stayed", "new", "left"],
+        "member_since": pd.to_datetime(["2010-12-01", "2011-03-01", None]),
+        "expected_revenue": [12.3456, 3.21, 0.5], "p_active": [0.98765, 0.5, 0.1],
+        "value_rank": [1.0, 2.0, 3.0], "reason": ["kept: ...", "entered: ...", "left: ..."],
+    }, index=features.index)
+    table = crm_table(features, segments, lines, "2011-03-02")
+    assert tuple(table.columns) == COLUMNS
+    row = table.set_index("customer_id").loc[101]
+    assert row["country"] == "France"  # most of their lines
+    assert str(row["last_purchase_date"]) == "2011-02-12"
+    assert str(row["member_since"]) == "2010-12-01"
+    assert row["expected_revenue"] == 12.35 and row["p_active"] == 0.988 and row["frequency"] == 1.67
+    files = hand_off(table)
+    assert files["insiders_csv"]["customer_id"].tolist() == [101, 102]  # best value first
+    assert files["joined"]["customer_id"].tolist() == [102]
+    assert files["left"]["customer_id"].tolist() == [103]
+    text = files["insiders_csv"].to_csv(index=False)
+    assert "101," in text and "101.0" not in text and "2011-02-12" in text
