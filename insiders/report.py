@@ -292,16 +292,6 @@ def answers_table(f: Findings) -> pd.DataFrame:
 
 
 # --- plots -----------------------------------------------------------------------------------
-#: The axis label of each feature, with its unit (``{currency}`` is the currency's symbol).
-FEATURE_AXES = {
-    "gross_revenue": "Revenue ({currency})", "recency_days": "Days since last purchase",
-    "n_lines": "Purchase lines", "frequency": "Invoices per 30 days", "qty_returned": "Units returned",
-    "n_invoices": "Invoices", "n_items": "Units bought", "n_products": "Distinct products",
-    "avg_ticket": "Mean revenue per line ({currency})", "avg_basket_size": "Units per invoice",
-    "avg_unique_basket_size": "Distinct products per invoice",
-    "avg_days_between_purchases": "Days between purchases", "n_returns": "Return lines",
-    "value_returned": "Value returned ({currency})",
-}
 
 
 def _figure():
@@ -510,6 +500,15 @@ HEADERS: dict[str, str] = {
     "davies_bouldin": "Davies-Bouldin (lower is better)",
     "calinski_harabasz": "Calinski-Harabasz (higher is better)",
     "rule": "Filter", "description": "What it removes", "lines_removed": "Lines removed",
+}
+
+FEATURE_AXES = {  # the features' headers, with their unit where they have one
+    **{name: HEADERS[name] for name in (
+        "recency_days", "n_lines", "frequency", "qty_returned", "n_invoices", "n_items",
+        "n_products", "avg_basket_size", "avg_unique_basket_size", "avg_days_between_purchases",
+        "n_returns")},
+    **{name: f"{HEADERS[name]} ({{currency}})" for name in (
+        "gross_revenue", "avg_ticket", "value_returned")},
 }
 
 

@@ -272,31 +272,21 @@ def test_an_empty_then_unreachable_warehouse_is_said_so(servers, postgres):
 # --------------------------------------------------------------------------- without a server
 
 
-def test_importing_the_plugin_stays_light():
-    """Every Airflow process imports plugins: no FastAPI, pandas, psycopg or insiders at import
-    time (the page's queries and formatters come with its first request)."""
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import insiders_plugin; "
-        "print(','.join(m for m in sys.modules if m in ('fastapi', 'pandas', 'numpy', 'psycopg') "
-        "or m.startswith('insiders.')))"
-    )
+@pytest.mark.parametrize(("step", "watched", "expected"), [
+    # every Airflow process imports plugins: none of these at import time (the page's
+    # queries and formatters come with its first request)
+    ("", "('fastapi', 'pandas', 'numpy', 'psycopg') or m.startswith('insiders.')", ""),
+    # the page's template and formatters load no pandas or numpy in the API server
+    ("insiders_plugin.render_problem('t', 'm'); ",
+     "('pandas', 'numpy', 'insiders.templating', 'insiders.formats')",
+     "insiders.formats,insiders.templating"),
+])
+def test_the_plugin_stays_light(step, watched, expected):
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import insiders_plugin; " + step
+            + f"print(','.join(sorted(m for m in sys.modules if m in {watched})))")
     done = subprocess.run([sys.executable, "-c", code, str(PLUGIN_FILE.parent)],
                           capture_output=True, text=True, timeout=120, check=True)
-    assert done.stdout.strip() == ""
-
-
-def test_rendering_the_page_stays_light():
-    """The page's template and formatters (insiders.templating, insiders.formats) load no
-    pandas or numpy in the API server."""
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import insiders_plugin; "
-        "insiders_plugin.render_problem('t', 'm'); "
-        "print(','.join(m for m in ('pandas', 'numpy', 'insiders.templating', 'insiders.formats') "
-        "if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code, str(PLUGIN_FILE.parent)],
-                          capture_output=True, text=True, timeout=120, check=True)
-    assert done.stdout.strip() == "insiders.templating,insiders.formats"
+    assert done.stdout.strip() == expected
 
 
 def _snapshot(plugin, tmp_path: Path):
