@@ -13,8 +13,9 @@ connection, or `file://...`; default `var/runs` beside this project), XCom carri
 that folder and small facts. `report` answers the nine business questions (HTML and
 Markdown with plots, `answers.csv`, `forecasts.csv`); `load` then replaces the run month
 in the Postgres warehouse (`insiders_warehouse` connection), answers included, in one
-transaction, so a rerun never duplicates it and a failure changes nothing; `export`
-writes `insiders.csv`.
+transaction, so a rerun never duplicates it and a failure changes nothing, and updates the
+Asset `insiders_month_loaded` (DAGs scheduled on it, such as `insiders_crm_handoff`, start
+then); `export` writes `insiders.csv`, `joined.csv` and `left.csv`.
 
 Configuration (from Airflow, never from code):
 
@@ -34,9 +35,13 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.sdk import Param, Variable, dag, task
+from airflow.sdk import Asset, Param, Variable, dag, task
 
 from insiders.config import PARAMS, RunConfig
+from insiders.options import INSIDERS_LOADED_ASSET
+
+#: Updated when a run month is in the warehouse (see dags/insiders_crm_handoff.py).
+INSIDERS_LOADED = Asset(INSIDERS_LOADED_ASSET)
 
 PROJECT = Path(__file__).resolve().parent.parent
 WAREHOUSE_CONN = "insiders_warehouse"
@@ -208,15 +213,18 @@ def insiders_monthly():
         facts = _stage("report", run, params)
         return {**run, "report": facts["report"]}
 
-    @task
+    @task(outlets=[INSIDERS_LOADED])
     def load(run: dict[str, Any], **context) -> dict[str, Any]:
-        """Replace the run month in the warehouse, in one transaction."""
+        """Replace the run month in the warehouse, in one transaction; then tell the DAGs
+        scheduled on the Asset which month and run folder it was."""
         from insiders import warehouse
 
         _use_object_storage(run["run_dir"])
         with _warehouse() as conn:
             result = warehouse.load_run(conn, run["run_dir"], run_month=run["run_month"],
                                         run_id=context["run_id"])
+        context["outlet_events"][INSIDERS_LOADED].extra = {
+            "run_month": run["run_month"], "run_dir": run["run_dir"]}
         return {**run, "loaded": result.to_dict()}
 
     @task

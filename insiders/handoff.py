@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["COLUMNS", "crm_table", "hand_off"]
+__all__ = ["COLUMNS", "crm_table", "hand_off", "publish"]
 
 #: The columns of every hand-off file, in order.
 COLUMNS = ("customer_id", "country", "segment_id", "segment_name", "status", "member_since",
@@ -49,3 +49,22 @@ def hand_off(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     members = ranked["status"].isin(("new", "stayed"))
     return {"insiders_csv": ranked[members], "joined": ranked[ranked["status"] == "new"],
             "left": ranked[ranked["status"] == "left"]}
+
+
+def publish(run_dir: str, outbox: str) -> dict[str, str]:
+    """Write a run month's hand-off files into ``outbox/<YYYY-MM>/`` (a path or URL a CRM
+    sync picks up), built from the run folder; returns file name -> URI. Rerunning a month
+    rewrites its files."""
+    from insiders import artifacts, run_folder
+
+    facts = artifacts.load_json(run_folder.path(run_dir, "facts"))
+    month = pd.Timestamp(facts["reference_date"]).strftime("%Y-%m")
+    table = crm_table(artifacts.load_frame(run_folder.path(run_dir, "features")),
+                      artifacts.load_frame(run_folder.path(run_dir, "segments")),
+                      artifacts.load_frame(run_folder.path(run_dir, "lines")),
+                      facts["reference_date"])
+    written = {}
+    for name, frame in hand_off(table).items():
+        file = run_folder.FILES[name]
+        written[file] = artifacts.save_frame(frame, artifacts.join(outbox, month, file), index=False)
+    return written

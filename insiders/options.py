@@ -47,3 +47,7 @@ RULES: tuple[str, ...] = ("fixed", "best_silhouette")
 
 #: Feature scalers.
 SCALERS: tuple[str, ...] = ("minmax", "standard", "robust", "quantile")
+
+#: The Airflow Asset the monthly DAG updates when a run month is in the warehouse; DAGs that
+#: feed other tools (a CRM sync, an email campaign) are scheduled on it.
+INSIDERS_LOADED_ASSET = "insiders_month_loaded"

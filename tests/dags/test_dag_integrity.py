@@ -30,7 +30,14 @@ if dag:
                        for k in dag.params},
         param_defaults={k: dag.params.get_param(k).value for k in dag.params},
     )
-print(json.dumps(out))
+if dag:
+    out["load_outlets"] = sorted(getattr(o, "name", str(o)) for o in dag.get_task("load").outlets)
+crm = bag.dags.get("insiders_crm_handoff")
+if crm:
+    out["crm"] = {"timetable": type(crm.timetable).__name__,
+                  "assets": str(getattr(crm.timetable, "asset_condition", "")),
+                  "tasks": sorted(t.task_id for t in crm.tasks)}
+print(json.dumps(out, default=str))
 """
 
 
@@ -46,7 +53,16 @@ def parsed(tmp_path_factory):
 
 def test_no_import_errors(parsed):
     assert parsed["errors"] == {}
-    assert parsed["dag_ids"] == ["insiders_monthly"]
+    assert parsed["dag_ids"] == ["insiders_crm_handoff", "insiders_monthly"]
+
+
+def test_the_loaded_month_is_an_asset_a_downstream_dag_is_scheduled_on(parsed):
+    from insiders.options import INSIDERS_LOADED_ASSET
+
+    assert parsed["load_outlets"] == [INSIDERS_LOADED_ASSET]
+    assert parsed["crm"]["timetable"] == "AssetTriggeredTimetable"
+    assert f"name='{INSIDERS_LOADED_ASSET}'" in parsed["crm"]["assets"]
+    assert parsed["crm"]["tasks"] == ["publish"]
 
 
 def test_scheduled_on_the_15th(parsed):

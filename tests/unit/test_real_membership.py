@@ -54,3 +54,14 @@ def test_a_rerun_gives_the_same_members(two_months, tmp_path):
     first = pd.read_parquet(dec / "segments.parquet")
     second = pd.read_parquet(again / "segments.parquet")
     pd.testing.assert_frame_equal(first, second)
+
+
+def test_the_crm_dag_publishes_the_months_hand_off_files(two_months, tmp_path):
+    from insiders.handoff import publish
+
+    _, dec = two_months
+    written = publish(str(dec), str(tmp_path / "outbox"))
+    assert sorted(written) == ["insiders.csv", "joined.csv", "left.csv"]
+    for name in written:
+        published = pd.read_csv(tmp_path / "outbox" / "2011-12" / name)
+        pd.testing.assert_frame_equal(published, pd.read_csv(dec / name))
