@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from insiders import artifacts, options, run_folder
 from insiders.config import (
     INSIDERS_RULES,
+    PARAMS,
     VALUE_MODELS,
     FilterConfig,
     MembershipPolicy,
@@ -25,6 +26,9 @@ from insiders.schema import FILTERED_EXTRA
 
 if TYPE_CHECKING:
     import pandas as pd
+
+#: The run configuration's defaults, which the flags show and take.
+_DEFAULTS = RunConfig().to_params()
 
 # The stages (pandas, scikit-learn, UMAP) are imported by the subcommands that run them, so that
 # ``insiders --help`` and argument errors answer at once.
@@ -130,9 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
             "(model_scores.csv) and every candidate's labels.",
             _cmd_compare, _add_run_dir, _add_grid_options)
     command("select", "pick the model and find Insiders",
-            "Pick one model by the stated policy, find Insiders (the cluster with the highest "
-            "value score) and give segments stable ids and names (matched to last month's "
-            "with --previous).", _cmd_select, _add_run_dir, _add_policy_options)
+            "Pick one model by the stated policy, give segments stable ids and names (matched "
+            "to last month's with --previous) and choose this month's Insiders (by default the "
+            "top customers by expected revenue, with an entry and an exit bar).",
+            _cmd_select, _add_run_dir, _add_policy_options)
     p = command("report", "answer the nine business questions",
                 "Write report.html (self-contained, with plots) and report.md, answers.csv and "
                 "forecasts.csv into the run folder. Replays the monthly run on the months "
@@ -241,11 +246,12 @@ def _add_policy_options(p: argparse.ArgumentParser) -> None:
         "Insiders (members stay until they fall below the exit bar)",
     )
     m = MembershipPolicy()
-    p.add_argument("--insiders", dest="insiders_rule", choices=INSIDERS_RULES, default="value",
+    p.add_argument("--insiders", dest="insiders_rule", choices=INSIDERS_RULES,
+                   default=_DEFAULTS["insiders_rule"],
                    help="value: the top customers by expected revenue over the next 3 months, "
                    "with an entry and a lower exit bar (default); cluster: the highest-value "
                    "segment (the study's rule)")
-    p.add_argument("--value-model", choices=VALUE_MODELS, default="blend",
+    p.add_argument("--value-model", choices=VALUE_MODELS, default=_DEFAULTS["value_model"],
                    help="the expected-revenue model (default: blend, chosen by bench/bench_value.py)")
     p.add_argument("--entry-share", type=float, default=m.entry_share,
                    help="enter when ranked in this share of the active customers (default: %(default)s)")
@@ -271,9 +277,9 @@ def _add_source(p: argparse.ArgumentParser, default: str | None = None) -> None:
     )
     p.add_argument("--date-format", help="strptime format of text dates (default: detected; "
                    "day-first or month-first is read from the data, or refused as ambiguous)")
-    p.add_argument("--decimal", default="auto", choices=("auto", ".", ","),
+    p.add_argument("--decimal", default=_DEFAULTS["decimal"], choices=("auto", ".", ","),
                    help="decimal separator of text numbers (default: auto, detected per file)")
-    p.add_argument("--thousands", default="auto",
+    p.add_argument("--thousands", default=_DEFAULTS["thousands"],
                    help="thousands separator: auto (default), '.', ',', another character, "
                    "or 'none'")
 
@@ -308,26 +314,22 @@ def _add_reference_date(p: argparse.ArgumentParser) -> None:
         help="features as of this day (YYYY-MM-DD); default: "
         "the day of the last purchase in the data, never today's date",
     )
-    p.add_argument("--max-staleness-days", type=int, default=45,
+    p.add_argument("--max-staleness-days", type=int, default=_DEFAULTS["max_staleness_days"],
                    help="refuse a reference date more than this many days after the data's "
-                   "last purchase (default: 45)")
+                   "last purchase (default: %(default)s)")
+
+
+#: The run params whose CLI flag has another name (None: set from ``--k-range``; the flag
+#: ``--k-max`` is the grid's ``k_max_tried``); every other param is its flag's name.
+_FLAG_OF = {"anonymous_policy": "anonymous", "excluded_customers": "exclude_customer",
+            "k_max_tried": "k_max", "selection_rule": "rule", "k_min": None, "k_max": None}
 
 
 def _run_config(args: argparse.Namespace) -> RunConfig:
     """The run configuration from whichever of its flags this subcommand has."""
-    flags = {
-        "encoding": "encoding", "date_format": "date_format", "decimal": "decimal",
-        "thousands": "thousands", "anonymous_policy": "anonymous",
-        "min_unit_price": "min_unit_price", "excluded_customers": "exclude_customer",
-        "features": "features", "spaces": "spaces", "scaler": "scaler",
-        "random_state": "random_state", "models": "models", "k_max_tried": "k_max",
-        "selection_rule": "rule", "space": "space", "model": "model", "k": "k",
-        "value_score": "value_score", "replay_months": "replay_months",
-        "max_staleness_days": "max_staleness_days", "insiders_rule": "insiders_rule",
-        "value_model": "value_model", "entry_share": "entry_share", "exit_share": "exit_share",
-        "grace_months": "grace_months",
-    }
-    params = {name: getattr(args, flag) for name, flag in flags.items() if hasattr(args, flag)}
+    flags = {name: _FLAG_OF.get(name, name) for name in PARAMS}
+    params = {name: getattr(args, flag) for name, flag in flags.items()
+              if flag and hasattr(args, flag)}
     if getattr(args, "thousands", None) == "none":
         params["thousands"] = ""
     if getattr(args, "k_range", None):

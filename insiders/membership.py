@@ -57,7 +57,7 @@ def decide_membership(
         currency: for the reasons' amounts.
 
     Returns:
-        Per customer of ``values`` (and last month's members no longer in it, as ``left``):
+        Per customer of ``values`` (last month's members missing from it are not listed):
         ``value_rank`` (1 = best among the active; NaN if inactive), ``is_insider``,
         ``status`` (new, stayed, left, out), ``member_since``, ``months_below`` and a
         ``reason`` in words.
@@ -87,14 +87,12 @@ def decide_membership(
     still_below = was & active & ~in_exit
     below_now = (below + 1).where(still_below, 0)
     keep = was & active & (in_exit | (below_now <= policy.grace_months))
-    enter = ~was & in_entry
-    is_insider = keep | enter
+    is_insider = keep | (~was & in_entry)
 
     out = pd.DataFrame(index=values.index)
     out["value_rank"] = rank
     out["is_insider"] = is_insider
-    out["status"] = np.select([enter, keep, was & ~keep], ["new", "stayed", "left"], "out")
-    out["member_since"] = since.where(keep, pd.Timestamp(month)).where(is_insider)
+    out["status"], out["member_since"] = _transitions(is_insider, was, since, month)
     out["months_below"] = below_now.where(keep, 0).astype(int)
     bars = f"entry bar: top {count(entry_n)}, exit bar: top {count(exit_n)} of {count(n_active)} active"
     reasons = []
@@ -117,6 +115,14 @@ def decide_membership(
             reasons.append("")
     out["reason"] = reasons
     return out
+
+
+def _transitions(now: pd.Series, was: pd.Series, since: pd.Series,
+                 month: pd.Timestamp) -> tuple[np.ndarray, pd.Series]:
+    """Each customer's status (new, stayed, left, out) and member-since date, from whether they
+    are a member now and were one last month (``since``: last month's member-since)."""
+    status = np.select([now & ~was, now & was, ~now & was], ["new", "stayed", "left"], "out")
+    return status, since.where(now & was, month.to_period("M").to_timestamp()).where(now)
 
 
 def previous_members(previous: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -159,7 +165,6 @@ def tier_members(
         random_state: the value model's seed.
         currency: for the reasons.
     """
-
     month = pd.Timestamp(reference_date)
     out = segments.copy()
     prev = previous_members(previous)
@@ -172,10 +177,7 @@ def tier_members(
         out["expected_revenue"] = np.nan
         out["p_active"] = np.nan
         out["value_rank"] = np.nan
-        out["status"] = np.select([now & ~was, now & was, ~now & was], ["new", "stayed", "left"],
-                                  "out")
-        first_day = month.to_period("M").to_timestamp()
-        out["member_since"] = since.where(now & was, first_day).where(now)
+        out["status"], out["member_since"] = _transitions(now, was, since, month)
         out["months_below"] = 0
         out["reason"] = np.where(now, "in the highest-value segment of the clustering",
                                  np.where(was, "left the highest-value segment", ""))

@@ -115,7 +115,7 @@ class Findings:
     value_expected: float | None = None
     #: the per-run back-test: share of the next 91 days, per rule and replayed month
     capture: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=["rule", "slug", "cut_date", "share"]))
+        columns=["rule", "cut_date", "share"]))
 
 
 @dataclass
@@ -222,7 +222,7 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
         n_insiders=len(insiders), n_customers=len(features),
         share_customers=float(is_insider.mean()),
         share_revenue=float(revenue[is_insider].sum() / revenue.sum()),
-        revenue_insiders=float(features.loc[insiders, "gross_revenue"].sum()),
+        revenue_insiders=float(revenue[is_insider].sum()),
         vs_rest=vs_rest, forecast=forecast, selected_then=selected_then, rules=rules,
         changes=changes, exits=history.exits(), test=test, oot=oot, capture=capture,
         value_expected=(float(segments.loc[insiders, "expected_revenue"].sum())
@@ -278,11 +278,11 @@ def answers_table(f: Findings) -> pd.DataFrame:
     for key in ("p_value", "mean_difference", "ci_low", "ci_high"):
         _answer(rows, 8, key, f.test[key])
     for r in f.oot.itertuples():
-        slug = r.group.split(" (")[0].lower().replace(" ", "_")
+        slug = _slug(r.group)
         _answer(rows, 8, f"oot_revenue_per_customer_{slug}", r.revenue_per_customer)
         _answer(rows, 8, f"oot_share_{slug}", r.share_of_revenue_after)
     for r in f.capture.itertuples():
-        _answer(rows, 8, f"backtest_share_{r.slug}_{r.cut_date}", r.share)
+        _answer(rows, 8, f"backtest_share_{_slug(r.rule)}_{r.cut_date}", r.share)
     _answer(rows, 8, "beats_top_n_by_revenue", float(f.beats_top))
     _answer(rows, 8, "beats_rfm", float(f.beats_rfm))
     _answer(rows, 8, "stability_insiders_jaccard", f.stability["insiders_jaccard"])
@@ -587,21 +587,23 @@ def backtest_months(lines: pd.DataFrame, history, reference: pd.Timestamp,
     the share of that window's revenue brought by the month's Insiders, and by plain rules and
     the clusters' top segment of the same size (:func:`insiders.backtest.capture_table`).
 
-    Returns one row per (rule, cut_date): ``rule``, ``slug``, ``cut_date`` (ISO), ``share``.
+    Returns one row per (rule, cut_date): ``rule``, ``cut_date`` (ISO), ``share``.
     """
     from insiders import backtest
     from insiders.select import cluster_values
+    from insiders.value import top_n
 
     cuts = [d for d in sorted(history.segments) if d + pd.Timedelta(days=horizon_days) <= reference]
     if not cuts:
-        return pd.DataFrame(columns=["rule", "slug", "cut_date", "share"])
+        return pd.DataFrame(columns=["rule", "cut_date", "share"])
     tiers, alone, top_cluster = {}, {}, {}
     for day in cuts:
         seg, feats = history.segments[day], history.features[day]
         tiers[day] = seg.index[seg["is_insider"]]
         size = len(tiers[day])
         if "expected_revenue" in seg and seg["expected_revenue"].notna().any():
-            alone[day] = seg["expected_revenue"].sort_values(ascending=False, kind="stable").index[:size]
+            alone[day] = top_n(seg["expected_revenue"], size,
+                               tiebreak=feats["gross_revenue"].reindex(seg.index))
         best = cluster_values(feats, seg["cluster"], value_score).index[0]
         top_cluster[day] = seg.index[seg["cluster"] == best]
     rules = {"Insiders": backtest.precomputed(tiers),
@@ -612,10 +614,14 @@ def backtest_months(lines: pd.DataFrame, history, reference: pd.Timestamp,
     rules["Highest-value segment (any size)"] = backtest.precomputed(top_cluster)
     table = backtest.capture_table(lines, cuts, lambda past, cut: len(tiers[cut]), rules,
                                    horizon_days=horizon_days)
-    table = table.assign(cut_date=table["cut_date"].dt.date.astype(str),
-                         slug=table["rule"].str.split(" [(]").str[0].str.lower()
-                         .str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_"))
-    return table[["rule", "slug", "cut_date", "share"]]
+    table = table.assign(cut_date=table["cut_date"].dt.date.astype(str))
+    return table[["rule", "cut_date", "share"]]
+
+
+def _slug(label: str) -> str:
+    """An answer's metric name from a row label: "Top N by past revenue (...)" ->
+    ``top_n_by_past_revenue``."""
+    return re.sub(r"[^a-z0-9]+", "_", label.split(" (")[0].lower()).strip("_")
 
 
 def summary(f: Findings) -> dict[str, Any]:

@@ -15,8 +15,9 @@ NOISE_SEGMENT = 0
 NOISE_NAME = "Unassigned (noise)"
 
 
-def jaccard_matrix(current: pd.Series, previous: pd.Series) -> pd.DataFrame:
-    """Shared members over all members, for every (current cluster, previous segment) pair."""
+def overlaps(current: pd.Series, previous: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """For every (current cluster, previous segment) pair, noise left out: the members they
+    share, and the Jaccard index (shared members over all members)."""
     cur = current[current >= 0]
     prev = previous[previous != NOISE_SEGMENT]
     both = pd.crosstab(cur, prev.reindex(cur.index)).reindex(
@@ -24,7 +25,7 @@ def jaccard_matrix(current: pd.Series, previous: pd.Series) -> pd.DataFrame:
     )
     sizes_cur = cur.value_counts().reindex(both.index).to_numpy()[:, None]
     sizes_prev = prev.value_counts().reindex(both.columns).to_numpy()[None, :]
-    return both / (sizes_cur + sizes_prev - both.to_numpy())
+    return both, both / (sizes_cur + sizes_prev - both.to_numpy())
 
 
 HIGH_RETURNS = "high returns"
@@ -93,10 +94,7 @@ def assign_segments(
     ids: dict[int, int] = {}
     names: dict[int, str] = {}
     if previous is not None and not previous.empty:
-        overlap = jaccard_matrix(labels, previous["segment_id"])
-        shared = pd.crosstab(labels, previous["segment_id"].reindex(labels.index)).reindex(
-            index=overlap.index, columns=overlap.columns, fill_value=0
-        )
+        shared, overlap = overlaps(labels, previous["segment_id"])
         # most customers keeping their segment; Jaccard only decides if a pair may match
         rows, cols = linear_sum_assignment(shared.to_numpy(), maximize=True)
         prev_names = previous.groupby("segment_id")["segment_name"].first()
