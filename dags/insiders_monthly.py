@@ -4,7 +4,7 @@
 Picks the shop's best customers (**Insiders**) on the 15th of every month, as of the day
 before (the run's data interval, so a backfill of last March answers for last March).
 
-`ingest` -> `filter_lines` -> `features` -> `embed` -> `compare` -> `select` -> `report`
+`ingest` -> `check_quality` -> `filter_lines` -> `features` -> `embed` -> `compare` -> `select` -> `report`
 -> `load` -> `export` -> `resync_metabase`
 
 Each task is a thin call into the `insiders` package; files go under one folder per run
@@ -114,11 +114,18 @@ def _config(params: dict[str, Any]) -> RunConfig:
 
 
 def _stage(name: str, run: dict[str, Any], params: dict[str, Any] | None = None, **inputs: Any):
-    """Run one stage of the package on the run's folder with the run's configuration."""
-    from insiders import pipeline
+    """Run one stage of the package on the run's folder with the run's configuration. Bad
+    input fails the task at once (a retry cannot fix it); other errors are retried."""
+    from airflow.sdk.exceptions import AirflowFailException
 
-    _use_object_storage(run["run_dir"])
-    return pipeline.run_stage(name, run["run_dir"], _config(params or {}), **inputs)
+    from insiders import pipeline
+    from insiders.errors import InputError
+
+    _use_object_storage(run["run_dir"], inputs.get("source") or "")
+    try:
+        return pipeline.run_stage(name, run["run_dir"], _config(params or {}), **inputs)
+    except InputError as exc:
+        raise AirflowFailException(str(exc)) from exc
 
 
 def _previous(run: dict[str, Any], name: str) -> str | None:
@@ -162,19 +169,16 @@ def insiders_monthly():
     @task
     def ingest(**context) -> dict[str, Any]:
         """Read the source into the one schema; bad input fails here with file, row, column."""
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from insiders import pipeline
-        from insiders.ingest import IngestError
-
         run = _run_info(context)
-        _use_object_storage(run["source"], run["run_dir"])
-        try:
-            facts = pipeline.run_stage("ingest", run["run_dir"], _config(context["params"]),
-                                       source=run["source"])
-        except IngestError as exc:  # bad input: retrying cannot help, say what to fix
-            raise AirflowFailException(str(exc)) from exc
+        facts = _stage("ingest", run, context["params"], source=run["source"],
+                       run_id=context["run_id"])
         return {**run, "lines_read": facts["lines_read"]}
+
+    @task
+    def check_quality(run: dict[str, Any], params=None) -> dict[str, Any]:
+        """Quarantine implausible lines (counted per rule); refuse a file that breaks a file rule."""
+        facts = _stage("check_quality", run, params, reference_date=run["reference_date"])
+        return {**run, "lines_quarantined": facts["lines_quarantined"]}
 
     @task
     def filter_lines(run: dict[str, Any], params=None) -> dict[str, Any]:
@@ -217,12 +221,18 @@ def insiders_monthly():
     def load(run: dict[str, Any], **context) -> dict[str, Any]:
         """Replace the run month in the warehouse, in one transaction; then tell the DAGs
         scheduled on the Asset which month and run folder it was."""
+        from airflow.sdk.exceptions import AirflowFailException
+
         from insiders import warehouse
+        from insiders.errors import RunFolderError
 
         _use_object_storage(run["run_dir"])
-        with _warehouse() as conn:
-            result = warehouse.load_run(conn, run["run_dir"], run_month=run["run_month"],
-                                        run_id=context["run_id"])
+        try:
+            with _warehouse() as conn:  # unreachable, or busy past the lock timeout: retried
+                result = warehouse.load_run(conn, run["run_dir"], run_month=run["run_month"],
+                                            run_id=context["run_id"])
+        except RunFolderError as exc:  # a folder mixed by a failed rerun: rerun, don't retry
+            raise AirflowFailException(str(exc)) from exc
         context["outlet_events"][INSIDERS_LOADED].extra = {
             "run_month": run["run_month"], "run_dir": run["run_dir"]}
         return {**run, "loaded": result.to_dict()}
@@ -250,7 +260,8 @@ def insiders_monthly():
         )
         return metabase.resync(config)
 
-    resync_metabase(export(load(report(select(compare(embed(features(filter_lines(ingest())))))))))
+    segmented = select(compare(embed(features(filter_lines(check_quality(ingest()))))))
+    resync_metabase(export(load(report(segmented))))
 
 
 insiders_monthly()

@@ -30,9 +30,36 @@ def save_frame(
         buffer.write(frame.to_csv(index=index).encode("utf-8"))
     else:
         frame.to_parquet(buffer, index=index)
-    with fs.open(path, "wb") as handle:
-        handle.write(buffer.getvalue())
+    _write_atomically(fs, path, buffer.getvalue())
     return uri
+
+
+def write_bytes(uri: str | Path, data: bytes, *, storage_options: dict[str, Any] | None = None) -> str:
+    """Write a file's bytes atomically (see :func:`_write_atomically`) and return its URI."""
+    fs, path = fsspec.core.url_to_fs(str(uri), **(storage_options or {}))
+    fs.makedirs(fs._parent(path), exist_ok=True)
+    _write_atomically(fs, path, data)
+    return str(uri)
+
+
+def _write_atomically(fs: Any, path: str, data: bytes) -> None:
+    """Write beside, then rename over: a reader (or a failed rerun) never sees half a file.
+    On object stores the rename is a copy and one PUT is atomic anyway."""
+    partial = f"{path}.partial"
+    with fs.open(partial, "wb") as handle:
+        handle.write(data)
+    fs.mv(partial, path)
+
+
+def file_digest(uri: str | Path, *, storage_options: dict[str, Any] | None = None) -> str:
+    """The SHA-256 of a file's bytes (hex)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with fsspec.open(str(uri), "rb", **(storage_options or {})) as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_frame(uri: str | Path, *, storage_options: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -52,8 +79,7 @@ def save_json(obj: Any, uri: str | Path, *, storage_options: dict[str, Any] | No
     uri = str(uri)
     fs, path = fsspec.core.url_to_fs(uri, **(storage_options or {}))
     fs.makedirs(fs._parent(path), exist_ok=True)
-    with fs.open(path, "w") as handle:
-        json.dump(obj, handle, indent=2, default=str)
+    _write_atomically(fs, path, json.dumps(obj, indent=2, default=str).encode("utf-8"))
     return uri
 
 

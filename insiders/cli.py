@@ -306,6 +306,19 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
         metavar="ID",
         help="drop this customer (repeatable; default: 16446, the study's outlier)",
     )
+    _add_quality_options(p)
+
+
+def _add_quality_options(p: argparse.ArgumentParser) -> None:
+    """The data-quality thresholds, one flag per param of the section (insiders.quality)."""
+    group = p.add_argument_group("data quality (lines quarantined, files refused)")
+    kinds = {"integer": int, "number": float, "string": str}
+    for name, spec in PARAMS.items():
+        if spec.section != "Data quality":
+            continue
+        group.add_argument(f"--{name.replace('_', '-')}", type=kinds[spec.schema["type"]],
+                           default=_DEFAULTS[name], choices=spec.schema.get("enum"),
+                           help=spec.description.replace("%", "%%") + " (default: %(default)s)")
 
 
 def _add_reference_date(p: argparse.ArgumentParser) -> None:
@@ -363,8 +376,14 @@ def _is_filtered(source: str) -> bool:
 
 
 def _filter(args: argparse.Namespace, lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The data-quality checks, then the filter rules (as the pipeline's two stages)."""
     from insiders.filters import filter_transactions
+    from insiders.quality import check_lines, drop_lines
 
+    with stage("data quality"):
+        checked = check_lines(lines, _run_config(args).quality, source=args.source,
+                              reference_date=getattr(args, "reference_date", None))
+    lines = drop_lines(lines, checked.quarantined)
     with stage(f"filter (anonymous lines: {args.anonymous})"):
         result = filter_transactions(lines, _filter_config(args))
     return result.lines, result.quarantine

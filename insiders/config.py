@@ -31,6 +31,7 @@ __all__ = [
     "GridConfig",
     "MembershipPolicy",
     "ParamSpec",
+    "QualityConfig",
     "ReadConfig",
     "RunConfig",
     "SelectionPolicy",
@@ -40,6 +41,9 @@ __all__ = [
 INSIDERS_RULES = ("value", "cluster")
 #: The value models (see insiders.value.ValueModel).
 VALUE_MODELS = ("blend", "gbm", "bgnbd")
+
+#: What to do with exact duplicate lines (every column equal).
+DUPLICATE_POLICIES = ("drop", "keep")
 
 AnonymousPolicy = Literal["exclude", "synthetic"]
 Rule = Literal["fixed", "best_silhouette"]
@@ -70,6 +74,56 @@ class FilterConfig:
     def __post_init__(self) -> None:
         if self.anonymous not in ANONYMOUS_POLICIES:
             raise ValueError(f"anonymous policy must be one of {ANONYMOUS_POLICIES}, got {self.anonymous!r}")
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """Plausibility rules checked before the filters (:mod:`insiders.quality`).
+
+    A line that breaks a line rule is quarantined (kept aside, counted, never segmented); a
+    file that breaks a file rule refuses the run. The defaults leave the bundled data's real
+    lines alone (its largest quantity is 80,995, price 38,970, line 168,469.60; 2% returns).
+
+    Attributes:
+        max_quantity: a line whose quantity is beyond +/- this is quarantined.
+        max_unit_price: a line priced above this is quarantined.
+        max_line_revenue: a line whose quantity x price is beyond +/- this is quarantined.
+        max_date_gap_days: the lines' days form one stretch with no gap longer than this;
+            lines cut off from the stretch holding most lines (a purchase dated 2099, or 1970)
+            are quarantined.
+        duplicate_lines: ``"drop"``: of lines equal in every column, keep one (an export that
+            repeats lines would count their revenue twice); ``"keep"``: keep them all, counted.
+        max_duplicate_share: above this share of duplicate lines the file is refused (the same
+            export appended twice).
+        max_return_share: above this share of return lines (quantity below zero) the file is
+            refused (signs flipped, or a returns-only export).
+        max_quarantine_share: above this share of lines quarantined by the line rules the file
+            is refused (a wrong column or unit, not a few bad lines).
+    """
+
+    max_quantity: int = 100_000
+    max_unit_price: float = 50_000.0
+    max_line_revenue: float = 250_000.0
+    max_date_gap_days: int = 60
+    duplicate_lines: str = "drop"
+    max_duplicate_share: float = 0.05
+    max_return_share: float = 0.25
+    max_quarantine_share: float = 0.01
+
+    def __post_init__(self) -> None:
+        if self.duplicate_lines not in DUPLICATE_POLICIES:
+            raise ValueError(f"duplicate_lines must be one of {DUPLICATE_POLICIES}, "
+                             f"got {self.duplicate_lines!r}")
+        for name in ("max_duplicate_share", "max_return_share", "max_quarantine_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be a share from 0 to 1, got {getattr(self, name)}")
+        for name in ("max_quantity", "max_unit_price", "max_line_revenue", "max_date_gap_days"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be above 0, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict:
+        """Plain values, for JSON and the report."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -228,6 +282,7 @@ class RunConfig:
     """
 
     read: ReadConfig = field(default_factory=ReadConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
     filters: FilterConfig = field(default_factory=FilterConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     grid: GridConfig = field(default_factory=GridConfig)
@@ -251,6 +306,14 @@ class RunConfig:
             "date_format": self.read.date_format,
             "decimal": self.read.decimal,
             "thousands": self.read.thousands,
+            "max_quantity": self.quality.max_quantity,
+            "max_unit_price": self.quality.max_unit_price,
+            "max_line_revenue": self.quality.max_line_revenue,
+            "max_date_gap_days": self.quality.max_date_gap_days,
+            "duplicate_lines": self.quality.duplicate_lines,
+            "max_duplicate_share": self.quality.max_duplicate_share,
+            "max_return_share": self.quality.max_return_share,
+            "max_quarantine_share": self.quality.max_quarantine_share,
             "anonymous_policy": self.filters.anonymous,
             "min_unit_price": self.filters.min_unit_price,
             "excluded_customers": list(self.filters.excluded_customers),
@@ -290,6 +353,16 @@ class RunConfig:
         return cls(
             read=ReadConfig(p["encoding"], p["date_format"] or None, p["decimal"],
                             None if p["thousands"] == "" else p["thousands"]),
+            quality=QualityConfig(
+                max_quantity=int(p["max_quantity"]),
+                max_unit_price=float(p["max_unit_price"]),
+                max_line_revenue=float(p["max_line_revenue"]),
+                max_date_gap_days=int(p["max_date_gap_days"]),
+                duplicate_lines=p["duplicate_lines"],
+                max_duplicate_share=float(p["max_duplicate_share"]),
+                max_return_share=float(p["max_return_share"]),
+                max_quarantine_share=float(p["max_quarantine_share"]),
+            ),
             filters=FilterConfig(
                 anonymous=p["anonymous_policy"],
                 min_unit_price=float(p["min_unit_price"]),
@@ -339,6 +412,31 @@ PARAMS: dict[str, ParamSpec] = {
                          {"type": "string", "enum": ["auto", ".", ","]}),
     "thousands": ParamSpec("Thousands separator", "Reading", "auto, '.', ',', another "
                            "character, or an empty text for none", _NULL_STR),
+    "max_quantity": ParamSpec("Largest quantity", "Data quality", "A line whose quantity is "
+                              "beyond plus or minus this is quarantined",
+                              {"type": "integer", "minimum": 1}),
+    "max_unit_price": ParamSpec("Highest unit price", "Data quality", "A line priced above this "
+                                "is quarantined", {"type": "number", "exclusiveMinimum": 0}),
+    "max_line_revenue": ParamSpec("Largest line revenue", "Data quality", "A line whose quantity "
+                                  "x price is beyond plus or minus this is quarantined",
+                                  {"type": "number", "exclusiveMinimum": 0}),
+    "max_date_gap_days": ParamSpec("Longest gap between days", "Data quality", "Lines cut off "
+                                   "by more than this many days from the stretch of dates "
+                                   "holding most lines (a purchase dated 2099) are quarantined",
+                                   {"type": "integer", "minimum": 1}),
+    "duplicate_lines": ParamSpec("Duplicate lines", "Data quality", "Lines equal in every "
+                                 "column: drop the repeats or keep them all",
+                                 {"type": "string", "enum": list(DUPLICATE_POLICIES)}),
+    "max_duplicate_share": ParamSpec("Most duplicate lines", "Data quality", "Refuse the file "
+                                     "above this share of duplicate lines (0.05: 5%)",
+                                     {"type": "number", "minimum": 0, "maximum": 1}),
+    "max_return_share": ParamSpec("Most return lines", "Data quality", "Refuse the file above "
+                                  "this share of return lines (0.25: 25%)",
+                                  {"type": "number", "minimum": 0, "maximum": 1}),
+    "max_quarantine_share": ParamSpec("Most quarantined lines", "Data quality", "Refuse the file "
+                                      "when the line rules quarantine more than this share of "
+                                      "its lines (0.01: 1%)",
+                                      {"type": "number", "minimum": 0, "maximum": 1}),
     "anonymous_policy": ParamSpec("Anonymous lines", "Filters", "Lines without a customer id: "
                                   "exclude them (they cannot join a loyalty programme) or make "
                                   "one customer per anonymous invoice (synthetic, the study's)",

@@ -8,6 +8,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
+from insiders.errors import InputError
 from insiders.options import FEATURE_DESCRIPTIONS, STUDY_FEATURES
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def last_purchase_date(lines: pd.DataFrame) -> pd.Timestamp:
     """The day of the last purchase line: the reference date of a one-off analysis."""
     purchases = lines.loc[~_is_return(lines), "invoice_date"]
     if purchases.empty:
-        raise ValueError("no purchase lines: cannot pick a reference date")
+        raise InputError("no purchase lines: cannot pick a reference date")
     return purchases.max().normalize()
 
 
@@ -128,22 +129,22 @@ def checked_reference_date(
     """The reference date (default: the last purchase day), refused when it makes no sense.
 
     Raises:
-        ValueError: no line is left; the date is before the first purchase; or it is more than
+        InputError: no line is left; the date is before the first purchase; or it is more than
             ``max_staleness_days`` after the last one (stale data, or a run date the data never
             reached) -- the message names the data's dates and what to change.
     """
     if lines.empty:
-        raise ValueError("no purchase line is left after the filters: nothing to segment")
+        raise InputError("no purchase line is left after the filters: nothing to segment")
     last = last_purchase_date(lines)
     first = lines["invoice_date"].min().normalize()
     reference = pd.Timestamp(reference_date).normalize() if reference_date else last
     if reference < first:
-        raise ValueError(
+        raise InputError(
             f"the reference date {reference.date()} is before the data's first purchase "
             f"({first.date()}): pick a date from {first.date()} to {last.date()}"
         )
     if (reference - last).days > max_staleness_days:
-        raise ValueError(
+        raise InputError(
             f"the data's last purchase is {last.date()}, {(reference - last).days} days before "
             f"the reference date {reference.date()} (at most {max_staleness_days} allowed): "
             "load newer data, pick an earlier reference date (in Airflow: the run's date or the "

@@ -15,6 +15,7 @@ import fsspec
 import numpy as np
 import pandas as pd
 
+from insiders.errors import InputError
 from insiders.schema import ALIASES, COLUMNS, NULLABLE, normalise_name
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ _FORMATS = {
 _COMPRESSIONS = (".gz", ".bz2", ".zip", ".xz", ".zst")
 
 
-class IngestError(ValueError):
+class IngestError(InputError):
     """Input that cannot be read; the message names the file, row, column and value.
 
     Attributes mirror the message so that callers (and tests) can check them.

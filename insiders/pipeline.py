@@ -20,9 +20,11 @@ from insiders.config import (
     FilterConfig,
     GridConfig,
     MembershipPolicy,
+    QualityConfig,
     ReadConfig,
     RunConfig,
 )
+from insiders.errors import InputError
 from insiders.features import build_customer_features, checked_reference_date
 from insiders.filters import filter_transactions
 from insiders.handoff import crm_table, hand_off
@@ -31,7 +33,8 @@ from insiders.ingest import read_transactions
 from insiders.membership import tier_members, warm_start
 from insiders.parallel import cores
 from insiders.progress import stage
-from insiders.run_folder import path, record_facts
+from insiders.quality import check_lines, drop_lines
+from insiders.run_folder import begin_attempt, path, record_facts, seal
 from insiders.segments import assign_segments, profile_segments
 from insiders.select import SelectionPolicy, choose_candidate
 from insiders.spaces import embeddings_frame, fit_spaces, load_spaces, save_spaces
@@ -43,30 +46,57 @@ def ingest(
     read: ReadConfig | None = None,
     *,
     storage_options: dict[str, Any] | None = None,
+    run_id: str | None = None,
 ) -> dict[str, Any]:
-    """Read the source (validated, one schema) and write it to the run folder."""
+    """Read the source (validated, one schema) and write it to the run folder, as a new
+    attempt of the run (:func:`insiders.run_folder.begin_attempt`); input that cannot be read
+    leaves the folder as it was."""
     read = read or ReadConfig()
     with stage(f"ingest {source}"):
         lines = read_transactions(
             source, encoding=read.encoding, date_format=read.date_format, decimal=read.decimal,
             thousands=read.thousands, storage_options=storage_options,
         )
+    attempt = begin_attempt(run_dir, run_id)
     artifacts.save_frame(lines, path(run_dir, "raw_lines"), index=False)
     first, last = lines["invoice_date"].min(), lines["invoice_date"].max()
-    return record_facts(
-        run_dir,
-        {
-            "source": source,
-            "lines_read": len(lines),
-            "first_line": str(first.date()),
-            "last_line": str(last.date()),
-        },
-    )
+    facts = {
+        "attempt": attempt,
+        "source": source,
+        "lines_read": len(lines),
+        "first_line": str(first.date()),
+        "last_line": str(last.date()),
+    }
+    artifacts.save_json(facts, path(run_dir, "facts"))  # a new attempt: no earlier stage's facts
+    return facts
+
+
+def check_quality(
+    run_dir: str, config: QualityConfig | None = None, reference_date: str | None = None
+) -> dict[str, Any]:
+    """Check the plausibility rules on the lines read; write the counts and the quarantined
+    lines. A broken file rule refuses the run (:class:`insiders.quality.QualityError`)."""
+    config = config or QualityConfig()
+    lines = artifacts.load_frame(path(run_dir, "raw_lines"))
+    source = artifacts.load_json(path(run_dir, "facts")).get("source", "the data")
+    with stage("data quality"):
+        result = check_lines(lines, config, source=source, reference_date=reference_date)
+    artifacts.save_frame(result.counts, path(run_dir, "quality"), index=False)
+    artifacts.save_frame(result.quarantined, path(run_dir, "quality_lines"), index=False)
+    line_rules = result.counts[result.counts["kind"] == "line"]
+    return record_facts(run_dir, {
+        "lines_quarantined": len(result.quarantined),
+        "quality": dict(zip(line_rules["rule"], line_rules["lines"].tolist(), strict=True)),
+        "quality_config": config.to_dict(),
+    })
 
 
 def filter_lines(run_dir: str, config: FilterConfig | None = None) -> dict[str, Any]:
-    """Apply the filter rules; write the kept lines and the quarantine summary."""
+    """Apply the filter rules to the lines the quality checks passed; write the kept lines and
+    the quarantine summary."""
     lines = artifacts.load_frame(path(run_dir, "raw_lines"))
+    quarantined = artifacts.load_frame(path(run_dir, "quality_lines"))
+    lines = drop_lines(lines, quarantined)
     config = config or FilterConfig()
     with stage(f"filter (anonymous lines: {config.anonymous})"):
         result = filter_transactions(lines, config)
@@ -98,7 +128,7 @@ def features(
     with stage(f"features as of {reference.date()}"):
         table = build_customer_features(lines, reference)
     if table.empty:
-        raise ValueError(f"no customer bought anything on or before {reference.date()}")
+        raise InputError(f"no customer bought anything on or before {reference.date()}")
     artifacts.save_frame(table, path(run_dir, "features"))
     return record_facts(
         run_dir,
@@ -302,8 +332,14 @@ def report(run_dir: str, *, replay_months: int = 5, random_state: int = 42) -> d
 
 #: The stages, in order: each reads the run folder the ones before it wrote.
 STAGES: tuple[str, ...] = (
-    "ingest", "filter_lines", "features", "embed", "compare", "select", "report", "export_insiders"
+    "ingest", "check_quality", "filter_lines", "features", "embed", "compare", "select", "report",
+    "export_insiders",
 )
+
+
+def stages_through(last: str) -> tuple[str, ...]:
+    """The stages from the first up to ``last`` included."""
+    return STAGES[: STAGES.index(last) + 1]
 
 
 def run_stage(
@@ -316,6 +352,7 @@ def run_stage(
     previous_segments: str | None = None,
     reuse_spaces: str | None = None,
     storage_options: dict[str, Any] | None = None,
+    run_id: str | None = None,
 ) -> Any:
     """Run one stage with its part of the run configuration: the one wiring the CLI, the
     Airflow DAG and the tests share.
@@ -325,17 +362,20 @@ def run_stage(
         run_dir: the run folder.
         config: every choice of the run (defaults: the study's).
         source: the transactions (``ingest`` only).
-        reference_date: features as of this day (``features``; default: the last purchase).
+        reference_date: features as of this day (``check_quality``, ``features``; default:
+            the last purchase).
         previous_segments: last month's ``segments.parquet`` (``select``).
         reuse_spaces: last month's ``spaces.joblib`` to embed in (``embed``).
         storage_options: fsspec options of the source (``ingest``).
+        run_id: the orchestrator's run id (``ingest`` starts a new attempt of the run folder
+            under it; every stage seals its files with that attempt, see
+            :mod:`insiders.run_folder`).
     """
     config = config or RunConfig()
-    if name == "ingest":
-        if not source:
-            raise ValueError("the ingest stage needs a source")
-        return ingest(source, run_dir, config.read, storage_options=storage_options)
     stages: dict[str, Any] = {
+        "ingest": lambda: ingest(source, run_dir, config.read, storage_options=storage_options,
+                                 run_id=run_id),
+        "check_quality": lambda: check_quality(run_dir, config.quality, reference_date),
         "filter_lines": lambda: filter_lines(run_dir, config.filters),
         "features": lambda: features(run_dir, reference_date,
                                      max_staleness_days=config.max_staleness_days),
@@ -352,7 +392,11 @@ def run_stage(
     }
     if name not in stages:
         raise ValueError(f"unknown stage {name!r}; the stages are {', '.join(STAGES)}")
-    return stages[name]()
+    if name == "ingest" and not source:
+        raise ValueError("the ingest stage needs a source")
+    facts = stages[name]()
+    seal(run_dir, name)
+    return facts
 
 
 def run_all(

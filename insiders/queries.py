@@ -29,7 +29,7 @@ SCHEMA = "insiders"
 READER_ROLE = "insiders_reader"
 #: The tables of the schema (the migrations make them), and its views.
 TABLES = ("runs", "customer_segments", "segment_profiles", "model_scores", "filter_counts",
-          "membership_history", "answers", "forecasts")
+          "quality_counts", "membership_history", "answers", "forecasts")
 VIEWS = ("insiders_by_month", "current_insiders")
 
 Row = dict[str, Any]

@@ -747,15 +747,8 @@ def render_html(context: dict[str, Any], plots: dict[str, bytes], currency: str 
 
 def write_report(report: Report, run_dir: str) -> dict[str, str]:
     """Write report.md, report.html, plots/*.png, answers.csv and forecasts.csv."""
-    import fsspec
-
     def put(name: str, data: bytes) -> str:
-        uri = artifacts.join(run_dir, name)
-        fs, path = fsspec.core.url_to_fs(uri)
-        fs.makedirs(fs._parent(path), exist_ok=True)
-        with fs.open(path, "wb") as handle:
-            handle.write(data)
-        return uri
+        return artifacts.write_bytes(artifacts.join(run_dir, name), data)
 
     out = {name: put(f"plots/{name}", data) for name, data in report.plots.items()}
     out["report_md"] = put("report.md", report.markdown.encode())

@@ -6,6 +6,8 @@ the Airflow plugin can find a run's files without importing the pipeline's stage
 Run folder layout::
 
     raw_lines.parquet    every line read, in the one schema (ingest)
+    quality.csv          lines per data-quality rule, thresholds, actions (check_quality)
+    quality_lines.parquet the quarantined lines, with their rule (check_quality)
     lines.parquet        kept transaction lines            (filter)
     quarantine.csv       lines removed or flagged per rule (filter)
     features.parquet     one row per customer              (features)
@@ -23,18 +25,31 @@ Run folder layout::
     insiders.csv         the Insiders: country, segment, status, since, value, reason (export)
     joined.csv, left.csv the month's add and remove lists, same columns   (export)
     facts.json           small facts of every stage so far (all stages)
+    manifest.json        the run attempt and, per file, the stage, attempt and SHA-256
+
+A run folder belongs to one run attempt at a time: ``ingest`` starts a new attempt
+(:func:`begin_attempt`), and every stage seals the files it wrote with that attempt and their
+digests (:func:`seal`). Files are written beside and renamed over (:mod:`insiders.artifacts`),
+so a failed stage leaves the previous complete files; a failed rerun can still leave the
+folder mixed (new lines, old segments), and :func:`check_one_attempt` refuses such a folder,
+so the warehouse never loads one.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from insiders import artifacts
+from insiders.errors import RunFolderError
 
-__all__ = ["FILES", "path", "record_facts"]
+__all__ = ["FILES", "STAGE_FILES", "begin_attempt", "check_one_attempt", "path", "record_facts",
+           "seal"]
 
 FILES = {
     "raw_lines": "raw_lines.parquet",
+    "quality": "quality.csv",
+    "quality_lines": "quality_lines.parquet",
     "lines": "lines.parquet",
     "quarantine": "quarantine.csv",
     "features": "features.parquet",
@@ -47,6 +62,7 @@ FILES = {
     "profiles": "profiles.csv",
     "selection": "selection.json",
     "facts": "facts.json",
+    "manifest": "manifest.json",
     "insiders_csv": "insiders.csv",
     "joined": "joined.csv",
     "left": "left.csv",
@@ -71,3 +87,81 @@ def record_facts(run_dir: str, stage_facts: dict[str, Any]) -> dict[str, Any]:
     facts.update(stage_facts)
     artifacts.save_json(facts, uri)
     return stage_facts
+
+
+#: The files each stage writes (those that exist are sealed; facts.json is every stage's).
+STAGE_FILES: dict[str, tuple[str, ...]] = {
+    "ingest": ("raw_lines",),
+    "check_quality": ("quality", "quality_lines"),
+    "filter_lines": ("lines", "quarantine"),
+    "features": ("features",),
+    "embed": ("spaces", "embeddings"),
+    "compare": ("scores", "labels"),
+    "select": ("segments", "profiles", "selection", "warmup"),
+    "report": ("report", "answers", "forecasts"),
+    "export_insiders": ("insiders_csv", "joined", "left"),
+}
+
+
+def _manifest(run_dir: str) -> dict[str, Any] | None:
+    try:
+        return artifacts.load_json(path(run_dir, "manifest"))
+    except FileNotFoundError:
+        return None
+
+
+def begin_attempt(run_dir: str, run_id: str | None = None) -> str:
+    """Start a new attempt of the run in its folder (the ``ingest`` stage); return its id."""
+    attempt = f"{run_id or 'run'}:{uuid.uuid4().hex[:12]}"
+    artifacts.save_json({"attempt": attempt, "run_id": run_id, "files": {}}, path(run_dir, "manifest"))
+    return attempt
+
+
+def seal(run_dir: str, stage: str) -> None:
+    """Record the files ``stage`` wrote: the current attempt and each file's SHA-256."""
+    manifest = _manifest(run_dir)
+    if manifest is None:
+        raise RunFolderError(f"{run_dir}: no manifest.json, so no run attempt to record the "
+                             f"{stage} stage's files under: run the month from ingest")
+    files = manifest["files"]
+    for name in STAGE_FILES.get(stage, ()):
+        uri = path(run_dir, name)
+        try:
+            digest = artifacts.file_digest(uri)
+        except FileNotFoundError:
+            files.pop(name, None)
+            continue
+        files[name] = {"stage": stage, "attempt": manifest["attempt"], "sha256": digest}
+    artifacts.save_json(manifest, path(run_dir, "manifest"))
+
+
+def check_one_attempt(run_dir: str, names: tuple[str, ...], optional: tuple[str, ...] = ()) -> str:
+    """Check that the files ``names`` (and ``optional`` ones, when present) were all written by
+    the folder's current attempt and are unchanged since; return the attempt id.
+
+    Raises:
+        RunFolderError: a file is missing, from an earlier attempt (a rerun that failed before
+            rewriting it) or changed since its stage ended; the message says which and what to do.
+    """
+    manifest = _manifest(run_dir)
+    if manifest is None:
+        raise RunFolderError(f"{run_dir}: no manifest.json: nothing says that its files belong to "
+                             "one run. Rerun the month from ingest")
+    attempt, files = manifest["attempt"], manifest["files"]
+    problems = []
+    for name in (*names, *optional):
+        entry = files.get(name)
+        if entry is None:
+            if name in names:
+                problems.append(f"{FILES[name]} was not written by the current attempt {attempt}")
+            continue
+        if entry["attempt"] != attempt:
+            problems.append(f"{FILES[name]} is from the earlier attempt {entry['attempt']} "
+                            f"(stage {entry['stage']} has not rerun since)")
+        elif artifacts.file_digest(path(run_dir, name)) != entry["sha256"]:
+            problems.append(f"{FILES[name]} changed after its stage {entry['stage']} ended")
+    if problems:
+        raise RunFolderError(f"{run_dir}: the files do not belong to one run: " + "; ".join(problems)
+                             + ". Rerun the month from the first stage named (in Airflow: clear "
+                             "that task and its downstream tasks)")
+    return attempt

@@ -6,6 +6,7 @@ Every space is a scikit-learn style transformer, seeded, that can be saved with 
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import MinMaxScaler, QuantileTransformer, RobustScaler, StandardScaler
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from insiders import artifacts
 from insiders.layout import principal_layout
 from insiders.options import SPACES, STUDY_FEATURES
 from insiders.parallel import side_by_side
@@ -452,11 +454,9 @@ def _fit_space(
 
 def save_spaces(fitted: FittedSpaces, uri: str | Path) -> str:
     """Save the fitted spaces (scaler, transformers, embeddings) in one file (path or URL)."""
-    fs, path = fsspec.core.url_to_fs(str(uri))
-    fs.makedirs(fs._parent(path), exist_ok=True)
-    with fs.open(path, "wb") as handle:
-        joblib.dump(fitted, handle, compress=1)  # level 3 loads 7x slower
-    return str(uri)
+    buffer = io.BytesIO()
+    joblib.dump(fitted, buffer, compress=1)  # level 3 loads 7x slower
+    return artifacts.write_bytes(uri, buffer.getvalue())
 
 
 def load_spaces(uri: str | Path) -> FittedSpaces:

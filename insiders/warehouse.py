@@ -24,6 +24,7 @@ replaces the month, never duplicates it, and a failure leaves every table as it 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -48,6 +49,13 @@ MIGRATIONS_TABLE = "schema_migrations"
 _SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('insiders.schema'))"
 
 TABLES = queries.TABLES
+#: How loads serialise (migration 0004): self-conflicting, and LOCK TABLE in this mode needs
+#: write privileges, so the read-only role cannot take it (anyone can take an advisory lock):
+#: no reader can stop loads.
+_LOAD_LOCK = f"LOCK TABLE {SCHEMA}.load_lock IN EXCLUSIVE MODE"
+#: What migration 0004 added to a load: the data-quality counts and the runs' column.
+QUALITY_TABLE: str | None = "quality_counts"
+RUN_QUALITY_COLUMNS: tuple[str, ...] = ("lines_quarantined",)
 #: What a segment's row says of the tier (migration 0003; with TIER_COLUMNS per customer).
 PROFILE_TIER_COLUMNS = ("n_insiders", "share_insiders")
 
@@ -119,7 +127,8 @@ def _recorded_versions(conn: psycopg.Connection) -> set[int]:
     return applied_versions(conn)
 
 
-def migrate(conn: psycopg.Connection, target: int | None = None) -> list[int]:
+def migrate(conn: psycopg.Connection, target: int | None = None, *,
+            lock_timeout_s: float = 60) -> list[int]:
     """Apply the missing migrations in order (up to ``target``, default all); return their versions.
 
     Each runs in its own transaction with its record in ``insiders.schema_migrations``, under a
@@ -136,7 +145,9 @@ def migrate(conn: psycopg.Connection, target: int | None = None) -> list[int]:
         return []
     applied = []
     for migration in wanted:
-        with conn.transaction():
+        with conn.transaction(), _busy_as_error("migration", lock_timeout_s, 0):
+            # DDL waits for readers' open transactions on its tables: not for ever
+            conn.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
             conn.execute(_SCHEMA_LOCK)
             if migration.version in _recorded_versions(conn):
                 continue  # applied before, or by a concurrent caller while this one waited
@@ -150,9 +161,9 @@ def migrate(conn: psycopg.Connection, target: int | None = None) -> list[int]:
     return applied
 
 
-def ensure_schema(conn: psycopg.Connection) -> list[int]:
+def ensure_schema(conn: psycopg.Connection, *, lock_timeout_s: float = 60) -> list[int]:
     """Bring the warehouse to the latest schema version (:func:`migrate`); return the versions applied."""
-    return migrate(conn)
+    return migrate(conn, lock_timeout_s=lock_timeout_s)
 
 
 def create_reader(conn: psycopg.Connection, user: str, password: str) -> None:
@@ -211,21 +222,42 @@ def load_run(
     *,
     run_month: str,
     run_id: str | None = None,
+    lock_timeout_s: float = 60,
+    statement_timeout_s: float = 600,
 ) -> LoadResult:
     """Replace one run month in the warehouse with a run folder's outputs, atomically.
+
+    The folder's files must all come from its current run attempt
+    (:func:`insiders.run_folder.check_one_attempt`): a folder mixed by a failed rerun is
+    refused. Loads serialise on ``insiders.load_lock``, which the read-only role cannot lock;
+    readers' own locks (a dashboard's open transaction) do not conflict with a load.
 
     Args:
         conn: an open connection.
         run_dir: the run folder (path or URL) written by :mod:`insiders.pipeline`.
         run_month: the month the run answers for (any date in it).
         run_id: the orchestrator's run id, for tracing.
+        lock_timeout_s: longest wait for any lock (another load, a migration, a session
+            holding a table); beyond it :class:`WarehouseBusy` (a retry may succeed).
+        statement_timeout_s: longest any one statement of the load may run.
+
+    Raises:
+        insiders.errors.RunFolderError: the folder's files do not belong to one run.
+        WarehouseBusy: a lock or statement timeout; nothing was changed.
     """
+    run_folder.check_one_attempt(
+        run_dir, ("features", "segments", "profiles", "scores", "quarantine", "selection"),
+        optional=("quality", "answers", "forecasts"))
     month = pd.Timestamp(run_month).to_period("M").to_timestamp().date()
     features = artifacts.load_frame(run_folder.path(run_dir, "features"))
     segments = artifacts.load_frame(run_folder.path(run_dir, "segments"))
     profiles = artifacts.load_frame(run_folder.path(run_dir, "profiles"))
     scores = artifacts.load_frame(run_folder.path(run_dir, "scores"))
     quarantine = artifacts.load_frame(run_folder.path(run_dir, "quarantine"))
+    try:
+        quality = artifacts.load_frame(run_folder.path(run_dir, "quality"))
+    except FileNotFoundError:  # a folder made before the data-quality stage
+        quality = None
     selection = artifacts.load_json(run_folder.path(run_dir, "selection"))
     feature_facts = artifacts.load_json(run_folder.path(run_dir, "facts"))
     report = None
@@ -279,6 +311,7 @@ def load_run(
         "run_id": run_id,
         "lines_read": feature_facts.get("lines_read"),
         "lines_kept": feature_facts.get("lines_kept"),
+        **{c: feature_facts.get(c) for c in RUN_QUALITY_COLUMNS},
         "customers": len(customers),
         "revenue": float(features["gross_revenue"].sum()),
         "insiders": insiders["customers"],
@@ -292,18 +325,57 @@ def load_run(
         "artifacts": str(run_dir),
     }
 
-    ensure_schema(conn)
-    rows: dict[str, int] = {}
+    timeouts = (f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'; "
+                f"SET LOCAL statement_timeout = '{int(statement_timeout_s * 1000)}ms'")
+    with _busy_as_error("load", lock_timeout_s, statement_timeout_s):
+        ensure_schema(conn, lock_timeout_s=lock_timeout_s)
+        rows = _replace_month(conn, timeouts, month, run_row, customers, profiles[profile_cols],
+                              scores, quarantine, quality, report)
+    previous = rows.pop("_previous")
+    logger.info("loaded run month %s: %s", month, rows)
+    return LoadResult(str(month), rows, str(previous) if previous else None)
+
+
+class WarehouseBusy(RuntimeError):
+    """A load or migration waited longer than its lock or statement timeout: nothing changed,
+    and a retry may succeed once the other session is done."""
+
+
+@contextlib.contextmanager
+def _busy_as_error(what: str, lock_timeout_s: float, statement_timeout_s: float):
+    """Turn Postgres' lock and statement timeouts into :class:`WarehouseBusy` with advice."""
+    try:
+        yield
+    except psycopg.errors.LockNotAvailable as exc:
+        raise WarehouseBusy(
+            f"the warehouse {what} waited more than {lock_timeout_s:g} s for a lock held by "
+            "another session (another load, a migration, or a session holding a table); nothing "
+            "was changed. Retry later, or find the session in pg_stat_activity"
+        ) from exc
+    except psycopg.errors.QueryCanceled as exc:
+        raise WarehouseBusy(
+            f"a statement of the warehouse {what} ran longer than {statement_timeout_s:g} s and was "
+            "cancelled; nothing was changed. Retry, or raise the statement timeout"
+        ) from exc
+
+
+def _replace_month(conn, timeouts, month, run_row, customers, profiles, scores, quarantine,
+                   quality, report) -> dict[str, Any]:
+    """Delete the month and insert it again, in one transaction, under the load lock."""
+    rows: dict[str, Any] = {}
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('insiders.load'))")
+        conn.execute(timeouts)
+        conn.execute(_LOAD_LOCK)
         conn.execute(f"DELETE FROM {SCHEMA}.runs WHERE run_month = %s", (month,))  # cascades
         _copy(conn, "runs", pd.DataFrame([run_row]))
         rows["customer_segments"] = _copy(conn, "customer_segments", customers, month)
-        rows["segment_profiles"] = _copy(conn, "segment_profiles", profiles[profile_cols], month)
+        rows["segment_profiles"] = _copy(conn, "segment_profiles", profiles, month)
         rows["model_scores"] = _copy(conn, "model_scores", scores, month)
         filter_cols = ["rule", "description", "lines_removed", "lines_flagged",
                        "revenue_removed", "revenue_flagged"]
         rows["filter_counts"] = _copy(conn, "filter_counts", quarantine[filter_cols], month)
+        if quality is not None and QUALITY_TABLE:
+            rows[QUALITY_TABLE] = _copy(conn, QUALITY_TABLE, quality, month)
         if report is not None:
             rows["answers"] = _copy(conn, "answers", report[0], month)
             rows["forecasts"] = _copy(conn, "forecasts", report[1], month)
@@ -320,8 +392,8 @@ def load_run(
             conn.execute(f"DELETE FROM {SCHEMA}.membership_history WHERE run_month = %s",
                          (following,))
             _record_membership(conn, following, month)
-    logger.info("loaded run month %s: %s", month, rows)
-    return LoadResult(str(month), rows, str(previous) if previous else None)
+    rows["_previous"] = previous
+    return rows
 
 
 def _record_membership(conn: psycopg.Connection, month, previous) -> int:

@@ -48,7 +48,7 @@ def test_dag_run_fills_the_warehouse_with_the_packages_own_figures(first_run, s3
     # the package alone, on the same data and settings, gives the same answer
     run_dir = str(tmp_path)
     facts = pipeline.run_all(str(REAL_DATA), run_dir, reference_date="2011-12-14",
-                             stages=pipeline.STAGES[:6])["select"]
+                             stages=pipeline.stages_through("select"))["select"]
     assert runs.loc[0, "insiders"] == facts["insiders"]["customers"]
     assert runs.loc[0, "chosen_candidate"] == facts["chosen"]["candidate"]
     expected = artifacts.load_frame(pipeline.path(run_dir, "segments")).sort_index()

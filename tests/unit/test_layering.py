@@ -67,7 +67,8 @@ def test_no_import_cycle_in_the_package():
 
 def test_leaf_modules_import_nothing_above_them():
     graph = internal_imports()
-    assert graph["run_folder"] <= {"artifacts"}
+    assert graph["run_folder"] <= {"artifacts", "errors"}
+    assert graph["errors"] == set()
     assert graph["queries"] == set()
     assert graph["config"] <= {"options", "models"}
     assert graph["options"] <= {"models"}
