@@ -62,6 +62,12 @@ def file_digest(uri: str | Path, *, storage_options: dict[str, Any] | None = Non
     return digest.hexdigest()
 
 
+def exists(uri: str | Path, *, storage_options: dict[str, Any] | None = None) -> bool:
+    """Whether a file exists (local path or URL)."""
+    fs, path = fsspec.core.url_to_fs(str(uri), **(storage_options or {}))
+    return fs.exists(path)
+
+
 def load_frame(uri: str | Path, *, storage_options: dict[str, Any] | None = None) -> pd.DataFrame:
     """Read a frame written by :func:`save_frame`."""
     import pandas as pd

@@ -77,12 +77,18 @@ def main(argv: Sequence[str] | None = None) -> int:
               "permissions and the free space", file=sys.stderr)
         return 2
     except Exception as exc:
-        if type(exc).__module__.split(".")[0] != "psycopg":
-            raise
-        print(f"error: the warehouse cannot be reached or refused the request: "
-              f"{str(exc).strip()}. Check --dsn (or $INSIDERS_WAREHOUSE_DSN): host, port, "
-              "user, password and database", file=sys.stderr)
-        return 2
+        origin = type(exc).__module__.split(".")[0]
+        if origin == "psycopg":
+            print(f"error: the warehouse cannot be reached or refused the request: "
+                  f"{str(exc).strip()}. Check --dsn (or $INSIDERS_WAREHOUSE_DSN): host, port, "
+                  "user, password and database", file=sys.stderr)
+            return 2
+        if origin in ("botocore", "aiobotocore", "s3fs"):
+            print(f"error: the object store cannot be reached or refused the request: "
+                  f"{str(exc).strip()}. Check the URL, AWS_ENDPOINT_URL and the credentials "
+                  "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), then run again", file=sys.stderr)
+            return 2
+        raise
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,7 +31,9 @@ class LocalPostgres:
 
     def uri(self, database: str = "postgres", user: str = "postgres") -> str:
         """A libpq URI for a database on this server."""
-        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+        from urllib.parse import quote
+
+        return f"postgresql://{quote(user, safe='')}@127.0.0.1:{self.port}/{quote(database, safe='')}"
 
 
 def _pgserver_paths():
@@ -175,11 +177,12 @@ def stop(data_dir: str | Path) -> None:
 def ensure_database(server: LocalPostgres, name: str) -> str:
     """Create database ``name`` if missing; return its URI."""
     import psycopg
+    from psycopg import sql
 
     with psycopg.connect(server.uri(), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
+        if not exists:  # quoted as an identifier: a name is never SQL
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return server.uri(name)
 
 

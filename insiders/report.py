@@ -55,6 +55,8 @@ class ReportInputs:
     facts: dict[str, Any]
     #: the tier of earlier months, when the run replayed it itself (no last month given)
     warmup: dict[pd.Timestamp, pd.DataFrame] | None = None
+    #: the data-quality checks' counts (None for a folder made before them)
+    quality: pd.DataFrame | None = None
 
 
 def load_inputs(run_dir: str) -> ReportInputs:
@@ -75,6 +77,7 @@ def load_inputs(run_dir: str) -> ReportInputs:
         profiles=frame("profiles"), scores=frame("scores"), quarantine=frame("quarantine"),
         embeddings=frame("embeddings"), selection=selection,
         facts=artifacts.load_json(run_folder.path(run_dir, "facts")), warmup=warmup,
+        quality=frame("quality") if artifacts.exists(run_folder.path(run_dir, "quality")) else None,
     )
 
 
@@ -729,6 +732,9 @@ def report_context(f: Findings) -> dict[str, Any]:
             "calinski_harabasz": "number:1"}, highlight="chosen"),
         "removed": Table.of(inputs.quarantine[inputs.quarantine["lines_removed"] > 0], {
             "rule": "text", "description": "text", "lines_removed": "count"}),
+        "quality": None if inputs.quality is None else Table.of(
+            inputs.quality[(inputs.quality["kind"] == "line") & (inputs.quality["lines"] > 0)], {
+                "rule": "text", "description": "text", "action": "text", "lines": "count"}),
         "plots": PLOTS,
     }
 
