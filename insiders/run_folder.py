@@ -113,7 +113,9 @@ def _manifest(run_dir: str) -> dict[str, Any] | None:
 def begin_attempt(run_dir: str, run_id: str | None = None) -> str:
     """Start a new attempt of the run in its folder (the ``ingest`` stage); return its id."""
     attempt = f"{run_id or 'run'}:{uuid.uuid4().hex[:12]}"
-    artifacts.save_json({"attempt": attempt, "run_id": run_id, "files": {}}, path(run_dir, "manifest"))
+    earlier = (_manifest(run_dir) or {}).get("files", {})  # kept: they say which attempt they are
+    artifacts.save_json({"attempt": attempt, "run_id": run_id, "files": earlier},
+                        path(run_dir, "manifest"))
     return attempt
 
 
