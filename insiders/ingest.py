@@ -241,7 +241,7 @@ def _decode(src: str, raw: bytes, encoding: str) -> tuple[str, str]:
 
 def _read_csv(src: str, raw: bytes, encoding: str) -> pd.DataFrame:
     text, used = _decode(src, raw, encoding)
-    sep = "\t" if src.lower().removesuffix(".gz").endswith(".tsv") else ","
+    sep = _field_separator(text)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""])
     except pd.errors.ParserError as exc:
@@ -253,6 +253,15 @@ def _read_csv(src: str, raw: bytes, encoding: str) -> pd.DataFrame:
     if _C1.search(text):
         _refuse_control_characters(src, frame, used, encoding)
     return frame
+
+
+def _field_separator(text: str) -> str:
+    """The field separator: the one of , ; tab | seen most in the header line (column names
+    hold none of them). Shops with a decimal comma export with semicolons."""
+    header = text.split("\n", 1)[0]
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
 
 
 def _refuse_control_characters(src: str, frame: pd.DataFrame, used: str, encoding: str) -> None:
