@@ -134,7 +134,11 @@ def checked_reference_date(
             reached) -- the message names the data's dates and what to change.
     """
     if lines.empty:
-        raise InputError("no purchase line is left after the filters: nothing to segment")
+        raise InputError(
+            "no purchase line is left after the data-quality checks and the filters: nothing "
+            "to segment. quality.csv and quarantine.csv say what removed the lines (lines "
+            "without a customer id go unless the anonymous policy is synthetic: --anonymous "
+            "synthetic, param anonymous_policy)")
     last = last_purchase_date(lines)
     first = lines["invoice_date"].min().normalize()
     reference = pd.Timestamp(reference_date).normalize() if reference_date else last

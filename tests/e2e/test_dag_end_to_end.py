@@ -90,6 +90,20 @@ def test_bad_input_fails_with_the_clear_error_and_leaves_the_warehouse(first_run
         pd.testing.assert_frame_equal(frame, after[table], check_dtype=False, obj=table)
 
 
+def test_a_stale_reference_date_fails_its_task_at_once_and_leaves_the_warehouse(
+        first_run, airflow, e2e_warehouse):
+    """Bad input found after ingest (here: a run date years after the data) fails the task
+    without retry, with the message that says what to change."""
+    before = snapshot(e2e_warehouse)
+    state, output = dag_test(airflow, "2026-12-15T06:00:00+00:00", CONF)
+    assert state == "failed"
+    assert "days before the reference date 2026-12-14 (at most 45 allowed)" in output
+    assert "up_for_retry" not in output.lower()
+    after = snapshot(e2e_warehouse)
+    for table, frame in before.items():
+        pd.testing.assert_frame_equal(frame, after[table], check_dtype=False, obj=table)
+
+
 def _api(base: str, method: str, path: str, token: str | None = None, body=None) -> dict:
     request = urllib.request.Request(
         base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
