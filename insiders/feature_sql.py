@@ -25,7 +25,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from insiders.options import FEATURE_DESCRIPTIONS
+from insiders.options import FEATURE_DESCRIPTIONS, FEATURE_ENGINES, MEMORY_LIMIT_PATTERN
 
 if TYPE_CHECKING:  # pandas, duckdb and pyspark are imported by the functions that use them
     import pandas as pd
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 #: Where the query runs: DuckDB in the process (default), or a Spark session.
-ENGINES = ("duckdb", "spark")
+ENGINES = FEATURE_ENGINES
 #: The shortest tenure ``frequency`` divides by: newer customers count as 30 days old.
 MIN_TENURE_DAYS = 30
 
@@ -262,7 +262,7 @@ def _duckdb(memory_limit: str | None):
 def _checked_memory_limit(limit: str) -> str:
     import re
 
-    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", limit.strip(), re.I):
+    if not re.fullmatch(MEMORY_LIMIT_PATTERN, limit.strip(), re.I):
         raise ValueError(f"memory limit must look like '3GB' or '500MB', got {limit!r}")
     return limit.strip()
 

@@ -13,11 +13,19 @@ from insiders.options import FEATURE_DESCRIPTIONS, STUDY_FEATURES
 
 logger = logging.getLogger(__name__)
 
+#: Why a run stops when the checks and the filters left no purchase line.
+NO_LINE_LEFT = (
+    "no purchase line is left after the data-quality checks and the filters: nothing "
+    "to segment. quality.csv and quarantine.csv say what removed the lines (lines "
+    "without a customer id go unless the anonymous policy is synthetic: --anonymous "
+    "synthetic, param anonymous_policy)")
+
 __all__ = [
     "FEATURE_DESCRIPTIONS",
     "MIN_TENURE_DAYS",
     "STUDY_FEATURES",
     "build_customer_features",
+    "check_reference_date",
     "checked_reference_date",
     "last_purchase_date",
 ]
@@ -81,13 +89,24 @@ def checked_reference_date(
             reached) -- the message names the data's dates and what to change.
     """
     if lines.empty:
-        raise InputError(
-            "no purchase line is left after the data-quality checks and the filters: nothing "
-            "to segment. quality.csv and quarantine.csv say what removed the lines (lines "
-            "without a customer id go unless the anonymous policy is synthetic: --anonymous "
-            "synthetic, param anonymous_policy)")
-    last = last_purchase_date(lines)
-    first = lines["invoice_date"].min().normalize()
+        raise InputError(NO_LINE_LEFT)
+    return check_reference_date(lines["invoice_date"].min(), last_purchase_date(lines),
+                                reference_date, max_staleness_days)
+
+
+def check_reference_date(
+    first_day: date | datetime | pd.Timestamp | None,
+    last_purchase_day: date | datetime | pd.Timestamp | None,
+    reference_date: date | datetime | str | None,
+    max_staleness_days: int = 45,
+) -> pd.Timestamp:
+    """:func:`checked_reference_date` from the data's first line and last purchase days (for
+    lines that are not loaded: see :func:`insiders.feature_sql.lines_summary`)."""
+    if first_day is None:
+        raise InputError(NO_LINE_LEFT)
+    if last_purchase_day is None:
+        raise InputError("no purchase lines: cannot pick a reference date")
+    first, last = as_date(first_day), as_date(last_purchase_day)
     reference = pd.Timestamp(reference_date).normalize() if reference_date else last
     if reference < first:
         raise InputError(
