@@ -15,6 +15,10 @@ apart from purchases; a customer counts when at least one purchase line is left)
 - ``frequency_study``: invoices per day between the first and the last purchase (+1 day);
 - ``avg_days_between_purchases``: days from the first to the last purchase per gap between
   purchase days (NULL, so NaN, with one purchase day).
+
+Amounts (quantity x unit price, the price taken to 8 decimals) are summed as exact decimals
+and only then made doubles: the features are the same, bit for bit, whatever the order the
+lines are read in, the number of threads, or the engine. Counts are integers.
 """
 
 from __future__ import annotations
@@ -63,7 +67,9 @@ WITH dated AS (
            invoice_no,
            stock_code,
            CAST(quantity AS BIGINT) AS quantity,
-           CAST(quantity AS DOUBLE) * CAST(unit_price AS DOUBLE) AS revenue,
+           -- exact: amounts are decimals (prices to 1e-8), so sums do not depend on the
+           -- order lines are read in or on how many threads or workers read them
+           CAST(quantity AS DECIMAL(18, 0)) * CAST(unit_price AS DECIMAL(18, 8)) AS revenue,
            {day_number} AS day,
            {is_return} AS is_return
     FROM {lines}
@@ -73,7 +79,7 @@ kept AS (
 ),
 bought AS (
     SELECT customer_id,
-           SUM(revenue) AS gross_revenue,
+           CAST(SUM(revenue) AS DOUBLE) AS gross_revenue,
            MIN(day) AS first_day,
            MAX(day) AS last_day,
            COUNT(*) AS n_lines,
@@ -86,7 +92,8 @@ bought AS (
     GROUP BY customer_id
 ),
 baskets AS (
-    SELECT customer_id, AVG(CAST(n_codes AS DOUBLE)) AS avg_unique_basket_size
+    SELECT customer_id,
+           CAST(SUM(n_codes) AS DOUBLE) / COUNT(*) AS avg_unique_basket_size
     FROM (
         SELECT customer_id, invoice_no, COUNT(DISTINCT stock_code) AS n_codes
         FROM kept
@@ -99,7 +106,7 @@ returned AS (
     SELECT customer_id,
            CAST(SUM(quantity) AS BIGINT) AS quantity,
            COUNT(*) AS n_returns,
-           SUM(revenue) AS revenue
+           CAST(SUM(revenue) AS DOUBLE) AS revenue
     FROM kept
     WHERE is_return
     GROUP BY customer_id
