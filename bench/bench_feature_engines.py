@@ -112,8 +112,8 @@ def main() -> None:
             figure = (f"features from lines.parquet, {size} ({n_lines:,} lines, "
                       f"{n_customers:,} customers): pandas vs DuckDB SQL")
             detail = (f"{line} (median of {args.repeat} fresh processes, read + aggregate, RSS "
-                      f"with imports, {os.cpu_count()} cores; DuckDB memory_limit {args.memory_limit}); features equal "
-                      "to 1e-9")
+                      f"with imports, {os.cpu_count()} cores; DuckDB memory_limit "
+                      f"{args.memory_limit}); features equal to 1e-9")
             print(f"{figure}: {detail}")
             if args.record:
                 record(figure, detail)
