@@ -214,10 +214,13 @@ def _files_of(src: str, storage_options: dict[str, Any]) -> list[str] | None:
         return Path(stem).suffix in _FORMATS
 
     files = [f for f in found if is_data(f) and not fs.isdir(f)]
+    if not files and is_glob:
+        raise IngestError(src, "no file matches the pattern", hint="Give files ending in .csv, "
+                          ".xlsx or .parquet (optionally .gz for CSV)")
     if not files:
-        what = "no file matches the pattern" if is_glob else "the folder holds no data file"
-        raise IngestError(src, what, hint="Give files ending in .csv, .xlsx or .parquet "
-                          "(optionally .gz for CSV)")
+        raise IngestError(src, "is a folder, not a file, and holds no data file",
+                          hint="Put files ending in .csv, .xlsx or .parquet in it (optionally "
+                          ".gz for CSV), or give one file")
     if protocol in (None, "local"):
         return files
     return [fs.unstrip_protocol(f) for f in files]

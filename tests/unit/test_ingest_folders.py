@@ -92,7 +92,7 @@ def test_a_bad_value_names_the_file_in_the_folder_and_its_row(tmp_path):
 def test_empty_folder_and_glob_without_match_are_named(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.json").write_text("{}")
-    with pytest.raises(IngestError, match="the folder holds no data file"):
+    with pytest.raises(IngestError, match="is a folder, not a file, and holds no data file"):
         read_transactions(tmp_path / "empty")
     with pytest.raises(IngestError, match="no file matches the pattern"):
         read_transactions(f"{tmp_path}/empty/*.parquet")
