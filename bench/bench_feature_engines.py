@@ -111,9 +111,11 @@ def main() -> None:
             line = "; ".join(f"{e} {s:.2f} s, peak RSS {gb:.2f} GB" for e, (s, gb) in summary.items())
             figure = (f"features from lines.parquet, {size} ({n_lines:,} lines, "
                       f"{n_customers:,} customers): pandas vs DuckDB SQL")
+            load = os.getloadavg()[0]
             detail = (f"{line} (median of {args.repeat} fresh processes, read + aggregate, RSS "
                       f"with imports, {os.cpu_count()} cores; DuckDB memory_limit "
-                      f"{args.memory_limit}); features equal to 1e-9")
+                      f"{args.memory_limit}; load average {load:.1f} at the end); features "
+                      "equal to 1e-9")
             print(f"{figure}: {detail}")
             if args.record:
                 record(figure, detail)
