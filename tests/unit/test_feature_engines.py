@@ -151,3 +151,18 @@ def test_features_stage_reads_the_run_folders_lines_in_place(tmp_path):
                                   pandas_customer_features(LINES, "2011-01-10"), **TOLERANCE)
     with pytest.raises(ValueError, match="days before the reference date"):
         pipeline.features(run_dir, "2011-06-01")
+
+
+def test_features_stage_on_spark_writes_duckdbs_features(spark, kept_lines, tmp_path):
+    from insiders import artifacts, pipeline
+    from insiders.config import FeatureEngineConfig
+    from insiders.run_folder import path
+
+    folders = {engine: str(tmp_path / engine) for engine in ("duckdb", "spark")}
+    for engine, run_dir in folders.items():
+        artifacts.save_frame(kept_lines, path(run_dir, "lines"), index=False)
+        facts = pipeline.features(run_dir, "2011-12-09", engine=FeatureEngineConfig(engine),
+                                  spark_master="local[1]")
+        assert facts["feature_engine"] == engine
+    tables = {e: artifacts.load_frame(path(d, "features")) for e, d in folders.items()}
+    pd.testing.assert_frame_equal(tables["spark"], tables["duckdb"], **TOLERANCE)
