@@ -1,7 +1,8 @@
 """Customer features from the same lines.parquet: the former pandas path against the SQL on DuckDB.
 
 Each measurement is a fresh process (wall time of reading + aggregating, and the process's
-peak RSS, imports included), on the bundled data after the filter stage (1x) and on a
+peak RSS, imports included), on the bundled data after the filter rules (1x;
+``filter_transactions`` alone, not the data-quality stage before it) and on a
 replicate of it (every customer copied ``--factor`` times with new ids and invoice numbers).
 The features of both engines are compared (to 1e-9) before anything is reported.
 
@@ -32,7 +33,7 @@ REFERENCE = "2011-12-09"  # the bundled data's last purchase day
 
 
 def make_files(folder: Path, factor: int) -> dict[str, Path]:
-    """lines_1x.parquet (the filter stage's output) and lines_{factor}x.parquet (replicated)."""
+    """lines_1x.parquet (the filter rules' kept lines) and lines_{factor}x.parquet (replicated)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
