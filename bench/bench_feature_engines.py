@@ -1,7 +1,7 @@
 """Customer features from the same lines.parquet: the former pandas path against the SQL on DuckDB.
 
-Each measurement is a fresh process (wall time of reading + aggregating, and the process's
-peak RSS, imports included), on the bundled data after the filter rules (1x;
+Each measurement is a fresh process (wall time of reading + aggregating, imports excluded;
+the process's peak RSS, imports included), on the bundled data after the filter rules (1x;
 ``filter_transactions`` alone, not the data-quality stage before it) and on a
 replicate of it (every customer copied ``--factor`` times with new ids and invoice numbers).
 The features of both engines are compared (to 1e-9) before anything is reported.
