@@ -23,9 +23,10 @@ Configuration (from Airflow, never from code):
 |---|---|---|
 | warehouse | connection `insiders_warehouse` (Postgres) | required |
 | S3 credentials / endpoint | connection `aws_default` | the AWS default chain |
-| source file | param `source`, else Variable `insiders_source` | the bundled UCI data |
+| source (file, folder or glob) | param `source`, else Variable `insiders_source` | the bundled UCI data |
 | run folders | Variable `insiders_artifacts` | `file://<project>/var/runs` |
 | Metabase resync | connection `metabase_default` (HTTP, admin login) | skipped |
+| feature engine | param `feature_engine`; Spark master: connection `spark_default` | duckdb; `local[*]` |
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 WAREHOUSE_CONN = "insiders_warehouse"
 AWS_CONN = "aws_default"
 METABASE_CONN = "metabase_default"
+SPARK_CONN = "spark_default"
 
 
 def _run_info(context: dict[str, Any]) -> dict[str, str]:
@@ -90,6 +92,20 @@ def _warehouse():
     conn = Connection.get(WAREHOUSE_CONN)
     return warehouse.connect(host=conn.host, port=conn.port, user=conn.login,
                              password=conn.password, dbname=conn.schema)
+
+
+def _spark_master() -> str:
+    """The master URL of connection `spark_default`, as the Spark provider reads it; `local[*]`
+    (Spark inside the worker) when there is no such connection."""
+    from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        Connection.get(SPARK_CONN)
+    except AirflowNotFoundException:
+        return "local[*]"
+    return SparkSubmitHook(conn_id=SPARK_CONN)._resolve_connection()["master"]
 
 
 def _method_params() -> dict[str, Param]:
@@ -187,9 +203,11 @@ def insiders_monthly():
         return {**run, "lines_kept": facts["lines_kept"]}
 
     @task
-    def features(run: dict[str, Any]) -> dict[str, Any]:
-        """One row per customer as of the reference date."""
-        facts = _stage("features", run, reference_date=run["reference_date"])
+    def features(run: dict[str, Any], params=None) -> dict[str, Any]:
+        """One row per customer as of the reference date (DuckDB, or Spark by param)."""
+        master = _spark_master() if params.get("feature_engine") == "spark" else None
+        facts = _stage("features", run, params, reference_date=run["reference_date"],
+                       spark_master=master)
         return {**run, "customers": facts["customers"]}
 
     @task

@@ -20,7 +20,7 @@ from insiders.config import (
     RunConfig,
     SelectionPolicy,
 )
-from insiders.options import FEATURE_DESCRIPTIONS, MODELS, RULES, SCALERS, SPACES
+from insiders.options import FEATURE_DESCRIPTIONS, FEATURE_ENGINES, MODELS, RULES, SCALERS, SPACES
 from insiders.progress import set_enabled, show_in_terminal, stage
 from insiders.schema import FILTERED_EXTRA
 
@@ -173,8 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("run", "run every stage on one source",
                 "Run every stage on one source and write all outputs into one folder; print "
                 "a summary.", _cmd_run, lambda p: _add_source(p, default=DEFAULT_SOURCE),
-                _add_filter_options, _add_reference_date, _add_embed_options, _add_grid_options,
-                _add_policy_options)
+                _add_filter_options, _add_reference_date, _add_engine_options, _add_embed_options,
+                _add_grid_options, _add_policy_options)
     p.add_argument("--out-dir", default="var/demo", help="output folder (default: var/demo)")
     return parser
 
@@ -325,6 +325,15 @@ def _add_quality_options(p: argparse.ArgumentParser) -> None:
         group.add_argument(f"--{name.replace('_', '-')}", type=kinds[spec.schema["type"]],
                            default=_DEFAULTS[name], choices=spec.schema.get("enum"),
                            help=spec.description.replace("%", "%%") + " (default: %(default)s)")
+
+
+def _add_engine_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--feature-engine", choices=FEATURE_ENGINES, default=_DEFAULTS["feature_engine"],
+                   help="where the features' SQL runs: duckdb (in this process) or spark "
+                   "(a local[*] session; default: %(default)s)")
+    p.add_argument("--duckdb-memory-limit", default=_DEFAULTS["duckdb_memory_limit"],
+                   help="memory DuckDB may use for the features before spilling to disk "
+                   "(default: %(default)s)")
 
 
 def _add_reference_date(p: argparse.ArgumentParser) -> None:

@@ -15,6 +15,8 @@ from insiders.models import REGISTRY
 from insiders.options import (
     ANONYMOUS_POLICIES,
     FEATURE_DESCRIPTIONS,
+    FEATURE_ENGINES,
+    MEMORY_LIMIT_PATTERN,
     MODELS,
     RULES,
     SCALERS,
@@ -23,10 +25,12 @@ from insiders.options import (
 )
 
 __all__ = [
+    "FEATURE_ENGINES",
     "INSIDERS_RULES",
     "PARAMS",
     "VALUE_MODELS",
     "EmbedConfig",
+    "FeatureEngineConfig",
     "FilterConfig",
     "GridConfig",
     "MembershipPolicy",
@@ -256,6 +260,30 @@ class ReadConfig:
 
 
 @dataclass(frozen=True)
+class FeatureEngineConfig:
+    """Where the features stage runs the features' SQL (:mod:`insiders.feature_sql`).
+
+    Attributes:
+        engine: ``"duckdb"``: in the process, reading the run folder's lines in place and
+            spilling to disk past ``memory_limit``; ``"spark"``: a Spark session (in Airflow on
+            the master of connection ``spark_default``, ``local[*]`` without one).
+        memory_limit: DuckDB's memory limit (``"3GB"``, ``"500MB"``).
+    """
+
+    engine: str = "duckdb"
+    memory_limit: str = "3GB"
+
+    def __post_init__(self) -> None:
+        import re
+
+        if self.engine not in FEATURE_ENGINES:
+            raise ValueError(f"feature_engine must be one of {FEATURE_ENGINES}, got {self.engine!r}")
+        if not re.fullmatch(MEMORY_LIMIT_PATTERN, self.memory_limit.strip(), re.I):
+            raise ValueError(f"duckdb_memory_limit must look like '3GB' or '500MB', got "
+                             f"{self.memory_limit!r}")
+
+
+@dataclass(frozen=True)
 class EmbedConfig:
     """What the spaces are built from: features, spaces, scaler and seed."""
 
@@ -284,6 +312,7 @@ class RunConfig:
     read: ReadConfig = field(default_factory=ReadConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     filters: FilterConfig = field(default_factory=FilterConfig)
+    engine: FeatureEngineConfig = field(default_factory=FeatureEngineConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     grid: GridConfig = field(default_factory=GridConfig)
     policy: SelectionPolicy = field(default_factory=SelectionPolicy)
@@ -317,6 +346,8 @@ class RunConfig:
             "anonymous_policy": self.filters.anonymous,
             "min_unit_price": self.filters.min_unit_price,
             "excluded_customers": list(self.filters.excluded_customers),
+            "feature_engine": self.engine.engine,
+            "duckdb_memory_limit": self.engine.memory_limit,
             "features": list(self.embed.features),
             "spaces": list(self.embed.spaces),
             "scaler": self.embed.scaler,
@@ -368,6 +399,7 @@ class RunConfig:
                 min_unit_price=float(p["min_unit_price"]),
                 excluded_customers=tuple(int(c) for c in p["excluded_customers"]),
             ),
+            engine=FeatureEngineConfig(p["feature_engine"], str(p["duckdb_memory_limit"])),
             embed=EmbedConfig(tuple(p["features"]), tuple(p["spaces"]), p["scaler"],
                               int(p["random_state"])),
             grid=GridConfig(
@@ -446,6 +478,13 @@ PARAMS: dict[str, ParamSpec] = {
     "excluded_customers": ParamSpec("Excluded customers", "Filters", "Customer ids dropped on "
                                     "purpose (the study: 16446, an extreme outlier)",
                                     {"type": "array", "items": {"type": "integer"}}),
+    "feature_engine": ParamSpec("Feature engine", "Engine", "Where the customer features' SQL "
+                                "runs: duckdb (in the worker, the default) or spark (on the "
+                                "master of connection spark_default, local[*] without one)",
+                                {"type": "string", "enum": list(FEATURE_ENGINES)}),
+    "duckdb_memory_limit": ParamSpec("DuckDB memory limit", "Engine", "Memory DuckDB may use "
+                                     "for the features before spilling to disk, e.g. 3GB",
+                                     {"type": "string"}),
     "features": ParamSpec("Features", "Segments", "Customer features the spaces are built from "
                           "(the study's five by default)",
                           {"type": "array", "items": {"enum": list(FEATURE_DESCRIPTIONS)}}),

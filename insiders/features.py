@@ -5,21 +5,27 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 
-import numpy as np
 import pandas as pd
 
 from insiders.errors import InputError
+from insiders.feature_sql import MIN_TENURE_DAYS, customer_features
 from insiders.options import FEATURE_DESCRIPTIONS, STUDY_FEATURES
 
 logger = logging.getLogger(__name__)
 
-#: The shortest tenure ``frequency`` divides by: newer customers count as 30 days old.
-MIN_TENURE_DAYS = 30
+#: Why a run stops when the checks and the filters left no purchase line.
+NO_LINE_LEFT = (
+    "no purchase line is left after the data-quality checks and the filters: nothing "
+    "to segment. quality.csv and quarantine.csv say what removed the lines (lines "
+    "without a customer id go unless the anonymous policy is synthetic: --anonymous "
+    "synthetic, param anonymous_policy)")
 
 __all__ = [
     "FEATURE_DESCRIPTIONS",
+    "MIN_TENURE_DAYS",
     "STUDY_FEATURES",
     "build_customer_features",
+    "check_reference_date",
     "checked_reference_date",
     "last_purchase_date",
 ]
@@ -41,11 +47,13 @@ def last_purchase_date(lines: pd.DataFrame) -> pd.Timestamp:
 def build_customer_features(
     lines: pd.DataFrame, reference_date: date | datetime | str | pd.Timestamp
 ) -> pd.DataFrame:
-    """Compute one row of features per customer from filtered lines.
+    """Compute one row of features per customer from filtered lines in memory.
 
-    Only lines dated on or before the reference date count; dates are taken at day
-    resolution so that an export without times of day gives the same features. A customer
-    counts when at least one purchase line is left. Returns are kept apart from purchases.
+    The features are the SQL of :mod:`insiders.feature_sql`, run on DuckDB over the frame
+    (the features stage runs the same query on the run folder's Parquet, or on Spark). Only
+    lines dated on or before the reference date count; dates are taken at day resolution so
+    that an export without times of day gives the same features. A customer counts when at
+    least one purchase line is left. Returns are kept apart from purchases.
 
     Args:
         lines: filtered lines (see :func:`insiders.filters.filter_transactions`), with a
@@ -59,60 +67,7 @@ def build_customer_features(
     ref = as_date(reference_date)
     if lines["customer_id"].isna().any():
         raise ValueError("lines without customer_id: filter them first (anonymous policy)")
-    day = lines["invoice_date"].dt.normalize()
-    in_window = (day <= ref).to_numpy()
-    frame = pd.DataFrame(
-        {
-            "customer_id": lines["customer_id"].to_numpy("int64", na_value=-1),
-            "invoice_no": lines["invoice_no"].to_numpy(),
-            "stock_code": lines["stock_code"].to_numpy(),
-            "day": day.to_numpy(),
-            "quantity": lines["quantity"].to_numpy(),
-            "revenue": lines["quantity"].to_numpy() * lines["unit_price"].to_numpy(),
-        }
-    )[in_window]
-    returns_mask = _is_return(lines).to_numpy()[in_window]
-    purchases = frame[~returns_mask]
-    returns = frame[returns_mask]
-
-    by_customer = purchases.groupby("customer_id", sort=True)
-    features = by_customer.agg(
-        gross_revenue=("revenue", "sum"),
-        last_day=("day", "max"),
-        first_day=("day", "min"),
-        n_lines=("revenue", "size"),
-        n_items=("quantity", "sum"),
-        n_products=("stock_code", "nunique"),
-        n_invoices=("invoice_no", "nunique"),
-        n_days=("day", "nunique"),
-    )
-    features["recency_days"] = (ref - features["last_day"]).dt.days.astype("int64")
-    span_days = (features["last_day"] - features["first_day"]).dt.days
-    # invoices per 30 days since the first purchase, over at least MIN_TENURE_DAYS: grows
-    # with buying (a one-off buyer of last week is not "every day")
-    tenure_days = (ref - features["first_day"]).dt.days + 1
-    features["frequency"] = features["n_invoices"] / tenure_days.clip(lower=MIN_TENURE_DAYS) * 30
-    features["frequency_study"] = features["n_invoices"] / (span_days + 1)
-    features["avg_ticket"] = features["gross_revenue"] / features["n_lines"]
-    features["avg_basket_size"] = features["n_items"] / features["n_invoices"]
-    per_invoice = purchases.groupby(["customer_id", "invoice_no"], sort=False)["stock_code"]
-    features["avg_unique_basket_size"] = (
-        per_invoice.nunique().groupby(level="customer_id").mean().reindex(features.index)
-    )
-    features["avg_days_between_purchases"] = (span_days / (features["n_days"] - 1)).where(
-        features["n_days"] > 1, np.nan
-    )
-    returned = returns.groupby("customer_id").agg(
-        qty_returned=("quantity", "sum"),
-        n_returns=("quantity", "size"),
-        value_returned=("revenue", "sum"),
-    )
-    returned = returned.reindex(features.index, fill_value=0)
-    features["qty_returned"] = (-returned["qty_returned"]).astype("int64")
-    features["n_returns"] = returned["n_returns"].astype("int64")
-    features["value_returned"] = 0.0 - returned["value_returned"].astype("float64")
-    features = features[list(FEATURE_DESCRIPTIONS)]
-    features.index.name = "customer_id"
+    features = customer_features(lines, ref)
     logger.info("built %d features for %d customers as of %s", features.shape[1], len(features), ref.date())
     return features
 
@@ -134,13 +89,24 @@ def checked_reference_date(
             reached) -- the message names the data's dates and what to change.
     """
     if lines.empty:
-        raise InputError(
-            "no purchase line is left after the data-quality checks and the filters: nothing "
-            "to segment. quality.csv and quarantine.csv say what removed the lines (lines "
-            "without a customer id go unless the anonymous policy is synthetic: --anonymous "
-            "synthetic, param anonymous_policy)")
-    last = last_purchase_date(lines)
-    first = lines["invoice_date"].min().normalize()
+        raise InputError(NO_LINE_LEFT)
+    return check_reference_date(lines["invoice_date"].min(), last_purchase_date(lines),
+                                reference_date, max_staleness_days)
+
+
+def check_reference_date(
+    first_day: date | datetime | pd.Timestamp | None,
+    last_purchase_day: date | datetime | pd.Timestamp | None,
+    reference_date: date | datetime | str | None,
+    max_staleness_days: int = 45,
+) -> pd.Timestamp:
+    """:func:`checked_reference_date` from the data's first line and last purchase days (for
+    lines that are not loaded: see :func:`insiders.feature_sql.lines_summary`)."""
+    if first_day is None:
+        raise InputError(NO_LINE_LEFT)
+    if last_purchase_day is None:
+        raise InputError("no purchase lines: cannot pick a reference date")
+    first, last = as_date(first_day), as_date(last_purchase_day)
     reference = pd.Timestamp(reference_date).normalize() if reference_date else last
     if reference < first:
         raise InputError(

@@ -132,7 +132,11 @@ def read_transactions(
     refused with a message naming the argument that settles it.
 
     Args:
-        source: a local path or an fsspec URL (``s3://bucket/key.csv``, ``file://...``).
+        source: a local path or an fsspec URL (``s3://bucket/key.csv``, ``file://...``) of a
+            file, of a folder of files (monthly exports; searched through, names starting
+            with ``_`` or ``.`` skipped, like Spark's ``_SUCCESS``), or a glob
+            (``s3://bucket/exports/2011-*.csv``). Each file is read and checked on its own, so
+            an error names the file; the lines come in the order of the sorted file names.
         encoding: text encoding of a CSV; ``"auto"`` tries UTF-8, then cp1252 (Windows
             text with € and curly quotes), then Latin-1. Text that would hold C1 control
             characters (U+0080-U+009F) is refused whatever the encoding.
@@ -155,6 +159,14 @@ def read_transactions(
             column, has an unknown one, or holds a value that is not what its column needs.
     """
     src = str(source)
+    files = _files_of(src, storage_options or {})
+    if files is not None:
+        options = {"encoding": encoding, "date_format": date_format, "decimal": decimal,
+                   "thousands": thousands, "sheet_name": sheet_name,
+                   "storage_options": storage_options}
+        lines = pd.concat([read_transactions(f, **options) for f in files], ignore_index=True)
+        logger.info("read %d lines from %d files in %s", len(lines), len(files), src)
+        return lines
     fmt = detect_format(src)
     _check_separators(src, decimal, thousands)
     raw_bytes = _read_bytes(src, storage_options or {})
@@ -174,6 +186,46 @@ def read_transactions(
     return lines
 
 
+def _files_of(src: str, storage_options: dict[str, Any]) -> list[str] | None:
+    """The data files of a folder or a glob, sorted; None when ``src`` names one file."""
+    protocol = fsspec.core.split_protocol(src)[0]
+    is_glob = any(c in src for c in "*?[")
+    if not is_glob and protocol in (None, "file", "local") and not Path(src.removeprefix("file://")).is_dir():
+        return None  # a local file (or a missing one): no listing needed
+    try:
+        fs, root = fsspec.core.url_to_fs(src, **storage_options)
+        if is_glob:
+            found = sorted(fs.glob(root))
+        elif fs.isdir(root):
+            found = sorted(fs.find(root))
+        else:
+            return None
+    except PermissionError as exc:
+        raise IngestError(src, f"access denied ({exc})", hint="Check the credentials") from exc
+    base = root if not is_glob else ""
+
+    def is_data(name: str) -> bool:
+        parts = name[len(base):].strip("/").split("/") if base else [name.rsplit("/", 1)[-1]]
+        if any(p.startswith(("_", ".")) for p in parts):
+            return False
+        stem = name.lower()
+        for suffix in _COMPRESSIONS:
+            stem = stem.removesuffix(suffix)
+        return Path(stem).suffix in _FORMATS
+
+    files = [f for f in found if is_data(f) and not fs.isdir(f)]
+    if not files and is_glob:
+        raise IngestError(src, "no file matches the pattern", hint="Give files ending in .csv, "
+                          ".xlsx or .parquet (optionally .gz for CSV)")
+    if not files:
+        raise IngestError(src, "is a folder, not a file, and holds no data file",
+                          hint="Put files ending in .csv, .xlsx or .parquet in it (optionally "
+                          ".gz for CSV), or give one file")
+    if protocol in (None, "local"):
+        return files
+    return [fs.unstrip_protocol(f) for f in files]
+
+
 def _read_bytes(src: str, storage_options: dict[str, Any]) -> bytes:
     try:
         with fsspec.open(src, "rb", compression="infer", **storage_options) as handle:
@@ -184,7 +236,7 @@ def _read_bytes(src: str, storage_options: dict[str, Any]) -> bytes:
         raise IngestError(src, f"access denied ({exc})", hint="Check the credentials") from exc
     except IsADirectoryError as exc:
         raise IngestError(src, "is a folder, not a file",
-                          hint="Give one file (a folder of monthly files is not read yet)") from exc
+                          hint="Give a file, or the folder itself to read every file in it") from exc
 
 
 def _read_with(src: str, kind: str, reader: Callable[[], pd.DataFrame]) -> pd.DataFrame:

@@ -51,3 +51,9 @@ SCALERS: tuple[str, ...] = ("minmax", "standard", "robust", "quantile")
 #: The Airflow Asset the monthly DAG updates when a run month is in the warehouse; DAGs that
 #: feed other tools (a CRM sync, an email campaign) are scheduled on it.
 INSIDERS_LOADED_ASSET = "insiders_month_loaded"
+
+#: Where the customer features' SQL runs (:mod:`insiders.feature_sql`): DuckDB in the
+#: process (the default), or a Spark session.
+FEATURE_ENGINES = ("duckdb", "spark")
+#: A DuckDB memory limit, as DuckDB writes it: ``3GB``, ``500MB``, ``1.5GiB``.
+MEMORY_LIMIT_PATTERN = r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)"

@@ -17,6 +17,7 @@ from insiders import artifacts
 from insiders.compare import compare_models
 from insiders.config import (
     EmbedConfig,
+    FeatureEngineConfig,
     FilterConfig,
     GridConfig,
     MembershipPolicy,
@@ -25,7 +26,8 @@ from insiders.config import (
     RunConfig,
 )
 from insiders.errors import InputError
-from insiders.features import build_customer_features, checked_reference_date
+from insiders.feature_sql import customer_features, lines_summary
+from insiders.features import check_reference_date
 from insiders.filters import filter_transactions
 from insiders.handoff import crm_table, hand_off
 from insiders.history import monthly_reference_dates
@@ -115,18 +117,32 @@ def filter_lines(run_dir: str, config: FilterConfig | None = None) -> dict[str, 
 
 
 def features(
-    run_dir: str, reference_date: str | None = None, *, max_staleness_days: int = 45
+    run_dir: str,
+    reference_date: str | None = None,
+    *,
+    max_staleness_days: int = 45,
+    engine: FeatureEngineConfig | None = None,
+    spark_master: str | None = None,
 ) -> dict[str, Any]:
     """Build the customer features as of the reference date (default: last purchase day).
+
+    The features' SQL (:mod:`insiders.feature_sql`) reads the run folder's lines in place, on
+    DuckDB (default, within its memory limit) or on Spark (``spark_master``, ``local[*]`` when
+    None): the lines are not loaded into this process.
 
     A reference date before the first purchase, or more than ``max_staleness_days`` after the
     last one (stale data, or a run date the data never reached), is refused: the month's
     answer would be meaningless.
     """
-    lines = artifacts.load_frame(path(run_dir, "lines"))
-    reference = checked_reference_date(lines, reference_date, max_staleness_days)
-    with stage(f"features as of {reference.date()}"):
-        table = build_customer_features(lines, reference)
+    engine = engine or FeatureEngineConfig()
+    lines = path(run_dir, "lines")
+    where = {"engine": engine.engine, "memory_limit": engine.memory_limit,
+             "spark_master": spark_master}
+    summary = lines_summary(lines, **where)
+    reference = check_reference_date(summary["first_day"], summary["last_purchase_day"],
+                                     reference_date, max_staleness_days)
+    with stage(f"features as of {reference.date()} ({engine.engine})"):
+        table = customer_features(lines, reference, **where)
     if table.empty:
         raise InputError(f"no customer bought anything on or before {reference.date()}")
     artifacts.save_frame(table, path(run_dir, "features"))
@@ -136,6 +152,7 @@ def features(
             "reference_date": str(reference.date()),
             "customers": len(table),
             "revenue": round(float(table["gross_revenue"].sum()), 2),
+            "feature_engine": engine.engine,
         },
     )
 
@@ -353,6 +370,7 @@ def run_stage(
     reuse_spaces: str | None = None,
     storage_options: dict[str, Any] | None = None,
     run_id: str | None = None,
+    spark_master: str | None = None,
 ) -> Any:
     """Run one stage with its part of the run configuration: the one wiring the CLI, the
     Airflow DAG and the tests share.
@@ -370,6 +388,8 @@ def run_stage(
         run_id: the orchestrator's run id (``ingest`` starts a new attempt of the run folder
             under it; every stage seals its files with that attempt, see
             :mod:`insiders.run_folder`).
+        spark_master: the Spark master URL when the feature engine is Spark (``features``;
+            default ``local[*]``).
     """
     config = config or RunConfig()
     stages: dict[str, Any] = {
@@ -378,7 +398,8 @@ def run_stage(
         "check_quality": lambda: check_quality(run_dir, config.quality, reference_date),
         "filter_lines": lambda: filter_lines(run_dir, config.filters),
         "features": lambda: features(run_dir, reference_date,
-                                     max_staleness_days=config.max_staleness_days),
+                                     max_staleness_days=config.max_staleness_days,
+                                     engine=config.engine, spark_master=spark_master),
         "embed": lambda: embed(run_dir, config.embed, reuse_spaces=reuse_spaces),
         "compare": lambda: compare(run_dir, config.grid),
         "select": lambda: select(run_dir, config.policy, previous_segments,
@@ -410,6 +431,6 @@ def run_all(
     """Run the stages in order into one run folder; returns each stage's facts by name.
 
     ``inputs`` are :func:`run_stage`'s keyword arguments (``reference_date``,
-    ``previous_segments``, ``reuse_spaces``, ``storage_options``).
+    ``previous_segments``, ``reuse_spaces``, ``storage_options``, ``spark_master``).
     """
     return {name: run_stage(name, run_dir, config, source=source, **inputs) for name in stages}

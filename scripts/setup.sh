@@ -55,3 +55,22 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
          "test will fail; install it with: sudo apt-get install chromium" >&2
   fi
 fi
+
+# Java 17 for the Spark feature engine (pyspark starts a JVM; tests/unit/test_feature_engines.py
+# runs Spark in local mode): Debian's headless JRE when no java is on PATH and we are root.
+if ! command -v java >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Java (Debian package openjdk-17-jre-headless) for the Spark engine" >&2
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+             openjdk-17-jre-headless >/dev/null 2>&1 ||
+           { apt-get update -qq >/dev/null 2>&1 &&
+             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+               openjdk-17-jre-headless >/dev/null 2>&1; }; }; then
+      echo "setup: could not install openjdk-17-jre-headless; the Spark engine and its test" \
+           "will fail until Java 17 is installed (apt-get install openjdk-17-jre-headless)" >&2
+    fi
+  else
+    echo "setup: no java on PATH (and not root, so not installing it): the Spark engine and its" \
+         "test will fail; install it with: sudo apt-get install openjdk-17-jre-headless" >&2
+  fi
+fi

@@ -16,6 +16,8 @@ from tests.airflow_env import airflow_env, aws_connection, migrate
 from tests.conftest import REAL_DATA
 
 BUCKET = "insiders-data"
+#: The bundled data as the shop's monthly exports, one Parquet file per month, in the bucket.
+MONTHS_PREFIX = "raw/months/"
 BAD_CSV = (
     "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
     "536365,85123A,WHITE HANGING HEART,6,01-Dec-10,2.55,17850,United Kingdom\n"
@@ -32,6 +34,22 @@ def _wait_port(port: int, timeout: float = 60) -> None:
                 return
         time.sleep(0.2)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def upload_months(s3, prefix: str) -> list[str]:
+    """Put the bundled data into the bucket as one file per month (``2011-01.parquet``)."""
+    import io
+
+    import pandas as pd
+
+    raw = pd.read_parquet(REAL_DATA)
+    keys = []
+    for month, part in raw.groupby(raw["InvoiceDate"].dt.strftime("%Y-%m"), sort=True):
+        body = io.BytesIO()
+        part.to_parquet(body, index=False)
+        keys.append(f"{prefix}{month}.parquet")
+        s3.put_object(Bucket=BUCKET, Key=keys[-1], Body=body.getvalue())
+    return keys
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +71,7 @@ def s3_endpoint(tmp_path_factory):
         s3.create_bucket(Bucket=BUCKET)
         s3.upload_file(str(REAL_DATA), BUCKET, "raw/online_retail.parquet")
         s3.put_object(Bucket=BUCKET, Key="raw/bad.csv", Body=BAD_CSV.encode())
+        upload_months(s3, MONTHS_PREFIX)
         yield endpoint
     finally:
         server.terminate()
