@@ -21,17 +21,32 @@ async function shot(url, name, prepare) {
   console.log(`screenshot ${name}: ${url}`);
 }
 
-await shot(run, "airflow-grid.png");
-await shot(run, "airflow-graph.png", async () => {
-  await page.getByRole("button", { name: /graph/i }).first().click();
-  await page.waitForTimeout(2500);
+await shot(run, "airflow-grid.png", async () => {
+  await page.getByRole("button", { name: "Show Grid (Press g)" }).click();
 });
 await shot(`${run}/tasks/select`, "airflow-task-log.png", async () => {
-  await page.waitForTimeout(2000);
+  await page.getByRole("button", { name: "Press f for fullscreen" }).click();
+  await page.waitForTimeout(1500);
 });
+// the graph's chain of ten tasks is small at 1280 px: twice the pixels, cropped to the graph
+const sharp = await browser.newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 2 });
+await sharp.goto(run, { waitUntil: "networkidle" });
+await sharp.getByRole("button", { name: "Show Graph (Press g)" }).click();
+await sharp.waitForTimeout(3000);
+const boxes = await sharp.$$eval(".react-flow__node", (nodes) =>
+  nodes.map((n) => n.getBoundingClientRect()).map((r) => [r.left, r.top, r.right, r.bottom]));
+const [x0, y0] = [Math.min(...boxes.map((b) => b[0])), Math.min(...boxes.map((b) => b[1]))];
+const [x1, y1] = [Math.max(...boxes.map((b) => b[2])), Math.max(...boxes.map((b) => b[3]))];
+await sharp.screenshot({ path: `${out}/airflow-graph.png`,
+  clip: { x: x0 - 12, y: y0 - 12, width: x1 - x0 + 24, height: y1 - y0 + 24 } });
+console.log("screenshot airflow-graph.png");
+// the form is taller than the window: a taller window, the Run section open
+await page.setViewportSize({ width: 1280, height: 1250 });
 await shot(dag, "airflow-trigger.png", async () => {
   await page.getByTestId("trigger-dag-button").first().click();
-  await page.waitForTimeout(2500);
+  await page.waitForTimeout(2000);
+  await page.getByRole("button", { name: /^Run$/ }).first().click();
+  await page.waitForTimeout(1000);
 });
 await shot(`${base}/plugin/insiders`, "airflow-plugin.png", async () => {
   await page.waitForTimeout(2500);
