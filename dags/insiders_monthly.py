@@ -31,7 +31,8 @@ Configuration (from Airflow, never from code):
 **Triggering by hand**: the form's *Logical date* starts at now, and a run answers for the day
 before it; on the bundled data (2010-12-01 to 2011-12-09) pick a date inside the data (e.g.
 2011-12-15) or fill *Reference date*. A date after the data's last purchase by more than
-`max_staleness_days` is refused with a message naming that date.
+`max_staleness_days` is refused with a message naming that date. While the DAG is paused the
+form ticks *Unpause on trigger*: untick it to run one month without starting the schedule.
 """
 
 from __future__ import annotations
