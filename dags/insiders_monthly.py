@@ -117,7 +117,10 @@ def notify_failure(context: dict[str, Any]) -> None:
     if not extra.get("to"):
         log.warning("connection %r has no 'to' in its extra: no failure mail sent", ALERTS_CONN)
         return
-    month = f"{_reference_date(context):%Y-%m}"
+    try:
+        month = f"{_reference_date(context):%Y-%m}"
+    except ValueError:  # the run failed on a reference date that is not a date: mail anyway
+        month = "unknown (reference date not a date)"
     SmtpNotifier(
         smtp_conn_id=ALERTS_CONN, to=extra["to"], from_email=extra.get("from_email"),
         subject=f"Insiders: {{{{ dag.dag_id }}}} failed at {{{{ ti.task_id }}}} for run month {month}",
