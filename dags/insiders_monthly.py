@@ -27,11 +27,19 @@ Configuration (from Airflow, never from code):
 | run folders | Variable `insiders_artifacts` | `file://<project>/var/runs` |
 | Metabase resync | connection `metabase_default` (HTTP, admin login) | skipped |
 | feature engine | param `feature_engine`; Spark master: connection `spark_default` | duckdb; `local[*]` |
+| failure mail | connection `insiders_alerts` (SMTP; extra `to`, `from_email`) | none sent (logged) |
+
+**Triggering by hand**: the form's *Logical date* starts at now, and a run answers for the day
+before it; on the bundled data (2010-12-01 to 2011-12-09) pick a date inside the data (e.g.
+2011-12-15) or fill *Reference date*. A date after the data's last purchase by more than
+`max_staleness_days` is refused with a message naming that date. While the DAG is paused the
+form ticks *Unpause on trigger*: untick it to run one month without starting the schedule.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,16 +57,27 @@ WAREHOUSE_CONN = "insiders_warehouse"
 AWS_CONN = "aws_default"
 METABASE_CONN = "metabase_default"
 SPARK_CONN = "spark_default"
+ALERTS_CONN = "insiders_alerts"
+#: The first day of the bundled data: any month of it can be run (a run dated before the DAG's
+#: start_date would run no task at all).
+START_DATE = pendulum.datetime(2010, 12, 1, tz="UTC")
+
+log = logging.getLogger(__name__)
+
+
+def _reference_date(context: dict[str, Any]) -> date:
+    """The run's reference date: the param, else the day before the run's date (never the clock)."""
+    params = context["params"]
+    if params.get("reference_date"):
+        return pendulum.parse(params["reference_date"]).date()
+    anchor = context.get("data_interval_end") or context["dag_run"].run_after
+    return anchor.date() - timedelta(days=1)  # the last full day before the run
 
 
 def _run_info(context: dict[str, Any]) -> dict[str, str]:
     """Run month, reference date, source and run folder, from the run (never the clock)."""
     params = context["params"]
-    if params.get("reference_date"):
-        reference = pendulum.parse(params["reference_date"]).date()
-    else:
-        anchor = context.get("data_interval_end") or context["dag_run"].run_after
-        reference = anchor.date() - timedelta(days=1)  # the last full day before the run
+    reference = _reference_date(context)
     month = reference.replace(day=1)
     source = params.get("source") or Variable.get(
         "insiders_source", default=(PROJECT / "data" / "online_retail.parquet").as_uri()
@@ -81,6 +100,38 @@ def _use_object_storage(*uris: str) -> None:
 
     fs = ObjectStoragePath(next(u for u in uris if u.startswith("s3://")), conn_id=AWS_CONN).fs
     fsspec.config.conf["s3"] = dict(fs.storage_options)
+
+
+def notify_failure(context: dict[str, Any]) -> None:
+    """Mail a task's failure through the SMTP connection `insiders_alerts` (its extra holds
+    `to` and `from_email`); without that connection, log that no mail is sent and return."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn = Connection.get(ALERTS_CONN)
+    except AirflowNotFoundException:
+        log.info("no connection %r: no failure mail sent", ALERTS_CONN)
+        return
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    extra = conn.extra_dejson
+    if not extra.get("to"):
+        log.warning("connection %r has no 'to' in its extra: no failure mail sent", ALERTS_CONN)
+        return
+    try:
+        month = f"{_reference_date(context):%Y-%m}"
+    except ValueError:  # the run failed on a reference date that is not a date: mail anyway
+        month = "unknown (reference date not a date)"
+    SmtpNotifier(
+        smtp_conn_id=ALERTS_CONN, to=extra["to"], from_email=extra.get("from_email"),
+        subject=f"Insiders: {{{{ dag.dag_id }}}} failed at {{{{ ti.task_id }}}} for run month {month}",
+        html_content=(f"<p>DAG <b>{{{{ dag.dag_id }}}}</b>, task <b>{{{{ ti.task_id }}}}</b>, run "
+                      f"month <b>{month}</b> (run {{{{ run_id }}}}, try {{{{ ti.try_number }}}}) "
+                      "failed:</p><pre>{{ exception }}</pre><p><a href=\"{{ ti.log_url }}\">"
+                      "The task's log</a></p>"),
+    )(context)
+    log.info("failure mail sent to %s through connection %r", extra["to"], ALERTS_CONN)
 
 
 def _warehouse():
@@ -156,7 +207,7 @@ def _previous(run: dict[str, Any], name: str) -> str | None:
 @dag(
     dag_id="insiders_monthly",
     schedule="0 6 15 * *",
-    start_date=pendulum.datetime(2011, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     default_args={
@@ -165,6 +216,7 @@ def _previous(run: dict[str, Any], name: str) -> str | None:
         "retry_delay": timedelta(minutes=1),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=20),
+        "on_failure_callback": notify_failure,  # a mail when `insiders_alerts` exists
     },
     tags=["insiders", "segmentation", "monthly"],
     doc_md=__doc__,
@@ -174,7 +226,10 @@ def _previous(run: dict[str, Any], name: str) -> str | None:
                         "insiders_source, else the bundled data"),
         "reference_date": Param(None, type=["null", "string"], title="Reference date",
                                 section="Run", format="date",
-                                description="YYYY-MM-DD; empty: the day before the run's date"),
+                                description="The day the run answers for (YYYY-MM-DD). Empty: "
+                                "the day before the Logical date above, which the form sets to "
+                                "now; the bundled data runs 2010-12-01 to 2011-12-09, so for it "
+                                "pick a Logical date inside it (e.g. 2011-12-15) or a date here"),
         "reuse_spaces": Param(False, type="boolean", title="Reuse last month's spaces",
                               section="Run", description="Embed in last month's fitted spaces "
                               "instead of refitting them (stable segments)"),

@@ -29,6 +29,9 @@ if dag:
                            "description": dag.params.get_param(k).description}
                        for k in dag.params},
         param_defaults={k: dag.params.get_param(k).value for k in dag.params},
+        start_date=dag.start_date.isoformat(),
+        failure_callbacks={t.task_id: [f"{c.__module__}.{c.__qualname__}"
+                                       for c in (t.on_failure_callback or [])] for t in dag.tasks},
     )
 if dag:
     out["load_outlets"] = sorted(getattr(o, "name", str(o)) for o in dag.get_task("load").outlets)
@@ -87,6 +90,23 @@ def test_retries_tags_docs_params(parsed):
     assert parsed["doc"]
     assert {"source", "anonymous_policy", "selection_rule", "k", "value_score",
             "reference_date"} <= set(parsed["params"])
+
+
+def test_every_task_mails_its_failure_through_the_alerts_connection(parsed):
+    for task_id, callbacks in parsed["failure_callbacks"].items():
+        assert [c.rsplit(".", 1)[-1] for c in callbacks] == ["notify_failure"], task_id
+
+
+def test_any_day_of_the_bundled_data_can_be_a_run_date(parsed):
+    """A run dated before the DAG's start_date runs no task: the start_date must not be after
+    the first day of the data."""
+    import pandas as pd
+
+    from tests.conftest import REAL_DATA
+
+    first = pd.read_parquet(REAL_DATA, columns=["InvoiceDate"])["InvoiceDate"].min()
+    start = pd.Timestamp(parsed["start_date"]).tz_convert(None)
+    assert start <= first.normalize(), (start, first)
 
 
 def test_every_param_has_a_title_and_a_description_and_every_choice_is_offered(parsed):
