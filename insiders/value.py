@@ -291,7 +291,8 @@ class BetaGeoGammaGamma:
         r, alpha, a, b = np.exp(bg)
         p, q, v = np.exp(gg)
         self.params_ = {"r": r, "alpha": alpha, "a": a, "b": b, "p": p, "q": q, "v": v}
-        logger.info("BG/NBD+GG fitted: %s", {k: round(val, 4) for k, val in self.params_.items()})
+        logger.info("BG/NBD+GG fitted: %s",
+                    ", ".join(f"{k} = {float(val):.4g}" for k, val in self.params_.items()))
         return self
 
     def _check(self) -> dict[str, float]:
