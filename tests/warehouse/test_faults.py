@@ -11,6 +11,7 @@ import time
 
 import pandas as pd
 import psycopg
+import psycopg.sql
 import pytest
 
 from insiders import local_postgres, pipeline, run_folder, warehouse
@@ -162,3 +163,16 @@ def test_a_mixed_run_folder_is_refused_and_the_warehouse_keeps_its_month(warehou
             warehouse.load_run(conn, str(mixed), run_month="2011-12-15")
         _same(warehouse.snapshot(conn), before)
     assert run_folder.check_one_attempt(run_dirs["2011-12"], ("features", "segments"))
+
+
+def test_a_database_name_is_never_sql(postgres):
+    """``local_postgres --database 'x" OWNER "reader'`` made the reader own a database."""
+    name = 'x" OWNER "insiders_reader'
+    uri = local_postgres.ensure_database(postgres, name)
+    with psycopg.connect(postgres.uri(), autocommit=True) as conn:
+        owner = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s",
+                             (name,)).fetchone()
+        with psycopg.connect(uri) as db:  # the URI reaches that very database
+            assert db.execute("SELECT current_database()").fetchone()[0] == name
+        conn.execute(psycopg.sql.SQL("DROP DATABASE {}").format(psycopg.sql.Identifier(name)))
+    assert owner == ("postgres",)
