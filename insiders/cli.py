@@ -145,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
                 _cmd_report, _add_run_dir)
     p.add_argument("--replay-months", type=int, default=5,
                    help="months replayed before the run (default: 5)")
+    _add_stability_sample(p)
     p = command("warehouse", "set up or read the Postgres warehouse",
                 "Apply the warehouse's migrations (init), create a read-only login (for "
                 "Metabase), or print the latest run month's Insiders summary from the warehouse.",
@@ -169,8 +170,16 @@ def build_parser() -> argparse.ArgumentParser:
                 "a summary.", _cmd_run, lambda p: _add_source(p, default=DEFAULT_SOURCE),
                 _add_filter_options, _add_reference_date, _add_embed_options, _add_grid_options,
                 _add_policy_options)
+    _add_stability_sample(p)
     p.add_argument("--out-dir", default="var/demo", help="output folder (default: var/demo)")
     return parser
+
+
+def _add_stability_sample(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stability-sample-size", type=int,
+                   default=_DEFAULTS["stability_sample_size"], metavar="N",
+                   help="the report's bootstrap refits draw from a seeded sample of N customers "
+                   "when there are more (default: %(default)s)")
 
 
 def _add_run_dir(p: argparse.ArgumentParser) -> None:
@@ -198,6 +207,12 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
         help="feature scaler (default: minmax, as the study)",
     )
     p.add_argument("--random-state", type=int, default=42, help="seed of every space and model")
+    p.add_argument("--fit-sample-size", type=int, default=_DEFAULTS["fit_sample_size"],
+                   metavar="N", help="beyond N customers, fit the spaces on a seeded sample of N "
+                   "and place the others with the fitted transform (default: %(default)s)")
+    p.add_argument("--tree-max-customers", type=int, default=_DEFAULTS["tree_max_customers"],
+                   metavar="N", help="leave the tree-leaf space out beyond N customers (its "
+                   "neighbour search is brute force; default: %(default)s)")
     p.add_argument(
         "--reuse-spaces",
         metavar="SPACES",
@@ -452,7 +467,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from insiders import pipeline
 
-    facts = pipeline.report(args.run_dir, replay_months=args.replay_months)
+    facts = pipeline.report(args.run_dir, replay_months=args.replay_months,
+                            stability_sample_size=args.stability_sample_size)
     print(f"report -> {facts['report']}")
     return 0
 

@@ -251,9 +251,16 @@ class TSNEEmbedding(_Embedding):
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """Place new points into the fitted embedding (openTSNE's ``transform``)."""
+        """Place new points into the fitted embedding (openTSNE's ``transform``).
+
+        openTSNE first centres the fitted embedding in place (a translation), and places the
+        new points in that frame; ``embedding_`` follows it, so fitted and placed points share
+        one frame.
+        """
         check_is_fitted(self, "embedding_")
-        return np.asarray(self.tsne_.transform(check_array(X)), dtype=np.float64)
+        placed = np.asarray(self.tsne_.transform(check_array(X)), dtype=np.float64)
+        self.embedding_ = np.asarray(self.tsne_, dtype=np.float64)
+        return placed
 
 
 class TreeLeafEmbedding(_Embedding):
@@ -323,6 +330,8 @@ class FittedSpaces:
         transformers: space name -> fitted transformer (None for ``features``).
         embeddings: space name -> coordinates (rows follow ``customer_ids``).
         fit_seconds: space name -> time its fit took.
+        fit_sample: positions (in ``customer_ids``) of the customers the spaces were fitted
+            on, when they were fitted on a sample (see :func:`fit_spaces`); None: on all.
     """
 
     feature_names: list[str]
@@ -331,6 +340,7 @@ class FittedSpaces:
     transformers: dict[str, TransformerMixin | None] = field(default_factory=dict)
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)
     fit_seconds: dict[str, float] = field(default_factory=dict)
+    fit_sample: np.ndarray | None = None
 
     def transform(self, features: pd.DataFrame) -> dict[str, np.ndarray]:
         """Embed another month's customers with the fitted scaler and spaces (no refit)."""
@@ -400,8 +410,14 @@ def fit_spaces(
     scaler: str = "minmax",
     random_state: int = 42,
     n_jobs: int = 1,
+    fit_sample_size: int | None = None,
 ) -> FittedSpaces:
     """Scale the features once and fit every requested space on them.
+
+    Beyond ``fit_sample_size`` customers, each space is fitted on the same seeded sample of
+    that many customers and every other customer is placed in it by the fitted space's
+    ``transform`` (as :meth:`FittedSpaces.reuse` places a later month's); the sampled
+    customers keep the coordinates of the fit. The scaler is fitted on every customer.
 
     Args:
         features: one row per customer (index ``customer_id``), from
@@ -412,6 +428,8 @@ def fit_spaces(
         random_state: seed of every space.
         n_jobs: processes fitting spaces side by side (t-SNE in this one while UMAP and the
             tree space fit in another); each fit is seeded, so the result does not depend on it.
+        fit_sample_size: fit on a seeded sample of this many customers when there are more
+            (None: always on every customer).
     """
     names = list(feature_names)
     missing = [c for c in names if c not in features.columns]
@@ -423,10 +441,12 @@ def fit_spaces(
         raise ValueError(f"feature(s) {bad} have missing values; leave them out of the spaces")
     fitted = FittedSpaces(names, features.index.to_numpy(), make_scaler(scaler).fit(values))
     scaled = fitted.scaler.transform(values)
+    if fit_sample_size is not None and len(scaled) > fit_sample_size:
+        fitted.fit_sample = fit_sample(len(scaled), fit_sample_size, random_state)
     # the slowest first: it fits in this process while the others share worker processes
     # (a worker needs seconds to start; this process is ready now)
     order = sorted(spaces, key=lambda n: -_FIT_COST.get(n, 1.0))
-    jobs = [(name, scaled, names, random_state) for name in order]
+    jobs = [(name, scaled, names, random_state, fitted.fit_sample) for name in order]
     parallel = n_jobs > 1 and sum(n != "features" for n in order) > 1
     results = side_by_side([(_fit_space, job, {}) for job in jobs], n_jobs if parallel else 1)
     by_name = {r[0]: r for r in results}
@@ -438,15 +458,35 @@ def fit_spaces(
     return fitted
 
 
+def fit_sample(n: int, size: int, random_state: int) -> np.ndarray:
+    """The sorted positions of the ``size`` customers (of ``n``) the spaces are fitted on:
+    seeded, the same for every space of a run."""
+    rng = np.random.default_rng([random_state, n])
+    return np.sort(rng.choice(n, size, replace=False))
+
+
 def _fit_space(
-    name: str, scaled: np.ndarray, names: list[str], random_state: int
+    name: str, scaled: np.ndarray, names: list[str], random_state: int,
+    sample: np.ndarray | None = None,
 ) -> tuple[str, TransformerMixin | None, np.ndarray, float]:
     import time
 
-    with stage(f"space {name}"):
+    with stage(f"space {name}" if sample is None else
+               f"space {name}: fitted on {len(sample):,}, {len(scaled) - len(sample):,} placed"):
         start = time.perf_counter()
         model = make_space(name, feature_names=names, random_state=random_state)
-        embedding = scaled if model is None else model.fit_transform(scaled)
+        if model is None:
+            embedding = scaled
+        elif sample is None:
+            embedding = model.fit_transform(scaled)
+        else:
+            model.fit(scaled[sample])
+            rest = np.ones(len(scaled), dtype=bool)
+            rest[sample] = False
+            placed = model.transform(scaled[rest])
+            embedding = np.empty((len(scaled), placed.shape[1]), dtype=np.float64)
+            embedding[rest] = placed
+            embedding[sample] = model.embedding_  # after transform: t-SNE's frame moves
     return name, model, embedding, time.perf_counter() - start
 
 

@@ -125,3 +125,42 @@ def test_the_space_registry_is_the_list_of_spaces():
     assert tree.target_column == 1 and tree.random_state == 5
     with pytest.raises(ValueError, match="choose from features, umap"):
         make_space("pca", feature_names=["gross_revenue"])
+
+
+def test_up_to_the_sample_size_every_customer_is_fitted_as_before():
+    whole = fit_spaces(FEATURES, spaces=("features", "umap", "tsne"), random_state=5)
+    at_size = fit_spaces(FEATURES, spaces=("features", "umap", "tsne"), random_state=5,
+                         fit_sample_size=len(FEATURES))
+    assert whole.fit_sample is None and at_size.fit_sample is None
+    for name in whole.embeddings:
+        assert np.array_equal(whole.embeddings[name], at_size.embeddings[name]), name
+
+
+def test_beyond_the_sample_size_spaces_are_fitted_on_a_seeded_sample_and_place_everyone():
+    spaces = ("features", "umap", "tsne", "tree")
+    sampled = fit_spaces(FEATURES, spaces=spaces, random_state=5, fit_sample_size=150)
+    again = fit_spaces(FEATURES, spaces=spaces, random_state=5, fit_sample_size=150)
+    other_seed = fit_spaces(FEATURES, spaces=("umap",), random_state=6, fit_sample_size=150)
+    sample = sampled.fit_sample
+    assert len(sample) == len(np.unique(sample)) == 150 and sample.max() < len(FEATURES)
+    assert np.array_equal(sample, again.fit_sample)
+    assert not np.array_equal(sample, other_seed.fit_sample)
+    assert np.array_equal(sampled.embeddings["features"],
+                          fit_spaces(FEATURES, spaces=("features",)).embeddings["features"])
+    for name in ("umap", "tsne", "tree"):
+        coords = sampled.embeddings[name]
+        assert coords.shape == (len(FEATURES), 2) and np.isfinite(coords).all(), name
+        assert np.array_equal(coords, again.embeddings[name]), name
+        # the sample keeps its fitted coordinates; the others come from the fitted transform
+        model = sampled.transformers[name]
+        assert np.array_equal(coords[sample], model.embedding_), name
+        rest = np.setdiff1d(np.arange(len(FEATURES)), sample)
+        scaled = sampled.scaler.transform(FEATURES.to_numpy())
+        assert np.allclose(coords[rest], model.transform(scaled[rest])), name
+    # placed customers land among their blob's fitted customers (ward on umap finds the blobs)
+    from sklearn.metrics import adjusted_rand_score
+
+    from insiders.models import fit_labels
+
+    _, blobs = make_blobs(n_samples=400, n_features=5, centers=3, random_state=1)
+    assert adjusted_rand_score(blobs, fit_labels(sampled.embeddings["umap"], "ward", 3)) > 0.9
