@@ -165,6 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
                 "INSIDERS_WAREHOUSE_HOST, INSIDERS_WAREHOUSE_PORT, INSIDERS_WAREHOUSE_DB.",
                 _cmd_metabase)
     p.add_argument("action", choices=("provision", "resync"))
+    p = command("synth", "make a bigger shop from the bundled one (for benchmarks)",
+                "Resample the source's customers FACTOR times with new ids, jittered (dates, "
+                "quantities, prices, baskets) so that no two are the same, with unique invoice "
+                "numbers, and write the lines as monthly parquet files (OUT/2011-01.parquet, "
+                "...) in the bundled file's columns. Seeded: the same files for the same seed.",
+                _cmd_synth)
+    p.add_argument("--factor", type=int, required=True, help="copies of every customer")
+    p.add_argument("--out", required=True, help="folder of the monthly files")
+    p.add_argument("--seed", type=int, default=0, help="seed of the jitter (default: 0)")
+    p.add_argument("--source", default=DEFAULT_SOURCE,
+                   help="parquet file in the bundled file's columns (default: the bundled data)")
     p = command("run", "run every stage on one source",
                 "Run every stage on one source and write all outputs into one folder; print "
                 "a summary.", _cmd_run, lambda p: _add_source(p, default=DEFAULT_SOURCE),
@@ -461,6 +472,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scores = artifacts.load_frame(run_folder.path(out, "scores"))
     profiles = artifacts.load_frame(run_folder.path(out, "profiles"))
     print(_run_summary(out, quarantine, scores, profiles, facts))
+    return 0
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from insiders import synth
+
+    if args.factor < 1:
+        raise ValueError(f"--factor must be at least 1, got {args.factor}")
+    with stage(f"synth: {args.factor} copies of {args.source}"):
+        source = synth.prepare_source(pd.read_parquet(args.source),
+                                      drop_customers=FilterConfig().excluded_customers)
+        files = synth.write_monthly(synth.synthesize(source, args.factor, seed=args.seed),
+                                    args.out)
+    print(f"{source.n_known * args.factor:,} customers in {len(files)} monthly files -> {args.out}")
     return 0
 
 
