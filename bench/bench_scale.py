@@ -9,6 +9,9 @@ how far spaces fitted on a sample agree with spaces fitted on every customer.
   processes, the forest's threads are in the run's own RSS), polled every 0.2 s with psutil;
   and each stage's time from the run's progress lines. Targets: 10x <= 3 min; 100x <= 20 min
   and <= 12 GB (through the DAG: bench/bench_dag.py on the same files).
+* ``clustering`` (e.g. factor 100): ``insiders embed`` and ``insiders compare`` alone (wall
+  and peak RSS of the process tree), on features built a copy at a time, for sizes whose
+  ingest and features do not fit in memory yet.
 * ``agreement`` (default factor 4): the customers' features as of 2011-12-09; UMAP fitted on
   every customer against fitted on seeded samples of several sizes (the others placed by
   the fitted transform), both cut by ward at k = 8; the adjusted Rand index of the two
@@ -16,6 +19,7 @@ how far spaces fitted on a sample agree with spaces fitted on every customer.
 
 Run: .venv/bin/python bench/bench_scale.py run --factor 10 --record
      .venv/bin/python bench/bench_scale.py agreement --factor 4 --record
+     .venv/bin/python bench/bench_scale.py clustering --factor 100 --record
 """
 
 from __future__ import annotations
@@ -164,7 +168,7 @@ def agreement(args: argparse.Namespace) -> None:
         make_shop(args.factor, folder, args.seed)
         lines = pd.concat([read_transactions(f) for f in sorted(folder.glob("*.parquet"))],
                           ignore_index=True)
-    kept = filter_transactions(lines)[0]
+    kept = filter_transactions(lines).lines
     features = build_customer_features(kept, pd.Timestamp(REFERENCE))
     n = len(features)
     print(f"{n:,} customers", flush=True)
@@ -175,15 +179,17 @@ def agreement(args: argparse.Namespace) -> None:
         labels = fit_labels(fitted.embeddings["umap"], "ward", 8)
         return labels, time.perf_counter() - start
 
-    full, full_s = segments(42, None)
-    refit, _ = segments(43, None)
-    rows = [f"full fit {full_s:.0f} s; full vs full with another seed ARI "
-            f"{adjusted_rand_score(full, refit):.3f}"]
+    seeds = (42, 43)
+    full = {seed: segments(seed, None) for seed in seeds}
+    rows = [f"full fit {full[42][1]:.0f} s; full vs full with another seed (42 vs 43): ARI "
+            f"{adjusted_rand_score(full[42][0], full[43][0]):.3f}"]
     for size in args.sizes:
         if size >= n:
             continue
-        labels, seconds = segments(42, size)
-        rows.append(f"sample {size:,}: ARI {adjusted_rand_score(full, labels):.3f} ({seconds:.0f} s)")
+        found = {seed: segments(seed, size) for seed in seeds}
+        rows.append(f"sample {size:,} vs full, same seed: ARI " + " / ".join(
+            f"{adjusted_rand_score(full[seed][0], found[seed][0]):.3f}" for seed in seeds)
+            + f" (seeds {' / '.join(map(str, seeds))}; fit {found[42][1]:.0f} s)")
         print(rows[-1], flush=True)
     print("; ".join(rows))
     if args.record:
@@ -192,10 +198,66 @@ def agreement(args: argparse.Namespace) -> None:
                f"{n:,} customers; " + "; ".join(rows))
 
 
+def clustering(args: argparse.Namespace) -> None:
+    """``insiders embed`` and ``insiders compare`` on the customers of a FACTOR x shop.
+
+    The features are built a copy at a time (a copy's customers have lines in that copy only,
+    and the filters work line by line, so they equal the features of all lines at once) to
+    measure the clustering at a size where ingest and features do not fit in memory yet.
+    """
+    import pandas as pd
+
+    from insiders import synth
+    from insiders.config import FilterConfig
+    from insiders.features import build_customer_features
+    from insiders.filters import filter_transactions
+    from insiders.ingest import read_transactions
+
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        run_dir = Path(tmp) / "run"
+        run_dir.mkdir()
+        start = time.perf_counter()
+        source = synth.prepare_source(pd.read_parquet(ROOT / "data" / "online_retail.parquet"),
+                                      drop_customers=FilterConfig().excluded_customers)
+        parts = []
+        for copy in range(args.factor):
+            part = Path(tmp) / "copy.parquet"
+            synth.synthesize_copy(source, copy, seed=args.seed).to_parquet(part)
+            kept = filter_transactions(read_transactions(part)).lines
+            parts.append(build_customer_features(kept, pd.Timestamp(REFERENCE)))
+        features = pd.concat(parts)
+        del parts
+        features.to_parquet(run_dir / "features.parquet")
+        n = len(features)
+        del features
+        print(f"{n:,} customers' features in {time.perf_counter() - start:.0f} s", flush=True)
+        results = []
+        for stage in ("embed", "compare"):
+            command = [str(INSIDERS), stage, "--run-dir", str(run_dir), *args.extra]
+            load = os.getloadavg()[0]
+            start = time.perf_counter()
+            with (Path(tmp) / f"{stage}.log").open("w") as handle:
+                process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+                with PeakTreeRSS(process.pid) as peak:
+                    process.wait()
+            wall = time.perf_counter() - start
+            log = (Path(tmp) / f"{stage}.log").read_text()
+            print(log[-3000:], flush=True)
+            if process.returncode:
+                raise SystemExit(f"insiders {stage} failed ({process.returncode})")
+            results.append(f"{stage} {wall:.0f} s, peak RSS of the process tree "
+                           f"{peak.peak / 1e9:.1f} GB (load average {max(load, os.getloadavg()[0]):.1f})")
+            print(results[-1], flush=True)
+    if args.record:
+        record(f"clustering at {args.factor}x: `insiders embed` + `insiders compare` (defaults) on "
+               f"the features of `insiders synth` (seed {args.seed}), as of {REFERENCE}",
+               f"{n:,} customers; " + "; ".join(results))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("run", "agreement"))
+    parser.add_argument("what", choices=("run", "agreement", "clustering"))
     parser.add_argument("--factor", type=int, default=None, help="default: 10 (run), 4 (agreement)")
     parser.add_argument("--seed", type=int, default=0, help="seed of insiders synth")
     parser.add_argument("--data", help="a folder insiders synth already wrote (else made in --tmp)")
@@ -208,7 +270,7 @@ def main() -> None:
     parser.add_argument("extra", nargs="*", help="run: more flags for insiders run (after --)")
     args = parser.parse_args()
     args.factor = args.factor or (10 if args.what == "run" else 4)
-    (run if args.what == "run" else agreement)(args)
+    {"run": run, "agreement": agreement, "clustering": clustering}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -164,3 +164,47 @@ def test_beyond_the_sample_size_spaces_are_fitted_on_a_seeded_sample_and_place_e
 
     _, blobs = make_blobs(n_samples=400, n_features=5, centers=3, random_state=1)
     assert adjusted_rand_score(blobs, fit_labels(sampled.embeddings["umap"], "ward", 3)) > 0.9
+
+
+def test_leaf_neighbours_are_the_brute_force_hamming_neighbours():
+    """The same distances as scikit-learn's brute-force Hamming search, for the fitted points
+    (each without itself) and for new points; the neighbours differ only among ties."""
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.neighbors import NearestNeighbors
+
+    from insiders.spaces import LeafNeighbors
+
+    forest = RandomForestRegressor(n_estimators=30, random_state=0).fit(X[:300, 1:], X[:300, 0])
+    fitted, queries = forest.apply(X[:300, 1:]), forest.apply(X[300:, 1:])
+    brute = NearestNeighbors(n_neighbors=15, metric="hamming").fit(fitted)
+    ours = LeafNeighbors(n_neighbors=15, chunk=64).fit(fitted)
+    for got, want in ((ours.kneighbors(None, 14), brute.kneighbors(None, 14)),
+                      (ours.kneighbors(queries), brute.kneighbors(queries))):
+        assert np.array_equal(got[0], want[0])
+        for row in range(len(got[0])):  # the same points nearer than the last distance
+            inner = got[0][row] < got[0][row, -1]
+            assert set(got[1][row][inner]) == set(want[1][row][want[0][row] < want[0][row, -1]])
+            assert len(set(got[1][row])) == got[1].shape[1]  # no point twice
+    itself = ours.kneighbors(None, 14)[1]
+    assert not (itself == np.arange(300)[:, None]).any()
+    # a point with fewer partners than neighbours asked for: filled at distance 1
+    lonely = LeafNeighbors(n_neighbors=3).fit(np.array([[0, 0], [0, 1], [1, 2], [2, 3]]))
+    dist, idx = lonely.kneighbors(None, 3)
+    assert dist[3].tolist() == [1.0, 1.0, 1.0] and sorted(idx[3]) == [0, 1, 2]
+    assert dist[0].tolist() == [0.5, 1.0, 1.0] and idx[0, 0] == 1
+
+
+def test_tree_leaf_space_at_size_uses_shared_leaves_seeded():
+    brute = TreeLeafEmbedding(random_state=3, n_estimators=30).fit(X)
+    leaves = TreeLeafEmbedding(random_state=3, n_estimators=30, brute_max_n=100).fit(X)
+    again = TreeLeafEmbedding(random_state=3, n_estimators=30, brute_max_n=100).fit(X)
+    assert brute.umap_.neighbors == "exact" and leaves.umap_.neighbors == "leaves"
+    assert np.array_equal(leaves.embedding_, again.embedding_)
+    assert np.array_equal(leaves.transform(X[:20]), leaves.embedding_[:20])
+    from sklearn.metrics import adjusted_rand_score
+
+    from insiders.models import fit_labels
+
+    _, blobs = make_blobs(n_samples=400, n_features=5, centers=3, random_state=1)
+    for space in (brute, leaves):
+        assert adjusted_rand_score(blobs, fit_labels(space.embedding_, "ward", 3)) > 0.9
