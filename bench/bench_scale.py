@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> None:
         make_shop(args.factor, folder, args.seed)
         synth_s = time.perf_counter() - start
         source = folder if args.folder else one_file(folder, Path(tmp) / "shop.parquet")
-        out = Path(tmp) / "run"
+        out = Path(args.keep) if args.keep else Path(tmp) / "run"
         command = [str(INSIDERS), "run", str(source), "--reference-date", REFERENCE,
                    "--out-dir", str(out), *args.extra]
         print(" ".join(command), flush=True)
@@ -266,6 +266,7 @@ def main() -> None:
                         help="pass the folder of monthly files as the source (needs folder sources)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[2_000, 5_000, 10_000],
                         help="agreement: sample sizes (default: 2,000 5,000 10,000)")
+    parser.add_argument("--keep", help="run: the run folder to keep (default: a temporary one)")
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("extra", nargs="*", help="run: more flags for insiders run (after --)")
     args = parser.parse_args()

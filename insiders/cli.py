@@ -222,8 +222,8 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
                    metavar="N", help="beyond N customers, fit the spaces on a seeded sample of N "
                    "and place the others with the fitted transform (default: %(default)s)")
     p.add_argument("--tree-max-customers", type=int, default=_DEFAULTS["tree_max_customers"],
-                   metavar="N", help="leave the tree-leaf space out beyond N customers (its "
-                   "neighbour search is brute force; default: %(default)s)")
+                   metavar="N", help="leave the tree-leaf space out beyond N customers (one "
+                   "space fewer to compare models on; default: %(default)s)")
     p.add_argument(
         "--reuse-spaces",
         metavar="SPACES",

@@ -210,9 +210,10 @@ class EmbedConfig:
             of this size and the other customers are placed by the fitted space's
             ``transform`` (UMAP on every customer is single-threaded when seeded: minutes at
             100,000). Up to it, every customer is fitted, as before.
-        tree_max_customers: beyond this many customers the tree-leaf space is left out (its
-            UMAP on Hamming distances of leaf indices finds neighbours by brute force, about
-            n^1.9: 42 s at 17,000 customers, 235 s at 43,000); the run's facts and report say so.
+        tree_max_customers: beyond this many customers the tree-leaf space is left out, to
+            keep a run's time in bounds (every space adds a grid of models on every customer;
+            the space's own neighbour search no longer grows with n^2: see
+            :class:`insiders.spaces.LeafNeighbors`); the run's facts and report say so.
     """
 
     features: tuple[str, ...] = STUDY_FEATURES
@@ -220,7 +221,7 @@ class EmbedConfig:
     scaler: str = "minmax"
     random_state: int = 42
     fit_sample_size: int = 20_000
-    tree_max_customers: int = 20_000
+    tree_max_customers: int = 100_000
 
     def __post_init__(self) -> None:
         for name in ("fit_sample_size", "tree_max_customers"):
@@ -385,8 +386,8 @@ PARAMS: dict[str, ParamSpec] = {
                                  {"type": "integer", "minimum": 1}),
     "tree_max_customers": ParamSpec("Most customers for the tree-leaf space", "Segments",
                                     "Beyond this many customers the tree-leaf space is left out "
-                                    "(its neighbour search is brute force, about n^1.9); the "
-                                    "report says so", {"type": "integer", "minimum": 1}),
+                                    "(one space fewer to fit and compare models on); the report "
+                                    "says so", {"type": "integer", "minimum": 1}),
     "models": ParamSpec("Clustering models", "Segments", "Models compared on every space",
                         {"type": "array", "items": {"enum": list(MODELS)}}),
     "k_max_tried": ParamSpec("Largest k tried", "Segments", "The comparison tries k = 2 up to "

@@ -134,8 +134,8 @@ def embed(
         if "tree" in spaces and len(table) > config.tree_max_customers and len(spaces) > 1:
             spaces.remove("tree")
             skipped["tree"] = (f"left out: {len(table):,} customers, more than "
-                               f"{config.tree_max_customers:,} (tree_max_customers); its "
-                               "neighbour search on leaf indices is brute force")
+                               f"{config.tree_max_customers:,} (tree_max_customers), to keep "
+                               "the run's time in bounds")
             logger.warning("tree-leaf space %s", skipped["tree"])
         fitted = fit_spaces(
             table,

@@ -208,3 +208,21 @@ def test_tree_leaf_space_at_size_uses_shared_leaves_seeded():
     _, blobs = make_blobs(n_samples=400, n_features=5, centers=3, random_state=1)
     for space in (brute, leaves):
         assert adjusted_rand_score(blobs, fit_labels(space.embedding_, "ward", 3)) > 0.9
+
+
+def test_the_embed_stage_says_what_it_sampled_and_left_out(tmp_path):
+    from insiders import artifacts, pipeline
+    from insiders.config import EmbedConfig
+    from insiders.run_folder import path
+
+    run_dir = str(tmp_path / "run")
+    artifacts.save_frame(FEATURES, path(run_dir, "features"))
+    facts = pipeline.embed(run_dir, EmbedConfig(spaces=("features", "umap", "tree"),
+                                                fit_sample_size=250, tree_max_customers=300))
+    assert facts["spaces"] == ["features", "umap"]
+    assert "400 customers, more than 300 (tree_max_customers)" in facts["spaces_skipped"]["tree"]
+    assert facts["fitted_on"] == 250 and facts["fit_sample_size"] == 250
+    assert len(load_spaces(path(run_dir, "spaces")).embeddings["umap"]) == 400
+    facts = pipeline.embed(run_dir, EmbedConfig(spaces=("features", "tree")))
+    assert facts["spaces"] == ["features", "tree"] and facts["spaces_skipped"] == {}
+    assert facts["fitted_on"] == 400
