@@ -12,6 +12,8 @@ how far spaces fitted on a sample agree with spaces fitted on every customer.
 * ``clustering`` (e.g. factor 100): ``insiders embed`` and ``insiders compare`` alone (wall
   and peak RSS of the process tree), on features built a copy at a time, for sizes whose
   ingest and features do not fit in memory yet.
+* ``bundled``: the bundled data's run against the code before (``--against REV``), paired by
+  farm-bench, and whether segments and every labelling are identical.
 * ``agreement`` (default factor 4): the customers' features as of 2011-12-09; UMAP fitted on
   every customer against fitted on seeded samples of several sizes (the others placed by
   the fitted transform), both cut by ward at k = 8; the adjusted Rand index of the two
@@ -20,6 +22,7 @@ how far spaces fitted on a sample agree with spaces fitted on every customer.
 Run: .venv/bin/python bench/bench_scale.py run --factor 10 --record
      .venv/bin/python bench/bench_scale.py agreement --factor 4 --record
      .venv/bin/python bench/bench_scale.py clustering --factor 100 --record
+     .venv/bin/python bench/bench_scale.py bundled --record
 """
 
 from __future__ import annotations
@@ -254,10 +257,45 @@ def clustering(args: argparse.Namespace) -> None:
                f"{n:,} customers; " + "; ".join(results))
 
 
+def bundled(args: argparse.Namespace) -> None:
+    """`insiders run` on the bundled data, this code against ``--against`` (a git revision),
+    paired by farm-bench; and whether their outputs are identical (below the sample size
+    nothing may change)."""
+    import pandas as pd
+
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        base = Path(tmp) / "base"
+        base.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.against, "insiders"],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+        (base / "data").symlink_to(ROOT / "data")  # the bundled file, found beside the package
+        data = ROOT / "data" / "online_retail.parquet"
+        ours = f"{INSIDERS} -q run {data} --out-dir {tmp}/A"
+        theirs = f"sh -c 'PYTHONPATH={base} exec {INSIDERS} -q run {data} --out-dir {tmp}/B'"
+        done = subprocess.run(["farm-bench", "-n", str(args.runs), "--warmup", "0", "--timeout",
+                               "3000", "--vs", theirs, "--", *ours.split()],
+                              capture_output=True, text=True, check=True, cwd=tmp)  # not ROOT:
+        # a worker process started in ROOT would import this checkout's package, not the base
+        print(done.stdout)
+        same = all(pd.read_parquet(Path(tmp, "A", f)).equals(pd.read_parquet(Path(tmp, "B", f)))
+                   for f in ("segments.parquet", "model_labels.parquet"))
+    wall = re.findall(r"^[AB] wall s\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", done.stdout, re.M)
+    ratio = re.search(r"^A/B wall\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", done.stdout, re.M)
+    cpu = re.search(r"^A/B cpu\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", done.stdout, re.M)
+    print(f"segments and every labelling identical: {same}")
+    if args.record and len(wall) >= 2 and ratio and cpu:
+        record(f"bundled data, `insiders run` defaults: this branch vs {args.against} (farm-bench, "
+               f"{args.runs} pairs)",
+               f"median wall {wall[0][1]} s vs {wall[1][1]} s, paired A/B wall median "
+               f"{ratio.group(2)} ({ratio.group(1)}-{ratio.group(3)}), CPU {cpu.group(2)}; "
+               f"segments and every labelling identical: {same}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("run", "agreement", "clustering"))
+    parser.add_argument("what", choices=("run", "agreement", "clustering", "bundled"))
     parser.add_argument("--factor", type=int, default=None, help="default: 10 (run), 4 (agreement)")
     parser.add_argument("--seed", type=int, default=0, help="seed of insiders synth")
     parser.add_argument("--data", help="a folder insiders synth already wrote (else made in --tmp)")
@@ -266,12 +304,16 @@ def main() -> None:
                         help="pass the folder of monthly files as the source (needs folder sources)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[2_000, 5_000, 10_000],
                         help="agreement: sample sizes (default: 2,000 5,000 10,000)")
+    parser.add_argument("--against", default="89e7a82",
+                        help="bundled: the git revision to compare with (default: before issue 15)")
+    parser.add_argument("--runs", type=int, default=3, help="bundled: pairs of runs")
     parser.add_argument("--keep", help="run: the run folder to keep (default: a temporary one)")
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("extra", nargs="*", help="run: more flags for insiders run (after --)")
     args = parser.parse_args()
     args.factor = args.factor or (10 if args.what == "run" else 4)
-    {"run": run, "agreement": agreement, "clustering": clustering}[args.what](args)
+    {"run": run, "agreement": agreement, "clustering": clustering,
+     "bundled": bundled}[args.what](args)
 
 
 if __name__ == "__main__":
