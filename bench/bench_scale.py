@@ -251,10 +251,10 @@ def clustering(args: argparse.Namespace) -> None:
             results.append(f"{stage} {wall:.0f} s, peak RSS of the process tree "
                            f"{peak.peak / 1e9:.1f} GB (load average {max(load, os.getloadavg()[0]):.1f})")
             print(results[-1], flush=True)
-    if args.record:
-        record(f"clustering at {args.factor}x: `insiders embed` + `insiders compare` (defaults) on "
-               f"the features of `insiders synth` (seed {args.seed}), as of {REFERENCE}",
-               f"{n:,} customers; " + "; ".join(results))
+            if args.record:  # each stage as it ends: a long compare may not end in time
+                record(f"clustering at {args.factor}x: `insiders {stage}` (defaults) on the "
+                       f"features of `insiders synth` (seed {args.seed}), as of {REFERENCE}",
+                       f"{n:,} customers; {results[-1]}")
 
 
 def bundled(args: argparse.Namespace) -> None:
