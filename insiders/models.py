@@ -104,8 +104,11 @@ def _hdbscan_grid(X, ks: tuple[int, ...], config) -> Iterator[tuple[float, str]]
 
 def _hdbscan(X, size: float, random_state: int, min_samples: int):
     import hdbscan
+    import numpy as np
 
-    return hdbscan.HDBSCAN(min_cluster_size=int(size)).fit_predict(X)
+    # a writable copy: hdbscan's Cython refuses read-only arrays, which is what joblib hands
+    # a worker process for an array over 1 MB (a 2-D space of more than 62,500 customers)
+    return hdbscan.HDBSCAN(min_cluster_size=int(size)).fit_predict(np.array(X, dtype=np.float64))
 
 
 def _as_int(name: str) -> Callable[[float], str]:

@@ -81,3 +81,13 @@ def test_ward_in_linear_memory_gives_scipys_partitions():
         assert len(np.unique(ours)) == k
         assert adjusted_rand_score(theirs, ours) == 1.0
     assert np.allclose(models.ward_tree(points)[:, 2], reference[:, 2])  # the same heights
+
+
+def test_every_model_fits_a_read_only_array():
+    """joblib gives worker processes read-only memory maps of arrays over 1 MB (a space of
+    more than 62,500 customers); hdbscan's Cython refused them."""
+    frozen = X.copy()
+    frozen.setflags(write=False)
+    for name, model in REGISTRY.items():
+        param = 4 if model.takes_k else next(iter(model.grid(frozen, (4,), GridConfig())))[0]
+        assert len(fit_labels(frozen, name, param)) == len(X), name
