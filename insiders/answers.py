@@ -239,10 +239,20 @@ def out_of_time(lines: pd.DataFrame, selected_at: pd.Timestamp, features: pd.Dat
 
 def bootstrap_stability(embedding: np.ndarray, labels: np.ndarray, insider_cluster: int, *,
                         model: str, param: float, n_boot: int = 20,
-                        random_state: int = 42) -> dict[str, float]:
+                        random_state: int = 42, max_n: int | None = None) -> dict[str, float]:
     """Stability of the clusters: refit the model on bootstrap resamples of the customers
     (on the fitted embedding) and compare, for each original cluster, its members with the
-    best-matching bootstrap cluster (Jaccard index); reports Insiders' and the mean."""
+    best-matching bootstrap cluster (Jaccard index); reports Insiders' and the mean.
+
+    With more than ``max_n`` customers, the resamples are drawn from a seeded sample of
+    ``max_n`` of them (``n_sampled`` says how many), so that the refits' time and memory stay
+    bounded; with fewer, from all of them, as before.
+    """
+    n_all = len(labels)
+    if max_n is not None and n_all > max_n:
+        keep = np.sort(np.random.default_rng([random_state, n_all]).choice(n_all, max_n,
+                                                                           replace=False))
+        embedding, labels = embedding[keep], labels[keep]
     rng = np.random.default_rng(random_state)
     n = len(labels)
     clusters = [c for c in np.unique(labels) if c >= 0]
@@ -263,7 +273,7 @@ def bootstrap_stability(embedding: np.ndarray, labels: np.ndarray, insider_clust
     means = {c: float(np.mean(v)) for c, v in scores.items() if v}
     return {"insiders_jaccard": means[insider_cluster],
             "mean_jaccard": float(np.mean(list(means.values()))),
-            "min_jaccard": float(min(means.values())), "n_boot": n_boot}
+            "min_jaccard": float(min(means.values())), "n_boot": n_boot, "n_sampled": n}
 
 
 # --- Q9 --------------------------------------------------------------------------------------

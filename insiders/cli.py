@@ -151,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                 _cmd_report, _add_run_dir)
     p.add_argument("--replay-months", type=int, default=5,
                    help="months replayed before the run (default: 5)")
+    _add_stability_sample(p)
     p = command("warehouse", "set up or read the Postgres warehouse",
                 "Apply the warehouse's migrations (init), create a read-only login (for "
                 "Metabase), or print the latest run month's Insiders summary from the warehouse.",
@@ -170,13 +171,32 @@ def build_parser() -> argparse.ArgumentParser:
                 "INSIDERS_WAREHOUSE_HOST, INSIDERS_WAREHOUSE_PORT, INSIDERS_WAREHOUSE_DB.",
                 _cmd_metabase)
     p.add_argument("action", choices=("provision", "resync"))
+    p = command("synth", "make a bigger shop from the bundled one (for benchmarks)",
+                "Resample the source's customers FACTOR times with new ids, jittered (dates, "
+                "quantities, prices, baskets) so that no two are the same, with unique invoice "
+                "numbers, and write the lines as monthly parquet files (OUT/2011-01.parquet, "
+                "...) in the bundled file's columns. Seeded: the same files for the same seed.",
+                _cmd_synth)
+    p.add_argument("--factor", type=int, required=True, help="copies of every customer")
+    p.add_argument("--out", required=True, help="folder of the monthly files")
+    p.add_argument("--seed", type=int, default=0, help="seed of the jitter (default: 0)")
+    p.add_argument("--source", default=DEFAULT_SOURCE,
+                   help="parquet file in the bundled file's columns (default: the bundled data)")
     p = command("run", "run every stage on one source",
                 "Run every stage on one source and write all outputs into one folder; print "
                 "a summary.", _cmd_run, lambda p: _add_source(p, default=DEFAULT_SOURCE),
                 _add_filter_options, _add_reference_date, _add_engine_options, _add_embed_options,
                 _add_grid_options, _add_policy_options)
+    _add_stability_sample(p)
     p.add_argument("--out-dir", default="var/demo", help="output folder (default: var/demo)")
     return parser
+
+
+def _add_stability_sample(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stability-sample-size", type=int,
+                   default=_DEFAULTS["stability_sample_size"], metavar="N",
+                   help="the report's bootstrap refits draw from a seeded sample of N customers "
+                   "when there are more (default: %(default)s)")
 
 
 def _add_run_dir(p: argparse.ArgumentParser) -> None:
@@ -204,6 +224,12 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
         help="feature scaler (default: minmax, as the study)",
     )
     p.add_argument("--random-state", type=int, default=42, help="seed of every space and model")
+    p.add_argument("--fit-sample-size", type=int, default=_DEFAULTS["fit_sample_size"],
+                   metavar="N", help="beyond N customers, fit the spaces on a seeded sample of N "
+                   "and place the others with the fitted transform (default: %(default)s)")
+    p.add_argument("--tree-max-customers", type=int, default=_DEFAULTS["tree_max_customers"],
+                   metavar="N", help="leave the tree-leaf space out beyond N customers (one "
+                   "space fewer to compare models on; default: %(default)s)")
     p.add_argument(
         "--reuse-spaces",
         metavar="SPACES",
@@ -483,10 +509,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_synth(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from insiders import synth
+
+    if args.factor < 1:
+        raise ValueError(f"--factor must be at least 1, got {args.factor}")
+    with stage(f"synth: {args.factor} copies of {args.source}"):
+        source = synth.prepare_source(pd.read_parquet(args.source),
+                                      drop_customers=FilterConfig().excluded_customers)
+        files = synth.write_monthly(synth.synthesize(source, args.factor, seed=args.seed),
+                                    args.out)
+    print(f"{source.n_known * args.factor:,} customers in {len(files)} monthly files -> {args.out}")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from insiders import pipeline
 
-    facts = pipeline.report(args.run_dir, replay_months=args.replay_months)
+    facts = pipeline.report(args.run_dir, replay_months=args.replay_months,
+                            stability_sample_size=args.stability_sample_size)
     print(f"report -> {facts['report']}")
     return 0
 

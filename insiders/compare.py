@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.cluster.hierarchy import fcluster
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, pairwise_distances
 from threadpoolctl import threadpool_limits
 
 from insiders.config import GridConfig
-from insiders.models import Candidate, spec
+from insiders.models import Candidate, spec, ward_tree
 from insiders.progress import progress, stage
 
 logger = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ def _score_space_1thread(
         np.sort(rng.choice(len(X), config.silhouette_max_n, replace=False)) if sampled else slice(None)
     )
     distances = pairwise_distances(X[sample])
-    tree = linkage(X, "ward") if "ward" in config.models else None
+    tree = ward_tree(X) if "ward" in config.models else None
     candidates = list(_candidates(space, X, config))
     space_rows: list[dict] = []
     desc = f"{len(candidates)} models on {space}"

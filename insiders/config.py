@@ -285,14 +285,30 @@ class FeatureEngineConfig:
 
 @dataclass(frozen=True)
 class EmbedConfig:
-    """What the spaces are built from: features, spaces, scaler and seed."""
+    """What the spaces are built from: features, spaces, scaler and seed.
+
+    Attributes:
+        fit_sample_size: beyond this many customers, every space is fitted on a seeded sample
+            of this size and the other customers are placed by the fitted space's
+            ``transform`` (UMAP on every customer is single-threaded when seeded: minutes at
+            100,000). Up to it, every customer is fitted, as before.
+        tree_max_customers: beyond this many customers the tree-leaf space is left out, to
+            keep a run's time in bounds (every space adds a grid of models on every customer;
+            the space's own neighbour search no longer grows with n^2: see
+            :class:`insiders.spaces.LeafNeighbors`); the run's facts and report say so.
+    """
 
     features: tuple[str, ...] = STUDY_FEATURES
     spaces: tuple[str, ...] = SPACES
     scaler: str = "minmax"
     random_state: int = 42
+    fit_sample_size: int = 20_000
+    tree_max_customers: int = 100_000
 
     def __post_init__(self) -> None:
+        for name in ("fit_sample_size", "tree_max_customers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         for kind, given, known in (("feature", self.features, FEATURE_DESCRIPTIONS),
                                    ("space", self.spaces, SPACES),
                                    ("scaler", (self.scaler,), SCALERS)):
@@ -321,6 +337,7 @@ class RunConfig:
     membership: MembershipPolicy = field(default_factory=MembershipPolicy)
     replay_months: int = 5
     max_staleness_days: int = 45
+    stability_sample_size: int = 10_000
 
     def __post_init__(self) -> None:
         if self.insiders_rule not in INSIDERS_RULES:
@@ -352,6 +369,8 @@ class RunConfig:
             "spaces": list(self.embed.spaces),
             "scaler": self.embed.scaler,
             "random_state": self.embed.random_state,
+            "fit_sample_size": self.embed.fit_sample_size,
+            "tree_max_customers": self.embed.tree_max_customers,
             "models": list(self.grid.models),
             "k_max_tried": max(self.grid.k_values),
             "selection_rule": self.policy.rule,
@@ -368,6 +387,7 @@ class RunConfig:
             "grace_months": self.membership.grace_months,
             "replay_months": self.replay_months,
             "max_staleness_days": self.max_staleness_days,
+            "stability_sample_size": self.stability_sample_size,
         }
 
     @classmethod
@@ -401,7 +421,8 @@ class RunConfig:
             ),
             engine=FeatureEngineConfig(p["feature_engine"], str(p["duckdb_memory_limit"])),
             embed=EmbedConfig(tuple(p["features"]), tuple(p["spaces"]), p["scaler"],
-                              int(p["random_state"])),
+                              int(p["random_state"]), int(p["fit_sample_size"]),
+                              int(p["tree_max_customers"])),
             grid=GridConfig(
                 models=tuple(p["models"]),
                 k_values=tuple(range(2, k_max + 1)),
@@ -419,6 +440,7 @@ class RunConfig:
                                         grace_months=int(p["grace_months"])),
             replay_months=int(p["replay_months"]),
             max_staleness_days=int(p["max_staleness_days"]),
+            stability_sample_size=int(p["stability_sample_size"]),
         )
 
 
@@ -494,6 +516,15 @@ PARAMS: dict[str, ParamSpec] = {
                         "(min-max: the study's)", {"type": "string", "enum": list(SCALERS)}),
     "random_state": ParamSpec("Seed", "Segments", "Seed of every space and model",
                               {"type": "integer"}),
+    "fit_sample_size": ParamSpec("Customers the spaces are fitted on", "Segments", "Beyond this "
+                                 "many customers, the spaces are fitted on a seeded sample of "
+                                 "this size and every other customer is placed in them by the "
+                                 "fitted transform (below it, nothing changes)",
+                                 {"type": "integer", "minimum": 1}),
+    "tree_max_customers": ParamSpec("Most customers for the tree-leaf space", "Segments",
+                                    "Beyond this many customers the tree-leaf space is left out "
+                                    "(one space fewer to fit and compare models on); the report "
+                                    "says so", {"type": "integer", "minimum": 1}),
     "models": ParamSpec("Clustering models", "Segments", "Models compared on every space",
                         {"type": "array", "items": {"enum": list(MODELS)}}),
     "k_max_tried": ParamSpec("Largest k tried", "Segments", "The comparison tries k = 2 up to "
@@ -541,6 +572,11 @@ PARAMS: dict[str, ParamSpec] = {
     "replay_months": ParamSpec("Months replayed", "Report", "Earlier months replayed for the "
                                "report's history (entries, exits, back-tests)",
                                {"type": "integer", "minimum": 1, "maximum": 11}),
+    "stability_sample_size": ParamSpec("Customers in the stability check", "Report", "The "
+                                       "report's bootstrap refits of the chosen model draw from "
+                                       "a seeded sample of this many customers when there are "
+                                       "more (time and memory stay bounded)",
+                                       {"type": "integer", "minimum": 1}),
 }
 
 #: Params of a run that are not choices of the method: where and when.

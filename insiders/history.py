@@ -92,6 +92,7 @@ def replay(
     membership: MembershipPolicy | None = None,
     memberships: dict[pd.Timestamp, pd.DataFrame] | None = None,
     random_state: int = 42,
+    fit_sample_size: int | None = None,
 ) -> Replay:
     """Segment the customers as of each reference date with one fixed model, carrying
     segment ids from month to month.
@@ -113,6 +114,8 @@ def replay(
         memberships: the tier already decided for some of the dates (the run's warm start:
             :func:`insiders.membership.warm_start`), used as it is.
         random_state: seed.
+        fit_sample_size: the space is fitted on a seeded sample of this many customers when
+            the oldest month has more, as the run's (:func:`insiders.spaces.fit_spaces`).
     """
     out = Replay()
     previous = None
@@ -122,7 +125,7 @@ def replay(
             features = build_customer_features(lines, ref)  # counts lines up to ref only
             if fitted is None:
                 fitted = fit_spaces(features, feature_names=feature_names, spaces=(space,),
-                                    random_state=random_state)
+                                    random_state=random_state, fit_sample_size=fit_sample_size)
                 X = fitted.embeddings[space]
             else:
                 X = fitted.transform(features)[space]

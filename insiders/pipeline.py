@@ -6,6 +6,7 @@ The run folder's files are named in :mod:`insiders.run_folder`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -40,6 +41,8 @@ from insiders.run_folder import begin_attempt, path, record_facts, seal
 from insiders.segments import assign_segments, profile_segments
 from insiders.select import SelectionPolicy, choose_candidate
 from insiders.spaces import embeddings_frame, fit_spaces, load_spaces, save_spaces
+
+logger = logging.getLogger(__name__)
 
 
 def ingest(
@@ -170,21 +173,34 @@ def embed(
     """
     config = config or EmbedConfig()
     table = artifacts.load_frame(path(run_dir, "features"))
+    skipped: dict[str, str] = {}
     if reuse_spaces:
         fitted = load_spaces(reuse_spaces).reuse(table)
     else:
+        spaces = list(config.spaces)
+        if "tree" in spaces and len(table) > config.tree_max_customers and len(spaces) > 1:
+            spaces.remove("tree")
+            skipped["tree"] = (f"left out: {len(table):,} customers, more than "
+                               f"{config.tree_max_customers:,} (tree_max_customers), to keep "
+                               "the run's time in bounds")
+            logger.warning("tree-leaf space %s", skipped["tree"])
         fitted = fit_spaces(
             table,
             feature_names=config.features,
-            spaces=config.spaces,
+            spaces=spaces,
             scaler=config.scaler,
             random_state=config.random_state,
             n_jobs=cores(),
+            fit_sample_size=config.fit_sample_size,
         )
     save_spaces(fitted, path(run_dir, "spaces"))
     artifacts.save_frame(embeddings_frame(fitted), path(run_dir, "embeddings"))
+    sample = fitted.fit_sample
     return record_facts(run_dir, {
         "spaces": list(fitted.embeddings),
+        "spaces_skipped": skipped,
+        "fit_sample_size": config.fit_sample_size,
+        "fitted_on": len(table) if sample is None else len(sample),
         "reused_from": reuse_spaces,
         "scaler": type(fitted.scaler).__name__,
         "features": list(fitted.feature_names),
@@ -336,13 +352,15 @@ def export_insiders(run_dir: str) -> str:
     return uri
 
 
-def report(run_dir: str, *, replay_months: int = 5, random_state: int = 42) -> dict[str, Any]:
+def report(run_dir: str, *, replay_months: int = 5, random_state: int = 42,
+           stability_sample_size: int = 10_000) -> dict[str, Any]:
     """Answer the nine questions: report.html, report.md, plots, answers.csv, forecasts.csv."""
     from insiders.report import build_report, load_inputs, write_report
 
     with stage("report: the nine questions"):
         built = build_report(load_inputs(run_dir), replay_months=replay_months,
-                             random_state=random_state)
+                             random_state=random_state,
+                             stability_sample_size=stability_sample_size)
         written = write_report(built, run_dir)
     return record_facts(run_dir, {"report": written["report_html"], "answers": len(built.answers)})
 
@@ -408,7 +426,8 @@ def run_stage(
                                  random_state=config.embed.random_state,
                                  warmup_months=config.replay_months),
         "report": lambda: report(run_dir, replay_months=config.replay_months,
-                                 random_state=config.embed.random_state),
+                                 random_state=config.embed.random_state,
+                                 stability_sample_size=config.stability_sample_size),
         "export_insiders": lambda: export_insiders(run_dir),
     }
     if name not in stages:

@@ -151,7 +151,7 @@ def _answer(rows: list[dict], question: int, metric: str, value: float | None = 
 
 
 def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot: int = 20,
-                 random_state: int = 42) -> Report:
+                 random_state: int = 42, stability_sample_size: int | None = None) -> Report:
     """Answer the nine questions from a run's tables.
 
     Args:
@@ -159,6 +159,8 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
         replay_months: months replayed before the run (history, back-tests, out-of-time).
         stability_boot: bootstrap resamples for cluster stability.
         random_state: seed of every random step.
+        stability_sample_size: the bootstrap draws from a seeded sample of this many
+            customers when there are more (None: from all of them).
     """
     sel = inputs.selection
     policy, chosen = sel["policy"], sel["chosen"]
@@ -190,11 +192,12 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
         feature_names=feature_names, space=candidate.space, model=candidate.model,
         param=candidate.param, value_score=policy["value_score"], insiders_rule=insiders_rule,
         value_model=membership.get("value_model") or "blend", membership=bars,
-        memberships=inputs.warmup, random_state=random_state))
+        memberships=inputs.warmup, random_state=random_state,
+        fit_sample_size=inputs.facts.get("fit_sample_size")))
     stability_job = (answers.bootstrap_stability, (
         embedding, cluster_of, main_cluster), dict(
         model=candidate.model, param=candidate.param, n_boot=stability_boot,
-        random_state=random_state))
+        random_state=random_state, max_n=stability_sample_size))
     with stage(f"replay {len(dates)} earlier months, beside {stability_boot} bootstrap refits"):
         history, stability = side_by_side([history_job, stability_job])
     history.segments[reference] = segments

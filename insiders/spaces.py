@@ -79,7 +79,7 @@ def import_umap():
 _UMAP_CACHED = False
 
 
-def _exact_knn(nn: NearestNeighbors, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+def _exact_knn(nn: NearestNeighbors | LeafNeighbors, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
     """Each training point's exact nearest neighbours, itself first (as UMAP requires)."""
     dist, idx = nn.kneighbors(None, n_neighbors=n_neighbors - 1)  # excludes each point itself
     n = idx.shape[0]
@@ -87,6 +87,85 @@ def _exact_knn(nn: NearestNeighbors, n_neighbors: int) -> tuple[np.ndarray, np.n
         np.hstack([np.arange(n)[:, None], idx]),
         np.hstack([np.zeros((n, 1)), dist]),
     )
+
+
+class LeafNeighbors:
+    """Exact nearest neighbours under the Hamming distance of leaf indices, found from the
+    leaves points share instead of from every pair.
+
+    Two customers' Hamming distance over T trees' leaf indices is (T - s) / T, with s the
+    trees in which they land in the same leaf. The one-hot matrix of (tree, leaf) gives every
+    pair's s at once by a sparse product, which holds only the pairs that share a leaf (tens
+    per customer, not n): the brute-force search costs about n^2 T (235 s at 43,000 customers),
+    this about n times the partners. Pairs that share no leaf are all at distance 1; when a
+    point has fewer partners than neighbours asked for, the rest are the lowest-numbered other
+    points at distance 1 (any of them is as near). Ties are broken by position, so the result
+    is one exact neighbour set, the same on every machine (integer counts, no BLAS).
+
+    The same interface as :class:`sklearn.neighbors.NearestNeighbors` as far as
+    :class:`UMAPEmbedding` uses it: ``fit(leaves)``, ``kneighbors(None, n)`` (each fitted
+    point's neighbours, itself left out) and ``kneighbors(queries)``.
+    """
+
+    def __init__(self, n_neighbors: int = 15, *, chunk: int = 20_000) -> None:
+        self.n_neighbors = n_neighbors
+        self.chunk = chunk
+
+    def _onehot(self, leaves: np.ndarray):
+        import scipy.sparse as sp
+
+        leaves = np.asarray(leaves, dtype=np.int64)
+        n, trees = leaves.shape
+        known = leaves < self.widths_  # a leaf no fitted point is in shares with none
+        columns = np.where(known, leaves + self.offsets_, self.offsets_[-1] + self.widths_[-1])
+        return sp.csr_matrix(
+            (np.ones(n * trees, dtype=np.float32), (np.repeat(np.arange(n), trees), columns.ravel())),
+            shape=(n, int(self.offsets_[-1] + self.widths_[-1] + 1)),
+        )
+
+    def fit(self, leaves: np.ndarray) -> LeafNeighbors:
+        """Index the fitted points' leaves (one row per point, one column per tree)."""
+        leaves = np.asarray(leaves, dtype=np.int64)
+        self.widths_ = leaves.max(axis=0) + 1
+        self.offsets_ = np.concatenate([[0], np.cumsum(self.widths_)[:-1]])
+        self.n_trees_ = leaves.shape[1]
+        self.fitted_ = self._onehot(leaves)
+        self.fitted_t_ = self.fitted_.T.tocsr()
+        return self
+
+    def kneighbors(self, X: np.ndarray | None = None, n_neighbors: int | None = None,
+                   return_distance: bool = True):
+        """``(distances, indices)`` of each point's nearest fitted points, nearest first;
+        ``X=None``: the fitted points themselves, each without itself."""
+        k = n_neighbors or self.n_neighbors
+        itself = X is None
+        n = self.fitted_.shape[0] if itself else len(X)
+        dist = np.empty((n, k), dtype=np.float64)
+        idx = np.empty((n, k), dtype=np.int64)
+        for start in range(0, n, self.chunk):
+            stop = min(start + self.chunk, n)
+            rows = self.fitted_[start:stop] if itself else self._onehot(np.asarray(X)[start:stop])
+            shared = (rows @ self.fitted_t_).tocoo()
+            row, col, count = shared.row, shared.col, shared.data.astype(np.int64)
+            if itself:  # a point is not its own neighbour
+                keep = col != row + start
+                row, col, count = row[keep], col[keep], count[keep]
+            order = np.lexsort((col, -count, row))  # per row: most shared leaves, then position
+            row, col, count = row[order], col[order], count[order]
+            first = np.searchsorted(row, np.arange(stop - start))
+            rank = np.arange(len(row)) - first[row]
+            take = rank < k
+            block_d = np.ones((stop - start, k))
+            block_i = np.full((stop - start, k), -1, dtype=np.int64)
+            block_d[row[take], rank[take]] = (self.n_trees_ - count[take]) / self.n_trees_
+            block_i[row[take], rank[take]] = col[take]
+            for r in np.flatnonzero(block_i[:, -1] < 0):  # fewer partners than k: fill at 1
+                have = block_i[r][block_i[r] >= 0]
+                banned = set(have.tolist()) | ({start + r} if itself else set())
+                fill = [c for c in range(len(banned) + k) if c not in banned][: k - len(have)]
+                block_i[r, len(have):] = fill
+            dist[start:stop], idx[start:stop] = block_d, block_i
+        return (dist, idx) if return_distance else idx
 
 
 class _Embedding(TransformerMixin, BaseEstimator):
@@ -122,6 +201,8 @@ class UMAPEmbedding(_Embedding):
         init: ``"principal"`` (the default, see above) or ``"spectral"`` (UMAP's own start;
             kept to measure the difference, it is not reproducible across CPUs).
         random_state: seed; a seeded UMAP runs on one thread and repeats exactly.
+        neighbors: ``"exact"`` (scikit-learn's search with ``metric``) or ``"leaves"``
+            (:class:`LeafNeighbors`, for Hamming distances of leaf indices at size).
     """
 
     def __init__(
@@ -134,6 +215,7 @@ class UMAPEmbedding(_Embedding):
         n_epochs: int = 200,
         init: str = "principal",
         random_state: int = 42,
+        neighbors: str = "exact",
     ) -> None:
         self.n_components = n_components
         self.n_neighbors = n_neighbors
@@ -142,6 +224,7 @@ class UMAPEmbedding(_Embedding):
         self.n_epochs = n_epochs
         self.init = init
         self.random_state = random_state
+        self.neighbors = neighbors
 
     def fit(
         self, X: np.ndarray, y: None = None, *, init_layout: np.ndarray | None = None
@@ -167,7 +250,12 @@ class UMAPEmbedding(_Embedding):
             start = principal_layout(X, self.n_components, random_state=self.random_state)
         else:
             start = "spectral"
-        self.nn_ = NearestNeighbors(n_neighbors=self.n_neighbors, metric=self.metric).fit(X)
+        if self.neighbors == "leaves":
+            self.nn_ = LeafNeighbors(n_neighbors=self.n_neighbors).fit(X)
+        elif self.neighbors == "exact":
+            self.nn_ = NearestNeighbors(n_neighbors=self.n_neighbors, metric=self.metric).fit(X)
+        else:
+            raise ValueError(f"neighbors must be 'exact' or 'leaves', got {self.neighbors!r}")
         idx, dist = _exact_knn(self.nn_, self.n_neighbors)
         with warnings.catch_warnings():
             # known and intended: seeded UMAP runs on one thread; with exact neighbours
@@ -253,9 +341,16 @@ class TSNEEmbedding(_Embedding):
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """Place new points into the fitted embedding (openTSNE's ``transform``)."""
+        """Place new points into the fitted embedding (openTSNE's ``transform``).
+
+        openTSNE first centres the fitted embedding in place (a translation), and places the
+        new points in that frame; ``embedding_`` follows it, so fitted and placed points share
+        one frame.
+        """
         check_is_fitted(self, "embedding_")
-        return np.asarray(self.tsne_.transform(check_array(X)), dtype=np.float64)
+        placed = np.asarray(self.tsne_.transform(check_array(X)), dtype=np.float64)
+        self.embedding_ = np.asarray(self.tsne_, dtype=np.float64)
+        return placed
 
 
 class TreeLeafEmbedding(_Embedding):
@@ -268,6 +363,10 @@ class TreeLeafEmbedding(_Embedding):
         target_column: index of the column the forest predicts (gross revenue) in ``X``.
         n_estimators, min_samples_leaf: of the forest.
         random_state: seed of the forest and the UMAP.
+        brute_max_n: up to this many fitted customers, neighbours come from scikit-learn's
+            brute-force Hamming search (as always: the bundled data's layout is unchanged);
+            beyond, from the leaves customers share (:class:`LeafNeighbors`: the same
+            distances, ties broken by position), which needs no pass over every pair.
     """
 
     def __init__(
@@ -278,12 +377,14 @@ class TreeLeafEmbedding(_Embedding):
         min_samples_leaf: int = 1,
         n_epochs: int = 200,
         random_state: int = 42,
+        brute_max_n: int = 5_000,
     ) -> None:
         self.target_column = target_column
         self.n_estimators = n_estimators
         self.min_samples_leaf = min_samples_leaf
         self.n_epochs = n_epochs
         self.random_state = random_state
+        self.brute_max_n = brute_max_n
 
     def _split(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         X = check_array(X)
@@ -299,7 +400,8 @@ class TreeLeafEmbedding(_Embedding):
             n_jobs=-1,
         ).fit(inputs, target)
         self.umap_ = UMAPEmbedding(
-            metric="hamming", n_epochs=self.n_epochs, random_state=self.random_state
+            metric="hamming", n_epochs=self.n_epochs, random_state=self.random_state,
+            neighbors="exact" if len(inputs) <= self.brute_max_n else "leaves",
         ).fit(
             self.forest_.apply(inputs),
             init_layout=principal_layout(inputs, 2, random_state=self.random_state),
@@ -325,6 +427,8 @@ class FittedSpaces:
         transformers: space name -> fitted transformer (None for ``features``).
         embeddings: space name -> coordinates (rows follow ``customer_ids``).
         fit_seconds: space name -> time its fit took.
+        fit_sample: positions (in ``customer_ids``) of the customers the spaces were fitted
+            on, when they were fitted on a sample (see :func:`fit_spaces`); None: on all.
     """
 
     feature_names: list[str]
@@ -333,6 +437,7 @@ class FittedSpaces:
     transformers: dict[str, TransformerMixin | None] = field(default_factory=dict)
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)
     fit_seconds: dict[str, float] = field(default_factory=dict)
+    fit_sample: np.ndarray | None = None
 
     def transform(self, features: pd.DataFrame) -> dict[str, np.ndarray]:
         """Embed another month's customers with the fitted scaler and spaces (no refit)."""
@@ -402,8 +507,14 @@ def fit_spaces(
     scaler: str = "minmax",
     random_state: int = 42,
     n_jobs: int = 1,
+    fit_sample_size: int | None = None,
 ) -> FittedSpaces:
     """Scale the features once and fit every requested space on them.
+
+    Beyond ``fit_sample_size`` customers, each space is fitted on the same seeded sample of
+    that many customers and every other customer is placed in it by the fitted space's
+    ``transform`` (as :meth:`FittedSpaces.reuse` places a later month's); the sampled
+    customers keep the coordinates of the fit. The scaler is fitted on every customer.
 
     Args:
         features: one row per customer (index ``customer_id``), from
@@ -414,6 +525,8 @@ def fit_spaces(
         random_state: seed of every space.
         n_jobs: processes fitting spaces side by side (t-SNE in this one while UMAP and the
             tree space fit in another); each fit is seeded, so the result does not depend on it.
+        fit_sample_size: fit on a seeded sample of this many customers when there are more
+            (None: always on every customer).
     """
     names = list(feature_names)
     missing = [c for c in names if c not in features.columns]
@@ -425,10 +538,12 @@ def fit_spaces(
         raise ValueError(f"feature(s) {bad} have missing values; leave them out of the spaces")
     fitted = FittedSpaces(names, features.index.to_numpy(), make_scaler(scaler).fit(values))
     scaled = fitted.scaler.transform(values)
+    if fit_sample_size is not None and len(scaled) > fit_sample_size:
+        fitted.fit_sample = fit_sample(len(scaled), fit_sample_size, random_state)
     # the slowest first: it fits in this process while the others share worker processes
     # (a worker needs seconds to start; this process is ready now)
     order = sorted(spaces, key=lambda n: -_FIT_COST.get(n, 1.0))
-    jobs = [(name, scaled, names, random_state) for name in order]
+    jobs = [(name, scaled, names, random_state, fitted.fit_sample) for name in order]
     parallel = n_jobs > 1 and sum(n != "features" for n in order) > 1
     results = side_by_side([(_fit_space, job, {}) for job in jobs], n_jobs if parallel else 1)
     by_name = {r[0]: r for r in results}
@@ -440,15 +555,35 @@ def fit_spaces(
     return fitted
 
 
+def fit_sample(n: int, size: int, random_state: int) -> np.ndarray:
+    """The sorted positions of the ``size`` customers (of ``n``) the spaces are fitted on:
+    seeded, the same for every space of a run."""
+    rng = np.random.default_rng([random_state, n])
+    return np.sort(rng.choice(n, size, replace=False))
+
+
 def _fit_space(
-    name: str, scaled: np.ndarray, names: list[str], random_state: int
+    name: str, scaled: np.ndarray, names: list[str], random_state: int,
+    sample: np.ndarray | None = None,
 ) -> tuple[str, TransformerMixin | None, np.ndarray, float]:
     import time
 
-    with stage(f"space {name}"):
+    with stage(f"space {name}" if sample is None else
+               f"space {name}: fitted on {len(sample):,}, {len(scaled) - len(sample):,} placed"):
         start = time.perf_counter()
         model = make_space(name, feature_names=names, random_state=random_state)
-        embedding = scaled if model is None else model.fit_transform(scaled)
+        if model is None:
+            embedding = scaled
+        elif sample is None:
+            embedding = model.fit_transform(scaled)
+        else:
+            model.fit(scaled[sample])
+            rest = np.ones(len(scaled), dtype=bool)
+            rest[sample] = False
+            placed = model.transform(scaled[rest])
+            embedding = np.empty((len(scaled), placed.shape[1]), dtype=np.float64)
+            embedding[rest] = placed
+            embedding[sample] = model.embedding_  # after transform: t-SNE's frame moves
     return name, model, embedding, time.perf_counter() - start
 
 

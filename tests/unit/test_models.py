@@ -64,3 +64,30 @@ def test_adding_a_model_is_one_registry_entry(monkeypatch):
     assert row["n_clusters"] == 2 and np.isnan(row["k"])
     assert np.array_equal(Candidate.from_row(row.to_dict() | {"space": "space"}).fit(X),
                           grid.labels["space/halves/split"])
+
+
+def test_ward_in_linear_memory_gives_scipys_partitions():
+    """fastcluster's ward on the vectors (no distance matrix) cuts into the same clusters as
+    scipy's linkage on the condensed distances, at every k, on uneven blobs."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from sklearn.metrics import adjusted_rand_score
+
+    points, _ = make_blobs(n_samples=600, centers=[[0, 0], [3, 0], [0, 4], [6, 5], [9, 1]],
+                           cluster_std=[0.5, 1.0, 0.7, 1.5, 0.3], n_features=2, random_state=7)
+    reference = linkage(points, "ward")
+    for k in range(2, 12):
+        ours = fit_labels(points, "ward", k)
+        theirs = fcluster(reference, k, criterion="maxclust") - 1
+        assert len(np.unique(ours)) == k
+        assert adjusted_rand_score(theirs, ours) == 1.0
+    assert np.allclose(models.ward_tree(points)[:, 2], reference[:, 2])  # the same heights
+
+
+def test_every_model_fits_a_read_only_array():
+    """joblib gives worker processes read-only memory maps of arrays over 1 MB (a space of
+    more than 62,500 customers); hdbscan's Cython refused them."""
+    frozen = X.copy()
+    frozen.setflags(write=False)
+    for name, model in REGISTRY.items():
+        param = 4 if model.takes_k else next(iter(model.grid(frozen, (4,), GridConfig())))[0]
+        assert len(fit_labels(frozen, name, param)) == len(X), name

@@ -125,3 +125,104 @@ def test_the_space_registry_is_the_list_of_spaces():
     assert tree.target_column == 1 and tree.random_state == 5
     with pytest.raises(ValueError, match="choose from features, umap"):
         make_space("pca", feature_names=["gross_revenue"])
+
+
+def test_up_to_the_sample_size_every_customer_is_fitted_as_before():
+    whole = fit_spaces(FEATURES, spaces=("features", "umap", "tsne"), random_state=5)
+    at_size = fit_spaces(FEATURES, spaces=("features", "umap", "tsne"), random_state=5,
+                         fit_sample_size=len(FEATURES))
+    assert whole.fit_sample is None and at_size.fit_sample is None
+    for name in whole.embeddings:
+        assert np.array_equal(whole.embeddings[name], at_size.embeddings[name]), name
+
+
+def test_beyond_the_sample_size_spaces_are_fitted_on_a_seeded_sample_and_place_everyone():
+    spaces = ("features", "umap", "tsne", "tree")
+    sampled = fit_spaces(FEATURES, spaces=spaces, random_state=5, fit_sample_size=150)
+    again = fit_spaces(FEATURES, spaces=spaces, random_state=5, fit_sample_size=150)
+    other_seed = fit_spaces(FEATURES, spaces=("umap",), random_state=6, fit_sample_size=150)
+    sample = sampled.fit_sample
+    assert len(sample) == len(np.unique(sample)) == 150 and sample.max() < len(FEATURES)
+    assert np.array_equal(sample, again.fit_sample)
+    assert not np.array_equal(sample, other_seed.fit_sample)
+    assert np.array_equal(sampled.embeddings["features"],
+                          fit_spaces(FEATURES, spaces=("features",)).embeddings["features"])
+    for name in ("umap", "tsne", "tree"):
+        coords = sampled.embeddings[name]
+        assert coords.shape == (len(FEATURES), 2) and np.isfinite(coords).all(), name
+        assert np.array_equal(coords, again.embeddings[name]), name
+        # the sample keeps its fitted coordinates; the others come from the fitted transform
+        model = sampled.transformers[name]
+        assert np.array_equal(coords[sample], model.embedding_), name
+        rest = np.setdiff1d(np.arange(len(FEATURES)), sample)
+        scaled = sampled.scaler.transform(FEATURES.to_numpy())
+        assert np.allclose(coords[rest], model.transform(scaled[rest])), name
+    # placed customers land among their blob's fitted customers (ward on umap finds the blobs)
+    from sklearn.metrics import adjusted_rand_score
+
+    from insiders.models import fit_labels
+
+    _, blobs = make_blobs(n_samples=400, n_features=5, centers=3, random_state=1)
+    assert adjusted_rand_score(blobs, fit_labels(sampled.embeddings["umap"], "ward", 3)) > 0.9
+
+
+def test_leaf_neighbours_are_the_brute_force_hamming_neighbours():
+    """The same distances as scikit-learn's brute-force Hamming search, for the fitted points
+    (each without itself) and for new points; the neighbours differ only among ties."""
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.neighbors import NearestNeighbors
+
+    from insiders.spaces import LeafNeighbors
+
+    forest = RandomForestRegressor(n_estimators=30, random_state=0).fit(X[:300, 1:], X[:300, 0])
+    fitted, queries = forest.apply(X[:300, 1:]), forest.apply(X[300:, 1:])
+    brute = NearestNeighbors(n_neighbors=15, metric="hamming").fit(fitted)
+    ours = LeafNeighbors(n_neighbors=15, chunk=64).fit(fitted)
+    for got, want in ((ours.kneighbors(None, 14), brute.kneighbors(None, 14)),
+                      (ours.kneighbors(queries), brute.kneighbors(queries))):
+        assert np.array_equal(got[0], want[0])
+        for row in range(len(got[0])):  # the same points nearer than the last distance
+            inner = got[0][row] < got[0][row, -1]
+            assert set(got[1][row][inner]) == set(want[1][row][want[0][row] < want[0][row, -1]])
+            assert len(set(got[1][row])) == got[1].shape[1]  # no point twice
+    itself = ours.kneighbors(None, 14)[1]
+    assert not (itself == np.arange(300)[:, None]).any()
+    # a point with fewer partners than neighbours asked for: filled at distance 1
+    lonely = LeafNeighbors(n_neighbors=3).fit(np.array([[0, 0], [0, 1], [1, 2], [2, 3]]))
+    dist, idx = lonely.kneighbors(None, 3)
+    assert dist[3].tolist() == [1.0, 1.0, 1.0] and sorted(idx[3]) == [0, 1, 2]
+    assert dist[0].tolist() == [0.5, 1.0, 1.0] and idx[0, 0] == 1
+
+
+def test_tree_leaf_space_at_size_uses_shared_leaves_seeded():
+    brute = TreeLeafEmbedding(random_state=3, n_estimators=30).fit(X)
+    leaves = TreeLeafEmbedding(random_state=3, n_estimators=30, brute_max_n=100).fit(X)
+    again = TreeLeafEmbedding(random_state=3, n_estimators=30, brute_max_n=100).fit(X)
+    assert brute.umap_.neighbors == "exact" and leaves.umap_.neighbors == "leaves"
+    assert np.array_equal(leaves.embedding_, again.embedding_)
+    assert np.array_equal(leaves.transform(X[:20]), leaves.embedding_[:20])
+    from sklearn.metrics import adjusted_rand_score
+
+    from insiders.models import fit_labels
+
+    _, blobs = make_blobs(n_samples=400, n_features=5, centers=3, random_state=1)
+    for space in (brute, leaves):
+        assert adjusted_rand_score(blobs, fit_labels(space.embedding_, "ward", 3)) > 0.9
+
+
+def test_the_embed_stage_says_what_it_sampled_and_left_out(tmp_path):
+    from insiders import artifacts, pipeline
+    from insiders.config import EmbedConfig
+    from insiders.run_folder import path
+
+    run_dir = str(tmp_path / "run")
+    artifacts.save_frame(FEATURES, path(run_dir, "features"))
+    facts = pipeline.embed(run_dir, EmbedConfig(spaces=("features", "umap", "tree"),
+                                                fit_sample_size=250, tree_max_customers=300))
+    assert facts["spaces"] == ["features", "umap"]
+    assert "400 customers, more than 300 (tree_max_customers)" in facts["spaces_skipped"]["tree"]
+    assert facts["fitted_on"] == 250 and facts["fit_sample_size"] == 250
+    assert len(load_spaces(path(run_dir, "spaces")).embeddings["umap"]) == 400
+    facts = pipeline.embed(run_dir, EmbedConfig(spaces=("features", "tree")))
+    assert facts["spaces"] == ["features", "tree"] and facts["spaces_skipped"] == {}
+    assert facts["fitted_on"] == 400
