@@ -46,8 +46,13 @@ def _write_atomically(fs: Any, path: str, data: bytes) -> None:
     """Write beside, then rename over: a reader (or a failed rerun) never sees half a file.
     On object stores the rename is a copy and one PUT is atomic anyway."""
     partial = f"{path}.partial"
-    with fs.open(partial, "wb") as handle:
-        handle.write(data)
+    try:
+        with fs.open(partial, "wb") as handle:
+            handle.write(data)
+    except BaseException:
+        if fs.exists(partial):  # a full disk: leave no half file behind
+            fs.rm(partial)
+        raise
     fs.mv(partial, path)
 
 

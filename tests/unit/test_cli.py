@@ -98,3 +98,23 @@ def test_faults_are_error_messages_with_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: the warehouse cannot be reached") and "--dsn" in err
     assert "Traceback" not in err
+
+
+def test_a_full_disk_is_an_error_message_with_exit_2(tmp_path):
+    """Writes that fail half way (here: a file-size limit, which fails writes as a full disk
+    does) leave no traceback and no half file."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:  # Python ignores SIGXFSZ: the write fails with an OSError
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+    out = tmp_path / "lines.parquet"
+    done = subprocess.run([sys.executable, "-m", "insiders.cli", "-q", "ingest", str(REAL_DATA),
+                           "-o", str(out)], capture_output=True, text=True, preexec_fn=limit,
+                          timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: cannot read or write") and "free space" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists() and not list(tmp_path.glob("*.partial"))
