@@ -89,13 +89,19 @@ def check_lines(lines: pd.DataFrame, config: QualityConfig | None = None,
     rule_of = np.full(n, "", dtype=object)
     rows: list[dict[str, object]] = []
 
-    def line_rule(rule: str, broken: np.ndarray, threshold: object, action: str = "quarantined") -> None:
-        hit = broken & (rule_of == "")
-        rule_of[hit] = rule
-        rows.append({"rule": rule, "kind": "line", "description": LINE_RULES[rule],
+    def count(rule: str, kind: str, description: str, threshold: object, action: str,
+              hit: np.ndarray) -> None:
+        rows.append({"rule": rule, "kind": kind, "description": description,
                      "threshold": str(threshold), "action": action if hit.any() else "passed",
                      "lines": int(hit.sum()), "share": _share(hit.sum(), n),
                      "revenue": round(float(np.nansum(revenue[hit])), 2)})
+
+    def line_rule(rule: str, broken: np.ndarray, threshold: object, action: str = "quarantined",
+                  *, set_aside: bool = True) -> None:
+        hit = broken & (rule_of == "")
+        if set_aside:
+            rule_of[hit] = rule
+        count(rule, "line", LINE_RULES[rule], threshold, action, hit)
 
     line_rule("quantity_out_of_range", np.abs(quantity) > config.max_quantity, config.max_quantity)
     line_rule("unit_price_out_of_range", price > config.max_unit_price, config.max_unit_price)
@@ -110,15 +116,9 @@ def check_lines(lines: pd.DataFrame, config: QualityConfig | None = None,
     line_rule("undecodable_text", undecodable, "U+FFFD")
 
     duplicate = lines.duplicated(keep="first").to_numpy()
-    duplicate_action = "dropped" if config.duplicate_lines == "drop" else "kept"
-    if config.duplicate_lines == "drop":
-        line_rule("duplicate_line", duplicate, "drop", action="dropped")
-    else:
-        hit = duplicate & (rule_of == "")
-        rows.append({"rule": "duplicate_line", "kind": "line", "description": LINE_RULES["duplicate_line"],
-                     "threshold": "keep", "action": duplicate_action if hit.any() else "passed",
-                     "lines": int(hit.sum()), "share": _share(hit.sum(), n),
-                     "revenue": round(float(np.nansum(revenue[hit])), 2)})
+    drop = config.duplicate_lines == "drop"
+    line_rule("duplicate_line", duplicate, config.duplicate_lines,
+              "dropped" if drop else "kept", set_aside=drop)
 
     returns = quantity < 0
     file_checks = (
@@ -138,10 +138,7 @@ def check_lines(lines: pd.DataFrame, config: QualityConfig | None = None,
         share = float(mask.mean()) if n else 0.0
         found = int(mask.sum())
         refused = share > limit
-        rows.append({"rule": rule, "kind": "file", "description": FILE_RULES[rule],
-                     "threshold": str(limit), "action": "refused" if refused else "passed",
-                     "lines": found, "share": round(share, 6),
-                     "revenue": round(float(np.nansum(revenue[mask])), 2)})
+        count(rule, "file", FILE_RULES[rule], limit, "refused" if refused else "passed", mask)
         if refused:
             example = int(np.flatnonzero(mask)[0])
             detail = ""
@@ -156,12 +153,8 @@ def check_lines(lines: pd.DataFrame, config: QualityConfig | None = None,
     if reference_date is not None:
         later = (lines["invoice_date"] >= pd.Timestamp(reference_date).normalize()
                  + pd.Timedelta(days=1)).to_numpy(dtype=bool)
-        rows.append({"rule": "after_reference_date", "kind": "info",
-                     "description": f"dated after the reference date {reference_date}: kept, "
-                     "not used by this month's features", "threshold": str(reference_date),
-                     "action": "kept" if later.any() else "passed", "lines": int(later.sum()),
-                     "share": _share(later.sum(), n),
-                     "revenue": round(float(np.nansum(revenue[later])), 2)})
+        count("after_reference_date", "info", f"dated after the reference date {reference_date}: "
+              "kept, not used by this month's features", reference_date, "kept", later)
     counts = pd.DataFrame(rows)
     quarantined_mask = rule_of != ""
     quarantined = lines.loc[quarantined_mask].copy()
