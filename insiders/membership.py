@@ -21,7 +21,7 @@ import pandas as pd
 from insiders.config import MembershipPolicy
 from insiders.formats import count, money
 from insiders.schema import TIER_COLUMNS
-from insiders.value import rank_scores
+from insiders.value import LineHistory, rank_scores
 
 __all__ = [
     "STATUSES",
@@ -140,7 +140,7 @@ def tier_members(
     features: pd.DataFrame,
     segments: pd.DataFrame,
     *,
-    lines: pd.DataFrame,
+    lines: pd.DataFrame | LineHistory,
     reference_date: str | pd.Timestamp,
     previous: pd.DataFrame | None = None,
     rule: str = "value",
@@ -191,7 +191,7 @@ def tier_members(
 def value_membership(
     features: pd.DataFrame,
     *,
-    lines: pd.DataFrame,
+    lines: pd.DataFrame | LineHistory,
     reference_date: str | pd.Timestamp,
     previous: pd.DataFrame | None,
     value_model: str = "blend",
@@ -204,6 +204,7 @@ def value_membership(
     from insiders.value import ValueModel
 
     month = pd.Timestamp(reference_date)
+    lines = LineHistory.of(lines)
     model = ValueModel(method=value_model, random_state=random_state).fit(lines, month)
     values = model.predict(lines, month).reindex(features.index)
     values = values.fillna({"expected_revenue": 0.0, "p_active": 0.0})
@@ -213,7 +214,7 @@ def value_membership(
 
 
 def warm_start(
-    lines: pd.DataFrame,
+    lines: pd.DataFrame | LineHistory,
     dates: list[pd.Timestamp],
     *,
     value_model: str = "blend",
@@ -228,13 +229,12 @@ def warm_start(
     programme that has been running (a first month alone would put every member at the entry
     bar, and the report's replayed months would disagree with it).
     """
-    from insiders.features import build_customer_features
-
+    history = LineHistory.of(lines)
     chain: dict[pd.Timestamp, pd.DataFrame] = {}
     previous = None
     for day in dates:
-        features = build_customer_features(lines, day)
+        features = history.features(day)
         previous = chain[pd.Timestamp(day)] = value_membership(
-            features, lines=lines, reference_date=day, previous=previous,
+            features, lines=history, reference_date=day, previous=previous,
             value_model=value_model, policy=policy, random_state=random_state)
     return chain

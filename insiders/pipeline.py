@@ -41,6 +41,7 @@ from insiders.run_folder import begin_attempt, path, record_facts, seal
 from insiders.segments import assign_segments, profile_segments
 from insiders.select import SelectionPolicy, choose_candidate
 from insiders.spaces import embeddings_frame, fit_spaces, load_spaces, save_spaces
+from insiders.value import LineHistory
 
 logger = logging.getLogger(__name__)
 
@@ -260,7 +261,7 @@ def select(
         name_top=insiders_rule == "cluster",
     )
     reference = artifacts.load_json(path(run_dir, "facts"))["reference_date"]
-    lines = artifacts.load_frame(path(run_dir, "lines"))
+    lines = LineHistory(artifacts.load_frame(path(run_dir, "lines")))  # shared by every fit
     last_month = previous
     if insiders_rule == "value" and previous is None and warmup_months:
         dates = monthly_reference_dates(pd.Timestamp(reference), warmup_months)[:-1]

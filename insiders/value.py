@@ -39,6 +39,7 @@ __all__ = [
     "HORIZON_DAYS",
     "METHODS",
     "BetaGeoGammaGamma",
+    "LineHistory",
     "ValueModel",
     "btyd_summary",
     "future_revenue",
@@ -80,13 +81,14 @@ GBM_FEATURES: tuple[str, ...] = (
 
 # --- helpers on lines ------------------------------------------------------------------------
 def _purchases(lines: pd.DataFrame) -> pd.DataFrame:
-    """Purchase lines as (customer_id, invoice_no, day, revenue)."""
+    """Purchase lines as (customer_id, invoice_no, day, revenue); ``invoice_no`` as an integer
+    code per invoice number (counts of distinct invoices only, without a string per line)."""
     is_return = lines["is_return"] if "is_return" in lines else lines["quantity"] < 0
     keep = ~is_return.to_numpy(bool)
     return pd.DataFrame(
         {
             "customer_id": lines["customer_id"].to_numpy("int64", na_value=-1)[keep],
-            "invoice_no": lines["invoice_no"].to_numpy()[keep],
+            "invoice_no": pd.factorize(lines["invoice_no"])[0][keep],
             "day": lines["invoice_date"].dt.normalize().to_numpy()[keep],
             "revenue": (lines["quantity"].to_numpy() * lines["unit_price"].to_numpy())[keep],
         }
@@ -110,9 +112,11 @@ def future_revenue(
     Returns:
         Revenue indexed by ``customer_id`` (sorted), only customers who bought in the window.
     """
-    cut = as_date(cut_date)
+    return _future_revenue(_purchases(kept_lines), as_date(cut_date), horizon_days)
+
+
+def _future_revenue(buys: pd.DataFrame, cut: pd.Timestamp, horizon_days: int) -> pd.Series:
     end = cut + pd.Timedelta(days=horizon_days)
-    buys = _purchases(kept_lines)
     window = buys[(buys["day"] > cut) & (buys["day"] <= end)]
     out = window.groupby("customer_id", sort=True)["revenue"].sum()
     out.name = "future_revenue"
@@ -150,8 +154,10 @@ def value_features(kept_lines: pd.DataFrame, reference_date: DateLike) -> pd.Dat
     (:func:`invoices_per_30d`) and ``revenue_per_30d`` (the same for revenue).
     """
     ref = as_date(reference_date)
-    base = build_customer_features(kept_lines, ref)
-    buys = _purchases(kept_lines)
+    return _value_features(build_customer_features(kept_lines, ref), _purchases(kept_lines), ref)
+
+
+def _value_features(base: pd.DataFrame, buys: pd.DataFrame, ref: pd.Timestamp) -> pd.DataFrame:
     buys = buys[buys["day"] <= ref]
     by = buys.groupby("customer_id", sort=True)
     extra = pd.DataFrame(
@@ -179,8 +185,10 @@ def btyd_summary(kept_lines: pd.DataFrame, reference_date: DateLike) -> pd.DataF
     reference date, ``monetary`` = mean revenue per repeat purchase day (the first day left out;
     0 without repeats), as in Fader, Hardie & Lee (2005).
     """
-    ref = as_date(reference_date)
-    buys = _purchases(kept_lines)
+    return _btyd_summary(_purchases(kept_lines), as_date(reference_date))
+
+
+def _btyd_summary(buys: pd.DataFrame, ref: pd.Timestamp) -> pd.DataFrame:
     buys = buys[buys["day"] <= ref]
     daily = buys.groupby(["customer_id", "day"], sort=True)["revenue"].sum().reset_index()
     by = daily.groupby("customer_id", sort=True)
@@ -358,6 +366,79 @@ class BetaGeoGammaGamma:
         return self.expected_purchases(summary, t) * self.expected_spend(summary)
 
 
+# --- the lines, with what the models derive from them per day, computed once ---------------
+class LineHistory:
+    """Filtered lines, and what the value model derives from them per day, computed once.
+
+    A month's fit reads the features at each training cut, the revenue after each cut and the
+    BG/NBD summary; the months of a warm start (:func:`insiders.membership.warm_start`) share
+    most cuts (one calendar month apart: :func:`training_cuts`). Pass one history to every fit
+    of a run and each day's tables are computed once, the purchase lines extracted once. The
+    tables equal the module's functions on the same lines (a test checks it). The lines are
+    not copied; the most recent ``max_days`` days' tables are kept.
+    """
+
+    def __init__(self, lines: pd.DataFrame, *, max_days: int = 24) -> None:
+        self.lines = lines
+        self.max_days = max_days
+        self._buys: pd.DataFrame | None = None
+        self._tables: dict[tuple, pd.DataFrame | pd.Series] = {}
+
+    @classmethod
+    def of(cls, lines: pd.DataFrame | LineHistory) -> LineHistory:
+        """``lines`` itself when it is a history, else a new one over the frame."""
+        return lines if isinstance(lines, LineHistory) else cls(lines)
+
+    @property
+    def purchases(self) -> pd.DataFrame:
+        """The purchase lines (:func:`_purchases`), extracted on first use."""
+        if self._buys is None:
+            self._buys = _purchases(self.lines)
+        return self._buys
+
+    def _table(self, key: tuple, compute):
+        if key not in self._tables:
+            if len(self._tables) >= self.max_days:
+                self._tables.pop(next(iter(self._tables)))  # the oldest entry
+            self._tables[key] = compute()
+        return self._tables[key]
+
+    def features(self, day: DateLike) -> pd.DataFrame:
+        """:func:`insiders.features.build_customer_features` as of ``day``."""
+        ref = as_date(day)
+        return self._table(("features", ref), lambda: build_customer_features(self.lines, ref))
+
+    def value_features(self, day: DateLike) -> pd.DataFrame:
+        """:func:`value_features` as of ``day``."""
+        ref = as_date(day)
+        return self._table(("value", ref),
+                           lambda: _value_features(self.features(ref), self.purchases, ref))
+
+    def future_revenue(self, cut: DateLike, horizon_days: int = HORIZON_DAYS) -> pd.Series:
+        """:func:`future_revenue` after ``cut``."""
+        day = as_date(cut)
+        return self._table(("future", day, horizon_days),
+                           lambda: _future_revenue(self.purchases, day, horizon_days))
+
+    def btyd_summary(self, day: DateLike) -> pd.DataFrame:
+        """:func:`btyd_summary` as of ``day``."""
+        ref = as_date(day)
+        return self._table(("btyd", ref), lambda: _btyd_summary(self.purchases, ref))
+
+    def first_purchase_day(self, day: DateLike) -> pd.Timestamp | None:
+        """The first purchase day on or before ``day`` (None without one)."""
+        days = self.purchases["day"]
+        days = days[days <= as_date(day)]
+        return None if days.empty else pd.Timestamp(days.min())
+
+
+def _seeded_rows(n: int, size: int | None, random_state: int) -> np.ndarray | None:
+    """Sorted row numbers of a seeded sample of ``size`` of ``n`` rows (None: all of them)."""
+    if size is None or n <= size:
+        return None
+    return np.sort(np.random.default_rng(random_state).choice(n, size, replace=False))
+
+
 # --- the value model -------------------------------------------------------------------------
 def training_cuts(
     reference_date: DateLike,
@@ -365,16 +446,21 @@ def training_cuts(
     *,
     horizon_days: int = HORIZON_DAYS,
     n_windows: int = 6,
-    step_days: int = 30,
+    step_months: int = 1,
     min_history_days: int = 30,
 ) -> list[pd.Timestamp]:
     """Cut dates of the training windows, latest first: each window's target
     (cut, cut + horizon] ends on or before the reference date, and each cut has at least
-    ``min_history_days`` of data before it."""
+    ``min_history_days`` of data before it.
+
+    Cut j is ``horizon_days`` before the reference date moved back ``j * step_months``
+    calendar months, so the fits of consecutive monthly runs (on the same day of the month)
+    share all cuts but one (:class:`LineHistory` computes each once).
+    """
     ref, start = as_date(reference_date), as_date(first_day)
     cuts = []
     for j in range(n_windows):
-        cut = ref - pd.Timedelta(days=horizon_days + j * step_days)
+        cut = ref - pd.DateOffset(months=j * step_months) - pd.Timedelta(days=horizon_days)
         if (cut - start).days < min_history_days:
             break
         cuts.append(cut)
@@ -392,8 +478,13 @@ class ValueModel:
     Parameters:
         method: ``"blend"`` (default), ``"gbm"`` or ``"bgnbd"`` (see the module docstring).
         horizon_days: the forecast window.
-        n_windows, step_days, min_history_days: the gbm's training windows
+        n_windows, step_months, min_history_days: the gbm's training windows
             (:func:`training_cuts`).
+        max_training_rows: the gbm is fitted on a seeded sample of this many of its stacked
+            training rows when there are more (a shop of 430,000 customers has 2.6 million);
+            None: all of them.
+        btyd_max_customers: BG/NBD and Gamma-Gamma are fitted on a seeded sample of this
+            many customers when there are more (every customer is scored); None: all.
         features: the gbm's features (columns of :func:`value_features`).
         max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization: the
             gbm's trees (the same for the regressor and the classifier).
@@ -401,7 +492,8 @@ class ValueModel:
         random_state: seed of every estimator.
 
     Trees are fitted with one thread (threadpoolctl), and without early stopping, so the
-    result does not depend on the machine's core count.
+    result does not depend on the machine's core count. ``fit`` and ``predict`` take the lines
+    or a :class:`LineHistory` of them (the same result, computed once across fits).
     """
 
     def __init__(
@@ -410,8 +502,10 @@ class ValueModel:
         *,
         horizon_days: int = HORIZON_DAYS,
         n_windows: int = 6,
-        step_days: int = 30,
+        step_months: int = 1,
         min_history_days: int = 30,
+        max_training_rows: int | None = 250_000,
+        btyd_max_customers: int | None = 100_000,
         features: Sequence[str] = GBM_FEATURES,
         max_iter: int = 200,
         learning_rate: float = 0.05,
@@ -424,8 +518,10 @@ class ValueModel:
         self.method = method
         self.horizon_days = horizon_days
         self.n_windows = n_windows
-        self.step_days = step_days
+        self.step_months = step_months
         self.min_history_days = min_history_days
+        self.max_training_rows = max_training_rows
+        self.btyd_max_customers = btyd_max_customers
         self.features = tuple(features)
         self.max_iter = max_iter
         self.learning_rate = learning_rate
@@ -446,16 +542,18 @@ class ValueModel:
         return (HistGradientBoostingRegressor(loss="poisson", **common),
                 HistGradientBoostingClassifier(**common))
 
-    def training_frame(self, kept_lines: pd.DataFrame, reference_date: DateLike) -> pd.DataFrame:
+    def training_frame(self, kept_lines: pd.DataFrame | LineHistory,
+                       reference_date: DateLike) -> pd.DataFrame:
         """The gbm's stacked training rows: features at each training cut, with ``target``
-        (revenue of the window after the cut) and ``cut``."""
+        (revenue of the window after the cut) and ``cut``. Only lines up to the reference
+        date count: every cut and window ends on or before it."""
         ref = as_date(reference_date)
-        past = kept_lines[kept_lines["invoice_date"].dt.normalize() <= ref]
-        buys = _purchases(past)
-        if buys.empty:
+        history = LineHistory.of(kept_lines)
+        first = history.first_purchase_day(ref)
+        if first is None:
             raise ValueError(f"no purchase lines on or before {ref.date()}")
-        cuts = training_cuts(ref, buys["day"].min(), horizon_days=self.horizon_days,
-                             n_windows=self.n_windows, step_days=self.step_days,
+        cuts = training_cuts(ref, first, horizon_days=self.horizon_days,
+                             n_windows=self.n_windows, step_months=self.step_months,
                              min_history_days=self.min_history_days)
         if not cuts:
             raise ValueError(
@@ -464,13 +562,13 @@ class ValueModel:
             )
         frames = []
         for cut in cuts:
-            x = value_features(past, cut)[list(self.features)]
-            x = x.assign(target=future_revenue(past, cut, self.horizon_days).reindex(x.index, fill_value=0.0),
-                         cut=cut)
+            x = history.value_features(cut)[list(self.features)]
+            target = history.future_revenue(cut, self.horizon_days)
+            x = x.assign(target=target.reindex(x.index, fill_value=0.0), cut=cut)
             frames.append(x)
         return pd.concat(frames)
 
-    def fit(self, kept_lines: pd.DataFrame, reference_date: DateLike) -> ValueModel:
+    def fit(self, kept_lines: pd.DataFrame | LineHistory, reference_date: DateLike) -> ValueModel:
         """Fit as of the reference date (lines after it are ignored)."""
         from threadpoolctl import threadpool_limits
 
@@ -480,9 +578,15 @@ class ValueModel:
         self.reference_date_ = ref
         self.regressor_ = self.classifier_ = self.btyd_ = None
         self.training_cuts_: list[pd.Timestamp] = []
+        history = LineHistory.of(kept_lines)
         if self.method in ("gbm", "blend"):
-            train = self.training_frame(kept_lines, ref)
+            train = self.training_frame(history, ref)
             self.training_cuts_ = sorted(train["cut"].unique())
+            rows = _seeded_rows(len(train), self.max_training_rows, self.random_state)
+            if rows is not None:
+                logger.info("value model: trees fitted on %d of %d training rows (seeded sample)",
+                            len(rows), len(train))
+                train = train.iloc[rows]
             x = train[list(self.features)].to_numpy(float)
             y = train["target"].to_numpy(float)
             regressor, classifier = self._trees()
@@ -492,11 +596,18 @@ class ValueModel:
             self.regressor_, self.classifier_ = regressor, classifier
             self.n_training_rows_ = len(train)
         if self.method in ("bgnbd", "blend"):
-            self.btyd_ = BetaGeoGammaGamma().fit(btyd_summary(kept_lines, ref))
+            summary = history.btyd_summary(ref)
+            rows = _seeded_rows(len(summary), self.btyd_max_customers, self.random_state)
+            if rows is not None:
+                logger.info("value model: BG/NBD fitted on %d of %d customers (seeded sample)",
+                            len(rows), len(summary))
+                summary = summary.iloc[rows]
+            self.btyd_ = BetaGeoGammaGamma().fit(summary)
         return self
 
     # -- predicting
-    def predict(self, kept_lines: pd.DataFrame, reference_date: DateLike | None = None) -> pd.DataFrame:
+    def predict(self, kept_lines: pd.DataFrame | LineHistory,
+                reference_date: DateLike | None = None) -> pd.DataFrame:
         """``expected_revenue`` and ``p_active`` for every customer with a purchase up to the
         reference date (the fit's by default)."""
         from threadpoolctl import threadpool_limits
@@ -504,16 +615,17 @@ class ValueModel:
         if not hasattr(self, "reference_date_"):
             raise RuntimeError("ValueModel is not fitted: call fit() first")
         ref = self.reference_date_ if reference_date is None else as_date(reference_date)
+        history = LineHistory.of(kept_lines)
         parts = {}
         if self.regressor_ is not None:
-            x = value_features(kept_lines, ref)
+            x = history.value_features(ref)
             matrix = x[list(self.features)].to_numpy(float)
             with threadpool_limits(limits=1):
                 revenue = self.regressor_.predict(matrix)
                 p_active = self.classifier_.predict_proba(matrix)[:, 1]
             parts["gbm"] = pd.DataFrame({"expected_revenue": revenue, "p_active": p_active}, index=x.index)
         if self.btyd_ is not None:
-            summary = btyd_summary(kept_lines, ref)
+            summary = history.btyd_summary(ref)
             parts["bgnbd"] = pd.DataFrame(
                 {"expected_revenue": self.btyd_.expected_revenue(summary, self.horizon_days),
                  "p_active": self.btyd_.p_active(summary, self.horizon_days)},

@@ -20,6 +20,7 @@ from insiders.backtest import (
 from insiders.filters import filter_transactions
 from insiders.value import (
     BetaGeoGammaGamma,
+    LineHistory,
     ValueModel,
     btyd_summary,
     future_revenue,
@@ -284,3 +285,48 @@ def test_value_model_capture_on_real_data(real_lines):
     assert share["rfm"] < share["value"] < share["oracle"]
     assert 0.60 < share["value"] < 0.80  # measured ~0.67-0.70; the oracle ~0.81
     assert share["value"] > share["top"] - 0.01
+
+
+def test_line_history_tables_equal_the_functions(lines):
+    history = LineHistory(lines)
+    for day in (pd.Timestamp("2011-05-14"), REF):
+        pd.testing.assert_frame_equal(history.value_features(day), value_features(lines, day))
+        pd.testing.assert_frame_equal(history.btyd_summary(day), btyd_summary(lines, day))
+        pd.testing.assert_series_equal(history.future_revenue(day - pd.Timedelta(days=91)),
+                                       future_revenue(lines, day - pd.Timedelta(days=91)))
+    assert history.value_features(REF) is history.value_features(REF)  # computed once
+
+
+def test_a_shared_history_gives_the_fit_on_the_lines(lines):
+    history = LineHistory(lines)
+    ValueModel("blend", random_state=0).fit(history, REF - pd.DateOffset(months=1))
+    shared = ValueModel("blend", random_state=0).fit(history, REF).predict(history)
+    alone = ValueModel("blend", random_state=0).fit(lines, REF).predict(lines)
+    pd.testing.assert_frame_equal(shared, alone)
+
+
+def test_consecutive_months_share_all_training_cuts_but_one():
+    june, july = pd.Timestamp("2011-06-14"), pd.Timestamp("2011-07-14")
+    cuts_june = training_cuts(june, "2010-01-01")
+    cuts_july = training_cuts(july, "2010-01-01")
+    assert len(cuts_june) == len(cuts_july) == 6
+    assert set(cuts_july[1:]) == set(cuts_june[:-1])
+    assert all((july - pd.DateOffset(months=j)) - c == pd.Timedelta(days=91)
+               for j, c in enumerate(cuts_july))
+
+
+def test_samples_only_beyond_the_caps(lines, caplog):
+    full = ValueModel("blend", random_state=0, max_training_rows=None, btyd_max_customers=None)
+    capped = ValueModel("blend", random_state=0, max_training_rows=10**6, btyd_max_customers=10**6)
+    pd.testing.assert_frame_equal(full.fit(lines, REF).predict(lines), capped.fit(lines, REF).predict(lines))
+    n_rows = len(full.training_frame(lines, REF))
+    small = ValueModel("blend", random_state=0, max_training_rows=n_rows // 2, btyd_max_customers=40)
+    with caplog.at_level("INFO", logger="insiders.value"):
+        predicted = small.fit(lines, REF).predict(lines)
+    assert f"trees fitted on {n_rows // 2} of {n_rows} training rows" in caplog.text
+    assert "BG/NBD fitted on 40 of" in caplog.text
+    assert predicted.index.equals(full.predict(lines).index)  # every customer still scored
+    again = ValueModel("blend", random_state=0, max_training_rows=n_rows // 2,
+                       btyd_max_customers=40).fit(lines, REF).predict(lines)
+    pd.testing.assert_frame_equal(predicted, again)  # the sample is seeded
+    assert not np.allclose(predicted["expected_revenue"], full.predict(lines)["expected_revenue"])
