@@ -241,6 +241,9 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
 def _add_grid_options(p: argparse.ArgumentParser) -> None:
     _names(p, "--models", MODELS, MODELS, "MODEL", "models to compare (default: all: %(default)s)")
     p.add_argument("--k-max", type=int, default=14, help="largest k tried (default: 14)")
+    p.add_argument("--cluster-sample-size", type=int, default=_DEFAULTS["cluster_sample_size"],
+                   metavar="N", help="beyond N customers, fit every model on a seeded sample of "
+                   "N and assign the others to its clusters (default: %(default)s)")
     if not any(a.dest == "random_state" for a in p._actions):
         p.add_argument("--random-state", type=int, default=42, help="seed of every model")
 

@@ -15,7 +15,7 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, pairw
 from threadpoolctl import threadpool_limits
 
 from insiders.config import GridConfig
-from insiders.models import Candidate, spec, ward_tree
+from insiders.models import Candidate, assign_rest, cluster_sample, nearest_centroid, spec, ward_tree
 from insiders.progress import progress, stage
 
 logger = logging.getLogger(__name__)
@@ -124,7 +124,9 @@ def compare_models(
     """Fit and score every model on every space.
 
     Per space, the pairwise distances (for the silhouette) and the ward tree are computed
-    once and shared by all candidates.
+    once and shared by all candidates. Beyond ``config.cluster_sample_size`` customers, every
+    model is fitted on one seeded sample and the others are assigned
+    (:func:`insiders.models.fit_labels`; ward: the sample's tree, nearest centroid).
 
     Args:
         embeddings: space name -> coordinates, rows in the order of ``customer_ids``.
@@ -178,17 +180,27 @@ def _score_space_1thread(
         np.sort(rng.choice(len(X), config.silhouette_max_n, replace=False)) if sampled else slice(None)
     )
     distances = pairwise_distances(X[sample])
-    tree = ward_tree(X) if "ward" in config.models else None
-    candidates = list(_candidates(space, X, config))
+    # beyond cluster_sample_size, the models are fitted on this sample (the grid's eps too)
+    fitted_on = cluster_sample(len(X), config.cluster_sample_size, config.random_state)
+    X_fit = X if fitted_on is None else X[fitted_on]
+    tree = ward_tree(X_fit) if "ward" in config.models else None
+    candidates = list(_candidates(space, X_fit, config))
     space_rows: list[dict] = []
-    desc = f"{len(candidates)} models on {space}"
+    desc = f"{len(candidates)} models on {space}" + (
+        "" if fitted_on is None else f", fitted on {len(fitted_on):,}")
     for candidate, params in progress(candidates, desc=desc):
         start = time.perf_counter()
         if candidate.model == "ward":  # the space's one tree, cut at k
             found = fcluster(tree, int(candidate.param), criterion="maxclust") - 1
+            if fitted_on is not None:
+                rest = np.ones(len(X), dtype=bool)
+                rest[fitted_on] = False
+                found = assign_rest(len(X), fitted_on, found,
+                                    nearest_centroid(X_fit, found, X[rest]))
         else:
             found = candidate.fit(X, random_state=config.random_state,
-                                  min_samples=config.dbscan_min_samples)
+                                  min_samples=config.dbscan_min_samples,
+                                  sample_size=config.cluster_sample_size)
         found = np.asarray(found, dtype=np.int64)
         labels[candidate.id] = found
         space_rows.append(

@@ -8,6 +8,15 @@ and hdbscan are imported when a model is fitted, so the DAG file can list the mo
 
 A chosen model travels as a :class:`Candidate` (space, model, parameter), typed end to end:
 the report refits exactly the model the policy chose (a DBSCAN keeps its eps).
+
+Beyond ``sample_size`` points (:func:`fit_labels`), a model is fitted on a seeded sample
+(:func:`cluster_sample`) and every other point is assigned by the model's ``assign`` rule:
+K-Means and the Gaussian mixture by their ``predict``, ward by the
+nearest centroid of the sample's clusters, DBSCAN by the nearest core sample within eps (else
+noise), HDBSCAN (and a model without a rule) by the label of the nearest sampled point. The
+sample's own labels are the fit's. Distances are computed point by point (no BLAS product),
+so the assignment does not hinge on a kernel's rounding. The comparison, the report's
+bootstrap and the replays all go through here, so they agree.
 """
 
 from __future__ import annotations
@@ -16,10 +25,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["REGISTRY", "Candidate", "ModelSpec", "fit_labels", "ward_tree"]
+__all__ = ["REGISTRY", "Candidate", "ModelSpec", "assign_rest", "cluster_sample", "fit_labels",
+           "nearest_centroid", "ward_tree"]
 
 Grid = Callable[[Any, tuple[int, ...], Any], Iterator[tuple[float, str]]]
 Fit = Callable[[Any, float, int, int], Any]
+#: ``(X_sample, X_rest, value, random_state, min_samples) -> (sample labels, rest labels)``
+Assign = Callable[[Any, Any, float, int, int], tuple[Any, Any]]
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,9 @@ class ModelSpec:
         grid: ``(X, k_values, config) -> (value, description)`` for every value to try.
         fit: ``(X, value, random_state, min_samples) -> labels`` (-1 = noise).
         label: how the value is written in a candidate's id (``k=8``, ``eps=0.0123``).
+        assign: fit on a sample and label the other points (see :func:`fit_labels`); None:
+            ``fit`` on the sample, the others take their nearest sampled point's label.
+        assign_rule: how the other points are assigned, in words (for the report).
     """
 
     name: str
@@ -41,6 +56,8 @@ class ModelSpec:
     grid: Grid
     fit: Fit
     label: Callable[[float], str]
+    assign: Assign | None = None
+    assign_rule: str = "the segment of the nearest sampled customer (noise if it is noise)"
 
 
 def _k_grid(X, ks: tuple[int, ...], config) -> Iterator[tuple[float, str]]:
@@ -54,10 +71,24 @@ def _kmeans(X, k: float, random_state: int, min_samples: int):
     return KMeans(n_clusters=int(k), random_state=random_state).fit_predict(X)
 
 
+def _kmeans_assign(X, rest, k: float, random_state: int, min_samples: int):
+    from sklearn.cluster import KMeans
+
+    model = KMeans(n_clusters=int(k), random_state=random_state).fit(X)
+    return model.labels_, model.predict(rest)
+
+
 def _gmm(X, k: float, random_state: int, min_samples: int):
     from sklearn.mixture import GaussianMixture
 
     return GaussianMixture(n_components=int(k), random_state=random_state).fit(X).predict(X)
+
+
+def _gmm_assign(X, rest, k: float, random_state: int, min_samples: int):
+    from sklearn.mixture import GaussianMixture
+
+    model = GaussianMixture(n_components=int(k), random_state=random_state).fit(X)
+    return model.predict(X), model.predict(rest)
 
 
 def ward_tree(X):
@@ -80,6 +111,44 @@ def _ward(X, k: float, random_state: int, min_samples: int):
     return fcluster(ward_tree(X), int(k), criterion="maxclust") - 1
 
 
+def _ward_assign(X, rest, k: float, random_state: int, min_samples: int):
+    labels = _ward(X, k, random_state, min_samples)
+    return labels, nearest_centroid(X, labels, rest)
+
+
+def nearest_centroid(X, labels, rest):
+    """For each row of ``rest``, the cluster (of ``labels`` >= 0 on ``X``) whose centroid is
+    nearest; squared distances point by point (no BLAS), ties to the lowest cluster."""
+    import numpy as np
+
+    X, rest, labels = np.asarray(X, np.float64), np.asarray(rest, np.float64), np.asarray(labels)
+    clusters = np.unique(labels[labels >= 0])
+    centroids = np.stack([X[labels == c].mean(axis=0) for c in clusters])
+    out = np.empty(len(rest), dtype=np.int64)
+    for start in range(0, len(rest), 65_536):  # a chunk x k x dims at a time
+        chunk = rest[start:start + 65_536]
+        d2 = ((chunk[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+        out[start:start + len(chunk)] = clusters[np.argmin(d2, axis=1)]
+    return out
+
+
+def _nearest(points, queries):
+    """Distance and position of each query's nearest point (a KD-tree: exact, point by
+    point, ties to the lowest position)."""
+    import numpy as np
+    from sklearn.neighbors import KDTree
+
+    dist, idx = KDTree(np.asarray(points, np.float64)).query(np.asarray(queries, np.float64), k=1)
+    return dist[:, 0], idx[:, 0]
+
+
+def _nearest_label(X, labels, rest):
+    """Each row of ``rest`` takes the label (noise included) of its nearest row of ``X``."""
+    import numpy as np
+
+    return np.asarray(labels)[_nearest(X, rest)[1]]
+
+
 def _dbscan_grid(X, ks: tuple[int, ...], config) -> Iterator[tuple[float, str]]:
     """eps at quantiles of each point's distance to its ``min_samples``-th neighbour."""
     import numpy as np
@@ -95,6 +164,23 @@ def _dbscan(X, eps: float, random_state: int, min_samples: int):
     from sklearn.cluster import DBSCAN
 
     return DBSCAN(eps=float(eps), min_samples=min_samples).fit_predict(X)
+
+
+def _dbscan_assign(X, rest, eps: float, random_state: int, min_samples: int):
+    """DBSCAN on the sample; another point joins the cluster of its nearest core sample when
+    that is within eps (as a border point would), else it is noise."""
+    import numpy as np
+    from sklearn.cluster import DBSCAN
+
+    model = DBSCAN(eps=float(eps), min_samples=min_samples).fit(X)
+    labels = model.labels_
+    out = np.full(len(rest), -1, dtype=np.int64)
+    core = model.core_sample_indices_
+    if len(core) and len(rest):
+        dist, idx = _nearest(X[core], rest)
+        near = dist <= eps
+        out[near] = labels[core][idx[near]]
+    return labels, out
 
 
 def _hdbscan_grid(X, ks: tuple[int, ...], config) -> Iterator[tuple[float, str]]:
@@ -118,10 +204,18 @@ def _as_int(name: str) -> Callable[[float], str]:
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        ModelSpec("kmeans", "k", True, _k_grid, _kmeans, _as_int("k")),
-        ModelSpec("gmm", "k", True, _k_grid, _gmm, _as_int("k")),
-        ModelSpec("ward", "k", True, _k_grid, _ward, _as_int("k")),
-        ModelSpec("dbscan", "eps", False, _dbscan_grid, _dbscan, lambda eps: f"eps={eps:.4g}"),
+        ModelSpec("kmeans", "k", True, _k_grid, _kmeans, _as_int("k"), _kmeans_assign,
+                  "the nearest K-Means centre (its predict)"),
+        ModelSpec("gmm", "k", True, _k_grid, _gmm, _as_int("k"), _gmm_assign,
+                  "the most likely mixture component (its predict)"),
+        ModelSpec("ward", "k", True, _k_grid, _ward, _as_int("k"), _ward_assign,
+                  "the segment with the nearest centroid"),
+        ModelSpec("dbscan", "eps", False, _dbscan_grid, _dbscan, lambda eps: f"eps={eps:.4g}",
+                  _dbscan_assign, "the segment of the nearest core customer within eps, "
+                  "else to noise"),
+        # the nearest sampled point's label (the default rule), not hdbscan.approximate_predict:
+        # no prediction data to build at the fit, an exact KD-tree query, and a point near noise
+        # stays noise
         ModelSpec("hdbscan", "min_cluster_size", False, _hdbscan_grid, _hdbscan,
                   _as_int("min_cluster_size")),
     )
@@ -160,12 +254,56 @@ class Candidate:
         ``model``, ``param``)."""
         return cls(str(row["space"]), str(row["model"]), float(row["param"]))
 
-    def fit(self, X, *, random_state: int = 42, min_samples: int = 5):
-        """Cluster ``X`` with this model and parameter."""
+    def fit(self, X, *, random_state: int = 42, min_samples: int = 5,
+            sample_size: int | None = None):
+        """Cluster ``X`` with this model and parameter (see :func:`fit_labels`)."""
         return fit_labels(X, self.model, self.param, random_state=random_state,
-                          min_samples=min_samples)
+                          min_samples=min_samples, sample_size=sample_size)
 
 
-def fit_labels(X, model: str, param: float, *, random_state: int = 42, min_samples: int = 5):
-    """Cluster ``X`` with one model and parameter value (k, eps or min_cluster_size)."""
-    return spec(model).fit(X, param, random_state, min_samples)
+def cluster_sample(n: int, size: int | None, random_state: int):
+    """The sorted positions of the ``size`` points (of ``n``) a model is fitted on; None when
+    there are not more than ``size`` (or no size): every point is fitted. Seeded by
+    ``random_state`` and ``n`` only, so every model and space of a run shares it."""
+    if size is None or n <= size:
+        return None
+    import numpy as np
+
+    return np.sort(np.random.default_rng([random_state, n, size]).choice(n, size, replace=False))
+
+
+def assign_rest(n: int, sample, sample_labels, rest_labels):
+    """Every point's label from the sample's and the others' (in their order)."""
+    import numpy as np
+
+    out = np.empty(n, dtype=np.int64)
+    rest = np.ones(n, dtype=bool)
+    rest[sample] = False
+    out[sample] = sample_labels
+    out[rest] = rest_labels
+    return out
+
+
+def fit_labels(X, model: str, param: float, *, random_state: int = 42, min_samples: int = 5,
+               sample_size: int | None = None):
+    """Cluster ``X`` with one model and parameter value (k, eps or min_cluster_size).
+
+    Up to ``sample_size`` points (or with None), the model is fitted on them all. Beyond,
+    on the seeded sample of :func:`cluster_sample`, and every other point is assigned by the
+    model's rule (see the module's docstring).
+    """
+    entry = spec(model)
+    sample = cluster_sample(len(X), sample_size, random_state)
+    if sample is None:
+        return entry.fit(X, param, random_state, min_samples)
+    import numpy as np
+
+    X = np.asarray(X, dtype=np.float64)
+    rest = np.ones(len(X), dtype=bool)
+    rest[sample] = False
+    if entry.assign is not None:
+        found, others = entry.assign(X[sample], X[rest], param, random_state, min_samples)
+    else:
+        found = entry.fit(X[sample], param, random_state, min_samples)
+        others = _nearest_label(X[sample], found, X[rest])
+    return assign_rest(len(X), sample, found, others)
