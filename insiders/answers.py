@@ -239,14 +239,17 @@ def out_of_time(lines: pd.DataFrame, selected_at: pd.Timestamp, features: pd.Dat
 
 def bootstrap_stability(embedding: np.ndarray, labels: np.ndarray, insider_cluster: int, *,
                         model: str, param: float, n_boot: int = 20,
-                        random_state: int = 42, max_n: int | None = None) -> dict[str, float]:
+                        random_state: int = 42, max_n: int | None = None,
+                        sample_size: int | None = None) -> dict[str, float]:
     """Stability of the clusters: refit the model on bootstrap resamples of the customers
     (on the fitted embedding) and compare, for each original cluster, its members with the
     best-matching bootstrap cluster (Jaccard index); reports Insiders' and the mean.
 
     With more than ``max_n`` customers, the resamples are drawn from a seeded sample of
     ``max_n`` of them (``n_sampled`` says how many), so that the refits' time and memory stay
-    bounded; with fewer, from all of them, as before.
+    bounded; with fewer, from all of them, as before. A refit of more than ``sample_size``
+    customers is fitted on a seeded sample of them, as the run's
+    (:func:`insiders.models.fit_labels`).
     """
     n_all = len(labels)
     if max_n is not None and n_all > max_n:
@@ -259,7 +262,8 @@ def bootstrap_stability(embedding: np.ndarray, labels: np.ndarray, insider_clust
     scores: dict[int, list[float]] = {c: [] for c in clusters}
     for _ in range(n_boot):
         idx = np.unique(rng.choice(n, n, replace=True))
-        boot = fit_labels(embedding[idx], model, param, random_state=random_state)
+        boot = fit_labels(embedding[idx], model, param, random_state=random_state,
+                          sample_size=sample_size)
         original = labels[idx]
         for c in clusters:
             members = set(np.flatnonzero(original == c))

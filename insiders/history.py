@@ -93,6 +93,7 @@ def replay(
     memberships: dict[pd.Timestamp, pd.DataFrame] | None = None,
     random_state: int = 42,
     fit_sample_size: int | None = None,
+    cluster_sample_size: int | None = None,
 ) -> Replay:
     """Segment the customers as of each reference date with one fixed model, carrying
     segment ids from month to month.
@@ -116,6 +117,9 @@ def replay(
         random_state: seed.
         fit_sample_size: the space is fitted on a seeded sample of this many customers when
             the oldest month has more, as the run's (:func:`insiders.spaces.fit_spaces`).
+        cluster_sample_size: the model is fitted on a seeded sample of this many customers
+            when a month has more, the others assigned, as the run's
+            (:func:`insiders.models.fit_labels`).
     """
     out = Replay()
     previous = None
@@ -129,7 +133,8 @@ def replay(
                 X = fitted.embeddings[space]
             else:
                 X = fitted.transform(features)[space]
-            labels = pd.Series(fit_labels(X, model, param, random_state=random_state),
+            labels = pd.Series(fit_labels(X, model, param, random_state=random_state,
+                                          sample_size=cluster_sample_size),
                                index=features.index)
             segments = assign_segments(features, labels, value_score=value_score,
                                        previous=previous, name_top=insiders_rule == "cluster")

@@ -211,11 +211,17 @@ def embed(
 
 def compare(run_dir: str, config: GridConfig | None = None) -> dict[str, Any]:
     """Score every model on every space; write the whole table and every labelling."""
+    config = config or GridConfig()
     fitted = load_spaces(path(run_dir, "spaces"))
     grid = compare_models(fitted.embeddings, fitted.customer_ids, config,
                           n_jobs=cores())
     artifacts.save_frame(grid.scores, path(run_dir, "scores"), index=False)
     artifacts.save_frame(grid.labels, path(run_dir, "labels"))
+    n = len(fitted.customer_ids)
+    record_facts(run_dir, {  # the report's refits (bootstrap, replays) fit as these did
+        "cluster_sample_size": config.cluster_sample_size,
+        "clustered_on": min(n, config.cluster_sample_size),
+    })
     best = grid.scores.iloc[0]
     return {
         "candidates": len(grid.scores),

@@ -21,7 +21,7 @@ import pandas as pd
 from insiders import answers, artifacts, formats, templating
 from insiders.config import MembershipPolicy
 from insiders.history import monthly_reference_dates, replay
-from insiders.models import Candidate
+from insiders.models import Candidate, spec
 from insiders.parallel import side_by_side
 from insiders.progress import stage
 
@@ -193,11 +193,13 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
         param=candidate.param, value_score=policy["value_score"], insiders_rule=insiders_rule,
         value_model=membership.get("value_model") or "blend", membership=bars,
         memberships=inputs.warmup, random_state=random_state,
-        fit_sample_size=inputs.facts.get("fit_sample_size")))
+        fit_sample_size=inputs.facts.get("fit_sample_size"),
+        cluster_sample_size=inputs.facts.get("cluster_sample_size")))
     stability_job = (answers.bootstrap_stability, (
         embedding, cluster_of, main_cluster), dict(
         model=candidate.model, param=candidate.param, n_boot=stability_boot,
-        random_state=random_state, max_n=stability_sample_size))
+        random_state=random_state, max_n=stability_sample_size,
+        sample_size=inputs.facts.get("cluster_sample_size")))
     with stage(f"replay {len(dates)} earlier months, beside {stability_boot} bootstrap refits"):
         history, stability = side_by_side([history_job, stability_job])
     history.segments[reference] = segments
@@ -679,6 +681,7 @@ def report_context(f: Findings) -> dict[str, Any]:
         "title": f"Insiders report — run month {reference:%Y-%m} (as of {reference.date()})",
         "reference": reference.date().isoformat(), "facts": inputs.facts,
         "selection": inputs.selection, "chosen": chosen, "questions": QUESTIONS,
+        "assign_rule": spec(str(chosen["model"])).assign_rule,
         "membership": {"rule": "cluster", **inputs.selection.get("membership", {})},
         "n_insiders": f.n_insiders, "n_customers": f.n_customers,
         "share_customers": f.share_customers, "share_revenue": f.share_revenue,

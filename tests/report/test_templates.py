@@ -212,3 +212,18 @@ def test_the_templates_ship_with_the_package():
     for template in templates:
         assert any(fnmatch(f"templates/{template.name}", p) for p in patterns), template.name
     assert "jinja2" in " ".join(config["project"]["dependencies"]).lower()
+
+
+def test_the_report_says_when_the_models_were_fitted_on_a_sample(pages):
+    assert "cluster_sample_size" not in pages["md"] + pages["html"]  # every customer fitted
+    f = findings()
+    f.inputs.facts.update(fitted_on=10, clustered_on=12, cluster_sample_size=12)
+    context = report.report_context(f)
+    plots = {name: b"\x89PNG fake" for name in report.PLOTS}
+    md, page = report.render_markdown(context), report.render_html(context, plots)
+    told = ("The clustering models were fitted on a seeded sample of 12 customers "
+            "(`cluster_sample_size`); each of the other 6 was assigned to the segment with "
+            "the nearest centroid.")
+    assert told in md
+    assert told.replace("`cluster_sample_size`", "<code>cluster_sample_size</code>") in page
+    assert "The spaces were fitted on a seeded sample of 10 customers" in md
