@@ -12,6 +12,9 @@ how far spaces fitted on a sample agree with spaces fitted on every customer.
 * ``clustering`` (e.g. factor 100): ``insiders embed`` and ``insiders compare`` alone (wall
   and peak RSS of the process tree), on features built a copy at a time, for sizes whose
   ingest and features do not fit in memory yet.
+* ``cluster-agreement`` (default factor 4): ward k = 8 on the run's UMAP space fitted on
+  every customer against fitted on seeded samples (``cluster_sample_size``, the others by
+  nearest centroid): the adjusted Rand index, two sample seeds, and the fit times.
 * ``bundled``: the bundled data's run against the code before (``--against REV``), paired by
   farm-bench, and whether segments and every labelling are identical.
 * ``agreement`` (default factor 4): the customers' features as of 2011-12-09; UMAP fitted on
@@ -21,6 +24,7 @@ how far spaces fitted on a sample agree with spaces fitted on every customer.
 
 Run: .venv/bin/python bench/bench_scale.py run --factor 10 --record
      .venv/bin/python bench/bench_scale.py agreement --factor 4 --record
+     .venv/bin/python bench/bench_scale.py cluster-agreement --factor 4 --record
      .venv/bin/python bench/bench_scale.py clustering --factor 100 --record
      .venv/bin/python bench/bench_scale.py bundled --record
 """
@@ -155,16 +159,13 @@ def run(args: argparse.Namespace) -> None:
                f" (targets: 10x <= 180 s; 100x <= 20 min, <= 12 GB)")
 
 
-def agreement(args: argparse.Namespace) -> None:
-    import numpy as np
+def _shop_features(args: argparse.Namespace):
+    """The customers' features of a FACTOR x shop as of the reference date."""
     import pandas as pd
-    from sklearn.metrics import adjusted_rand_score
 
     from insiders.features import build_customer_features
     from insiders.filters import filter_transactions
     from insiders.ingest import read_transactions
-    from insiders.models import fit_labels
-    from insiders.spaces import fit_spaces
 
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         folder = Path(args.data) if args.data else Path(tmp) / f"shop-{args.factor}x"
@@ -172,9 +173,21 @@ def agreement(args: argparse.Namespace) -> None:
         lines = pd.concat([read_transactions(f) for f in sorted(folder.glob("*.parquet"))],
                           ignore_index=True)
     kept = filter_transactions(lines).lines
+    del lines
     features = build_customer_features(kept, pd.Timestamp(REFERENCE))
+    print(f"{len(features):,} customers", flush=True)
+    return features
+
+
+def agreement(args: argparse.Namespace) -> None:
+    import numpy as np
+    from sklearn.metrics import adjusted_rand_score
+
+    from insiders.models import fit_labels
+    from insiders.spaces import fit_spaces
+
+    features = _shop_features(args)
     n = len(features)
-    print(f"{n:,} customers", flush=True)
 
     def segments(seed: int, sample: int | None) -> tuple[np.ndarray, float]:
         start = time.perf_counter()
@@ -201,41 +214,72 @@ def agreement(args: argparse.Namespace) -> None:
                f"{n:,} customers; " + "; ".join(rows))
 
 
+def cluster_agreement(args: argparse.Namespace) -> None:
+    """Ward k = 8 on one UMAP space (the run's, default params) of a FACTOR x shop: fitted on
+    every customer against fitted on seeded samples (``cluster_sample_size``, the others by
+    nearest centroid); the adjusted Rand index of the two segmentations, and the fit times."""
+    from sklearn.metrics import adjusted_rand_score
+    from threadpoolctl import threadpool_limits
+
+    from insiders.config import EmbedConfig
+    from insiders.models import fit_labels
+    from insiders.spaces import fit_spaces
+
+    features = _shop_features(args)
+    n = len(features)
+    embed = EmbedConfig()
+    X = fit_spaces(features, spaces=("umap",), random_state=embed.random_state,
+                   fit_sample_size=embed.fit_sample_size).embeddings["umap"]
+    with threadpool_limits(1):  # as the comparison fits
+        start = time.perf_counter()
+        full = fit_labels(X, "ward", 8)
+        rows = [f"full fit {time.perf_counter() - start:.1f} s"]
+        for size in args.sizes:
+            if size >= n:
+                continue
+            found = {}
+            for seed in (42, 43):
+                start = time.perf_counter()
+                found[seed] = fit_labels(X, "ward", 8, random_state=seed, sample_size=size)
+                seconds = time.perf_counter() - start
+            rows.append(f"sample {size:,} vs full: ARI " + " / ".join(
+                f"{adjusted_rand_score(full, found[seed]):.3f}" for seed in found)
+                + f" (sample seeds 42 / 43; fit {seconds:.1f} s); the two samples: ARI "
+                f"{adjusted_rand_score(found[42], found[43]):.3f}")
+            print(rows[-1], flush=True)
+    load = os.getloadavg()[0]
+    print("; ".join(rows) + f"; load average {load:.1f}")
+    if args.record:
+        record(f"agreement of ward k = 8 fitted on a sample (cluster_sample_size; the others "
+               f"by nearest centroid) vs on every customer, one UMAP space, {args.factor}x "
+               f"(`insiders synth`, seed {args.seed}), as of {REFERENCE}",
+               f"{n:,} customers; " + "; ".join(rows) + f"; load average {load:.1f}")
+
+
 def clustering(args: argparse.Namespace) -> None:
     """``insiders embed`` and ``insiders compare`` on the customers of a FACTOR x shop.
 
     The features are built a copy at a time (a copy's customers have lines in that copy only,
     and the filters work line by line, so they equal the features of all lines at once) to
     measure the clustering at a size where ingest and features do not fit in memory yet.
+    With ``--keep DIR`` the run folder is DIR, and features already there are used as they
+    are (``--stages compare`` then times the comparison alone on the spaces already fitted).
     """
     import pandas as pd
 
-    from insiders import synth
-    from insiders.config import FilterConfig
-    from insiders.features import build_customer_features
-    from insiders.filters import filter_transactions
-    from insiders.ingest import read_transactions
-
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
-        run_dir = Path(tmp) / "run"
-        run_dir.mkdir()
-        start = time.perf_counter()
-        source = synth.prepare_source(pd.read_parquet(ROOT / "data" / "online_retail.parquet"),
-                                      drop_customers=FilterConfig().excluded_customers)
-        parts = []
-        for copy in range(args.factor):
-            part = Path(tmp) / "copy.parquet"
-            synth.synthesize_copy(source, copy, seed=args.seed).to_parquet(part)
-            kept = filter_transactions(read_transactions(part)).lines
-            parts.append(build_customer_features(kept, pd.Timestamp(REFERENCE)))
-        features = pd.concat(parts)
-        del parts
-        features.to_parquet(run_dir / "features.parquet")
-        n = len(features)
-        del features
-        print(f"{n:,} customers' features in {time.perf_counter() - start:.0f} s", flush=True)
+        run_dir = Path(args.keep) if args.keep else Path(tmp) / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if (run_dir / "features.parquet").exists():  # --keep: the features of an earlier run
+            n = len(pd.read_parquet(run_dir / "features.parquet", columns=[]))
+        else:
+            n = _features_by_copy(args, Path(tmp), run_dir)
+        if not (run_dir / "manifest.json").exists():  # the attempt ingest would have begun
+            from insiders.run_folder import begin_attempt
+
+            begin_attempt(str(run_dir), "bench")
         results = []
-        for stage in ("embed", "compare"):
+        for stage in args.stages:
             command = [str(INSIDERS), stage, "--run-dir", str(run_dir), *args.extra]
             load = os.getloadavg()[0]
             start = time.perf_counter()
@@ -252,9 +296,38 @@ def clustering(args: argparse.Namespace) -> None:
                            f"{peak.peak / 1e9:.1f} GB (load average {max(load, os.getloadavg()[0]):.1f})")
             print(results[-1], flush=True)
             if args.record:  # each stage as it ends: a long compare may not end in time
-                record(f"clustering at {args.factor}x: `insiders {stage}` (defaults) on the "
+                record(f"clustering at {args.factor}x: `insiders {stage}` (defaults"
+                       + (" " + " ".join(args.extra) if args.extra else "") + ") on the "
                        f"features of `insiders synth` (seed {args.seed}), as of {REFERENCE}",
                        f"{n:,} customers; {results[-1]}")
+
+
+def _features_by_copy(args: argparse.Namespace, tmp: Path, run_dir: Path) -> int:
+    """The FACTOR x shop's customer features into ``run_dir``, a copy at a time; their count."""
+    import pandas as pd
+
+    from insiders import synth
+    from insiders.config import FilterConfig
+    from insiders.features import build_customer_features
+    from insiders.filters import filter_transactions
+    from insiders.ingest import read_transactions
+
+    start = time.perf_counter()
+    source = synth.prepare_source(pd.read_parquet(ROOT / "data" / "online_retail.parquet"),
+                                  drop_customers=FilterConfig().excluded_customers)
+    parts = []
+    for copy in range(args.factor):
+        part = tmp / "copy.parquet"
+        synth.synthesize_copy(source, copy, seed=args.seed).to_parquet(part)
+        kept = filter_transactions(read_transactions(part)).lines
+        parts.append(build_customer_features(kept, pd.Timestamp(REFERENCE)))
+    features = pd.concat(parts)
+    del parts
+    features.to_parquet(run_dir / "features.parquet")
+    n = len(features)
+    del features
+    print(f"{n:,} customers' features in {time.perf_counter() - start:.0f} s", flush=True)
+    return n
 
 
 def bundled(args: argparse.Namespace) -> None:
@@ -295,7 +368,8 @@ def bundled(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("run", "agreement", "clustering", "bundled"))
+    parser.add_argument("what", choices=("run", "agreement", "cluster-agreement", "clustering",
+                                         "bundled"))
     parser.add_argument("--factor", type=int, default=None, help="default: 10 (run), 4 (agreement)")
     parser.add_argument("--seed", type=int, default=0, help="seed of insiders synth")
     parser.add_argument("--data", help="a folder insiders synth already wrote (else made in --tmp)")
@@ -307,13 +381,16 @@ def main() -> None:
     parser.add_argument("--against", default="89e7a82",
                         help="bundled: the git revision to compare with (default: before issue 15)")
     parser.add_argument("--runs", type=int, default=3, help="bundled: pairs of runs")
-    parser.add_argument("--keep", help="run: the run folder to keep (default: a temporary one)")
+    parser.add_argument("--keep", help="run, clustering: the run folder to keep (default: a "
+                        "temporary one; clustering reuses the features already in it)")
+    parser.add_argument("--stages", nargs="+", default=["embed", "compare"],
+                        choices=("embed", "compare"), help="clustering: the stages to time")
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("extra", nargs="*", help="run: more flags for insiders run (after --)")
     args = parser.parse_args()
     args.factor = args.factor or (10 if args.what == "run" else 4)
-    {"run": run, "agreement": agreement, "clustering": clustering,
-     "bundled": bundled}[args.what](args)
+    {"run": run, "agreement": agreement, "cluster-agreement": cluster_agreement,
+     "clustering": clustering, "bundled": bundled}[args.what](args)
 
 
 if __name__ == "__main__":
