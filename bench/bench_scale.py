@@ -225,11 +225,15 @@ def cluster_agreement(args: argparse.Namespace) -> None:
     from insiders.models import fit_labels
     from insiders.spaces import fit_spaces
 
-    features = _shop_features(args)
-    n = len(features)
-    embed = EmbedConfig()
-    X = fit_spaces(features, spaces=("umap",), random_state=embed.random_state,
-                   fit_sample_size=embed.fit_sample_size).embeddings["umap"]
+    if args.keep:  # the UMAP space of a run folder (e.g. clustering --keep at 100x)
+        from insiders.spaces import load_spaces
+
+        X = load_spaces(str(Path(args.keep) / "spaces.joblib")).embeddings["umap"]
+    else:
+        embed = EmbedConfig()
+        X = fit_spaces(_shop_features(args), spaces=("umap",), random_state=embed.random_state,
+                       fit_sample_size=embed.fit_sample_size).embeddings["umap"]
+    n = len(X)
     with threadpool_limits(1):  # as the comparison fits
         start = time.perf_counter()
         full = fit_labels(X, "ward", 8)
@@ -265,6 +269,8 @@ def clustering(args: argparse.Namespace) -> None:
     With ``--keep DIR`` the run folder is DIR, and features already there are used as they
     are (``--stages compare`` then times the comparison alone on the spaces already fitted).
     """
+    import json
+
     import pandas as pd
 
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
@@ -295,6 +301,10 @@ def clustering(args: argparse.Namespace) -> None:
             results.append(f"{stage} {wall:.0f} s, peak RSS of the process tree "
                            f"{peak.peak / 1e9:.1f} GB (load average {max(load, os.getloadavg()[0]):.1f})")
             print(results[-1], flush=True)
+            facts = json.loads((run_dir / "facts.json").read_text())
+            if stage == "compare" and "clustered_on" in facts:
+                results[-1] += (f"; models fitted on {facts['clustered_on']:,} customers "
+                                f"(cluster_sample_size {facts['cluster_sample_size']:,})")
             if args.record:  # each stage as it ends: a long compare may not end in time
                 record(f"clustering at {args.factor}x: `insiders {stage}` (defaults"
                        + (" " + " ".join(args.extra) if args.extra else "") + ") on the "
@@ -382,7 +392,8 @@ def main() -> None:
                         help="bundled: the git revision to compare with (default: before issue 15)")
     parser.add_argument("--runs", type=int, default=3, help="bundled: pairs of runs")
     parser.add_argument("--keep", help="run, clustering: the run folder to keep (default: a "
-                        "temporary one; clustering reuses the features already in it)")
+                        "temporary one; clustering reuses the features already in it); "
+                        "cluster-agreement: a run folder whose UMAP space to use")
     parser.add_argument("--stages", nargs="+", default=["embed", "compare"],
                         choices=("embed", "compare"), help="clustering: the stages to time")
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")

@@ -183,6 +183,7 @@ def _score_space_1thread(
     # beyond cluster_sample_size, the models are fitted on this sample (the grid's eps too)
     fitted_on = cluster_sample(len(X), config.cluster_sample_size, config.random_state)
     X_fit = X if fitted_on is None else X[fitted_on]
+    rest = None if fitted_on is None else np.setdiff1d(np.arange(len(X)), fitted_on)
     tree = ward_tree(X_fit) if "ward" in config.models else None
     candidates = list(_candidates(space, X_fit, config))
     space_rows: list[dict] = []
@@ -192,9 +193,7 @@ def _score_space_1thread(
         start = time.perf_counter()
         if candidate.model == "ward":  # the space's one tree, cut at k
             found = fcluster(tree, int(candidate.param), criterion="maxclust") - 1
-            if fitted_on is not None:
-                rest = np.ones(len(X), dtype=bool)
-                rest[fitted_on] = False
+            if fitted_on is not None:  # the others: the nearest centroid, as fit_labels
                 found = assign_rest(len(X), fitted_on, found,
                                     nearest_centroid(X_fit, found, X[rest]))
         else:

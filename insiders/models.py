@@ -11,12 +11,12 @@ the report refits exactly the model the policy chose (a DBSCAN keeps its eps).
 
 Beyond ``sample_size`` points (:func:`fit_labels`), a model is fitted on a seeded sample
 (:func:`cluster_sample`) and every other point is assigned by the model's ``assign`` rule:
-K-Means and the Gaussian mixture by their ``predict``, ward by the
-nearest centroid of the sample's clusters, DBSCAN by the nearest core sample within eps (else
-noise), HDBSCAN (and a model without a rule) by the label of the nearest sampled point. The
-sample's own labels are the fit's. Distances are computed point by point (no BLAS product),
-so the assignment does not hinge on a kernel's rounding. The comparison, the report's
-bootstrap and the replays all go through here, so they agree.
+K-Means and the Gaussian mixture by their ``predict``, ward by the nearest centroid of the
+sample's clusters, DBSCAN by the nearest core sample within eps (else noise), HDBSCAN (and a
+model without a rule) by the label of the nearest sampled point. The sample's own labels are
+the fit's. Ward's and the density models' distances are computed point by point (a KD-tree or
+numpy, no BLAS product), so their assignment does not hinge on a kernel's rounding. The
+comparison, the report's bootstrap and the replays all go through here, so they agree.
 """
 
 from __future__ import annotations
@@ -133,8 +133,7 @@ def nearest_centroid(X, labels, rest):
 
 
 def _nearest(points, queries):
-    """Distance and position of each query's nearest point (a KD-tree: exact, point by
-    point, ties to the lowest position)."""
+    """Distance and position of each query's nearest point (an exact KD-tree query)."""
     import numpy as np
     from sklearn.neighbors import KDTree
 
@@ -214,8 +213,8 @@ REGISTRY: dict[str, ModelSpec] = {
                   _dbscan_assign, "the segment of the nearest core customer within eps, "
                   "else to noise"),
         # the nearest sampled point's label (the default rule), not hdbscan.approximate_predict:
-        # no prediction data to build at the fit, an exact KD-tree query, and a point near noise
-        # stays noise
+        # no prediction data to build at every fit, one exact KD-tree query, and a customer
+        # whose nearest sampled customer is noise is noise too
         ModelSpec("hdbscan", "min_cluster_size", False, _hdbscan_grid, _hdbscan,
                   _as_int("min_cluster_size")),
     )
@@ -264,7 +263,7 @@ class Candidate:
 def cluster_sample(n: int, size: int | None, random_state: int):
     """The sorted positions of the ``size`` points (of ``n``) a model is fitted on; None when
     there are not more than ``size`` (or no size): every point is fitted. Seeded by
-    ``random_state`` and ``n`` only, so every model and space of a run shares it."""
+    ``random_state``, ``n`` and ``size`` only, so every model and space of a run shares it."""
     if size is None or n <= size:
         return None
     import numpy as np
