@@ -29,6 +29,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from insiders.kept_lines import duckdb_relation, spark_frame
 from insiders.options import FEATURE_DESCRIPTIONS, FEATURE_ENGINES, MEMORY_LIMIT_PATTERN
 
 if TYPE_CHECKING:  # pandas, duckdb and pyspark are imported by the functions that use them
@@ -186,12 +187,14 @@ def customer_features(
     memory_limit: str | None = None,
     spark_master: str | None = None,
     storage_options: dict[str, Any] | None = None,
+    kept: str | None = None,
 ) -> pd.DataFrame:
     """Run :func:`feature_query` on an engine; one row per customer, indexed by ``customer_id``.
 
     Args:
         lines: filtered lines as a frame, or Parquet files read in place: a path or URL, a
-            folder of parts, a glob, or a list of them.
+            folder of parts, a glob, or a list of them; with ``kept``, the lines read (one
+            Parquet file) that the filter's index picks from.
         reference_date: the "as of" day.
         engine: ``"duckdb"`` (in the process; reads Parquet in streaming, spilling to disk past
             ``memory_limit``) or ``"spark"`` (a session on ``spark_master``).
@@ -200,14 +203,16 @@ def customer_features(
         spark_master: the Spark master URL (``local[*]`` when None).
         storage_options: fsspec options for URLs that are not local paths (DuckDB reads them
             through fsspec).
+        kept: the filter's ``kept_lines.parquet`` (:mod:`insiders.kept_lines`): the lines are
+            the kept ones of ``lines``, joined in the engine.
 
     Returns:
         The columns of :data:`FEATURE_DESCRIPTIONS`, integer counts as int64, the rest float64.
     """
     if engine == "duckdb":
-        table = _run_duckdb(lines, reference_date, memory_limit, storage_options)
+        table = _run_duckdb(lines, reference_date, memory_limit, storage_options, kept)
     elif engine == "spark":
-        table = _run_spark(lines, reference_date, spark_master)
+        table = _run_spark(lines, reference_date, spark_master, kept)
     else:
         raise ValueError(f"unknown feature engine {engine!r}; choose from {', '.join(ENGINES)}")
     return _typed(table)
@@ -220,19 +225,21 @@ def lines_summary(
     memory_limit: str | None = None,
     spark_master: str | None = None,
     storage_options: dict[str, Any] | None = None,
+    kept: str | None = None,
 ) -> dict[str, Any]:
     """How many lines, the first line's day and the last purchase's day (Timestamps, or None
-    with no line), read from the Parquet files without loading them."""
+    with no line), read from the Parquet files without loading them (``kept``: as in
+    :func:`customer_features`)."""
     import pandas as pd
 
     if engine == "spark":
         spark = spark_session(spark_master)
-        _spark_lines(spark, lines).createOrReplaceTempView("insiders_lines")
+        _spark_lines(spark, lines, kept).createOrReplaceTempView("insiders_lines")
         row = spark.sql(_summary_query("insiders_lines", "spark", "is_return")).collect()[0]
         n, first, last = row[0], row[1], row[2]
     else:
         with _duckdb(memory_limit) as con:
-            source = _duckdb_source(con, lines, storage_options)
+            source = _duckdb_lines(con, lines, storage_options, kept)
             n, first, last = con.execute(_summary_query(source, "duckdb", "is_return")).fetchone()
 
     def as_day(number: int | None) -> pd.Timestamp | None:
@@ -274,8 +281,18 @@ def _checked_memory_limit(limit: str) -> str:
     return limit.strip()
 
 
-def _duckdb_source(con, lines: str | Path | Sequence[str], storage_options: dict[str, Any] | None) -> str:
-    """``read_parquet([...])`` over the files; URLs that are not local go through fsspec."""
+def _duckdb_lines(con, lines, storage_options: dict[str, Any] | None, kept: str | None) -> str:
+    """The filtered lines as a DuckDB relation: the files, or the kept ones of the lines read."""
+    if kept is None:
+        return _duckdb_source(con, lines, storage_options)
+    return duckdb_relation(_duckdb_source(con, lines, storage_options, row_numbers=True),
+                           _duckdb_source(con, kept, storage_options))
+
+
+def _duckdb_source(con, lines: str | Path | Sequence[str], storage_options: dict[str, Any] | None,
+                   *, row_numbers: bool = False) -> str:
+    """``read_parquet([...])`` over the files (with ``file_row_number``: each row's position in
+    its file); URLs that are not local go through fsspec."""
     import fsspec
 
     paths = []
@@ -289,17 +306,18 @@ def _duckdb_source(con, lines: str | Path | Sequence[str], storage_options: dict
             con.register_filesystem(fs)
             paths.append(f"{raw.rstrip('/')}/**/*.parquet" if fs.isdir(raw) else raw)
     listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-    return f"read_parquet([{listed}], union_by_name = true)"
+    numbers = ", file_row_number = true" if row_numbers else ""
+    return f"read_parquet([{listed}], union_by_name = true{numbers})"
 
 
-def _run_duckdb(lines, reference_date, memory_limit, storage_options) -> pd.DataFrame:
+def _run_duckdb(lines, reference_date, memory_limit, storage_options, kept=None) -> pd.DataFrame:
     with _duckdb(memory_limit) as con:
         if hasattr(lines, "columns"):  # a frame: scanned in place
             con.register("insiders_lines", lines)
             source = "insiders_lines"
             is_return = "is_return" if "is_return" in lines.columns else "quantity < 0"
         else:
-            source = _duckdb_source(con, lines, storage_options)
+            source = _duckdb_lines(con, lines, storage_options, kept)
             is_return = "is_return"
         return con.execute(feature_query(source, reference_date, is_return=is_return)).df()
 
@@ -318,25 +336,28 @@ def spark_session(master: str | None = None):
             .getOrCreate())
 
 
-def _spark_lines(spark, lines):
+def _spark_lines(spark, lines, kept: str | None = None):
     """The lines as a Spark frame, ``invoice_date`` a timestamp (from nanoseconds when the
-    files hold pandas' nanosecond timestamps, read as longs)."""
+    files hold pandas' nanosecond timestamps, read as longs); with ``kept``, the kept ones of
+    the lines read (:func:`insiders.kept_lines.spark_frame`)."""
     from pyspark.sql import functions as F
 
     frame = spark.read.parquet(*_paths(lines))
+    if kept is not None:
+        frame = frame.select("*", F.col("_metadata.row_index").alias("line_index"))
     if dict(frame.dtypes)["invoice_date"] == "bigint":
         frame = frame.withColumn("invoice_date",
                                  F.timestamp_micros(F.floor(F.col("invoice_date") / 1000)))
-    return frame
+    return frame if kept is None else spark_frame(frame, spark.read.parquet(kept))
 
 
-def _run_spark(lines, reference_date, master) -> pd.DataFrame:
+def _run_spark(lines, reference_date, master, kept=None) -> pd.DataFrame:
     spark = spark_session(master)
     if hasattr(lines, "columns"):
         frame = spark.createDataFrame(lines)
         is_return = "is_return" if "is_return" in lines.columns else "quantity < 0"
     else:
-        frame = _spark_lines(spark, lines)
+        frame = _spark_lines(spark, lines, kept)
         is_return = "is_return"
     frame.createOrReplaceTempView("insiders_lines")
     query = feature_query("insiders_lines", reference_date, dialect="spark", is_return=is_return)

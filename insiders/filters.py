@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from insiders.config import FilterConfig
+from insiders.kept_lines import kept_frame, kept_index
 
 logger = logging.getLogger(__name__)
 
@@ -22,10 +23,13 @@ class FilterResult:
         quarantine: one row per rule: ``rule``, ``description``, ``lines_removed``,
             ``revenue_removed``, in the order the rules ran; returns and anonymous lines
             relabelled under the synthetic policy are counted there too, as kept.
+        kept: the kept lines as an index into the input (:mod:`insiders.kept_lines`): what
+            the run folder holds instead of a second copy of the lines.
     """
 
     lines: pd.DataFrame
     quarantine: pd.DataFrame = field(repr=False)
+    kept: pd.DataFrame = field(repr=False, default=None)
 
 
 RULES: dict[str, str] = {
@@ -77,10 +81,11 @@ def filter_transactions(lines: pd.DataFrame, config: FilterConfig | None = None)
     if config.anonymous == "exclude":
         apply("anonymous_line", anonymous)
 
-    kept = lines.loc[keep].copy()
-    kept["is_synthetic_customer"] = kept["customer_id"].isna()
+    index = kept_index(np.flatnonzero(keep), lines["customer_id"][keep])
     if config.anonymous == "synthetic":
-        kept["customer_id"] = _synthetic_ids(kept, config.synthetic_id_start)
+        index["customer_id"] = _synthetic_ids(lines.loc[keep], config.synthetic_id_start).to_numpy()
+    kept = kept_frame(lines, index)
+    if config.anonymous == "synthetic":
         relabelled = kept["is_synthetic_customer"].to_numpy()
         counts.append(
             _kept_count(
@@ -90,7 +95,6 @@ def filter_transactions(lines: pd.DataFrame, config: FilterConfig | None = None)
                 "anonymous line given a made-up customer per invoice (kept)",
             )
         )
-    kept["is_return"] = kept["quantity"] < 0
     counts.append(
         _kept_count(
             "return_line",
@@ -107,7 +111,7 @@ def filter_transactions(lines: pd.DataFrame, config: FilterConfig | None = None)
         len(lines),
         dict(zip(quarantine["rule"], quarantine["lines_removed"], strict=True)),
     )
-    return FilterResult(lines=kept.reset_index(drop=True), quarantine=quarantine)
+    return FilterResult(lines=kept, quarantine=quarantine, kept=index)
 
 
 def _kept_count(rule: str, mask: np.ndarray, revenue: np.ndarray, description: str) -> dict:

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import pandas as pd
 
+from insiders.kept_lines import load_lines
+
 __all__ = ["COLUMNS", "crm_table", "hand_off", "publish"]
 
 #: The columns of every hand-off file, in order.
 COLUMNS = ("customer_id", "country", "segment_id", "segment_name", "status", "member_since",
            "last_purchase_date", "expected_revenue", "p_active", "value_rank", "gross_revenue",
            "recency_days", "n_invoices", "frequency", "reason")
+
+
+#: The lines' columns the hand-off reads.
+CRM_COLUMNS = ("customer_id", "country")
 
 
 def customer_country(lines: pd.DataFrame) -> pd.Series:
@@ -61,7 +67,7 @@ def publish(run_dir: str, outbox: str) -> dict[str, str]:
     month = pd.Timestamp(facts["reference_date"]).strftime("%Y-%m")
     table = crm_table(artifacts.load_frame(run_folder.path(run_dir, "features")),
                       artifacts.load_frame(run_folder.path(run_dir, "segments")),
-                      artifacts.load_frame(run_folder.path(run_dir, "lines")),
+                      load_lines(run_dir, CRM_COLUMNS),
                       facts["reference_date"])
     written = {}
     for name, frame in hand_off(table).items():

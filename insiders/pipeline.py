@@ -30,18 +30,19 @@ from insiders.errors import InputError
 from insiders.feature_sql import customer_features, lines_summary
 from insiders.features import check_reference_date
 from insiders.filters import filter_transactions
-from insiders.handoff import crm_table, hand_off
+from insiders.handoff import CRM_COLUMNS, crm_table, hand_off
 from insiders.history import monthly_reference_dates
 from insiders.ingest import read_transactions
+from insiders.kept_lines import load_lines
 from insiders.membership import tier_members, warm_start
 from insiders.parallel import cores
 from insiders.progress import stage
-from insiders.quality import check_lines, drop_lines
+from insiders.quality import check_lines, passed_positions
 from insiders.run_folder import begin_attempt, path, record_facts, seal
 from insiders.segments import assign_segments, profile_segments
 from insiders.select import SelectionPolicy, choose_candidate
 from insiders.spaces import embeddings_frame, fit_spaces, load_spaces, save_spaces
-from insiders.value import LineHistory
+from insiders.value import VALUE_COLUMNS, LineHistory
 
 logger = logging.getLogger(__name__)
 
@@ -98,15 +99,17 @@ def check_quality(
 
 
 def filter_lines(run_dir: str, config: FilterConfig | None = None) -> dict[str, Any]:
-    """Apply the filter rules to the lines the quality checks passed; write the kept lines and
-    the quarantine summary."""
+    """Apply the filter rules to the lines the quality checks passed; write the kept lines (as
+    positions in the lines read, :mod:`insiders.kept_lines`) and the quarantine summary."""
     lines = artifacts.load_frame(path(run_dir, "raw_lines"))
     quarantined = artifacts.load_frame(path(run_dir, "quality_lines"))
-    lines = drop_lines(lines, quarantined)
+    passed = passed_positions(len(lines), quarantined)
+    lines = lines.take(passed).reset_index(drop=True)
     config = config or FilterConfig()
     with stage(f"filter (anonymous lines: {config.anonymous})"):
         result = filter_transactions(lines, config)
-    artifacts.save_frame(result.lines, path(run_dir, "lines"), index=False)
+    kept = result.kept.assign(line_index=passed[result.kept["line_index"].to_numpy()])
+    artifacts.save_frame(kept, path(run_dir, "kept_lines"), index=False)
     artifacts.save_frame(result.quarantine, path(run_dir, "quarantine"), index=False)
     return record_facts(
         run_dir,
@@ -130,7 +133,8 @@ def features(
 ) -> dict[str, Any]:
     """Build the customer features as of the reference date (default: last purchase day).
 
-    The features' SQL (:mod:`insiders.feature_sql`) reads the run folder's lines in place, on
+    The features' SQL (:mod:`insiders.feature_sql`) reads the run folder's lines in place (the
+    lines read and the filter's index into them, joined in the engine), on
     DuckDB (default, within its memory limit) or on Spark (``spark_master``, ``local[*]`` when
     None): the lines are not loaded into this process.
 
@@ -139,9 +143,9 @@ def features(
     answer would be meaningless.
     """
     engine = engine or FeatureEngineConfig()
-    lines = path(run_dir, "lines")
+    lines = path(run_dir, "raw_lines")
     where = {"engine": engine.engine, "memory_limit": engine.memory_limit,
-             "spark_master": spark_master}
+             "spark_master": spark_master, "kept": path(run_dir, "kept_lines")}
     summary = lines_summary(lines, **where)
     reference = check_reference_date(summary["first_day"], summary["last_purchase_day"],
                                      reference_date, max_staleness_days)
@@ -267,7 +271,7 @@ def select(
         name_top=insiders_rule == "cluster",
     )
     reference = artifacts.load_json(path(run_dir, "facts"))["reference_date"]
-    lines = LineHistory(artifacts.load_frame(path(run_dir, "lines")))  # shared by every fit
+    lines = LineHistory(load_lines(run_dir, VALUE_COLUMNS))  # shared by every fit
     last_month = previous
     if insiders_rule == "value" and previous is None and warmup_months:
         dates = monthly_reference_dates(pd.Timestamp(reference), warmup_months)[:-1]
@@ -348,7 +352,7 @@ def export_insiders(run_dir: str) -> str:
     ``joined.csv`` and ``left.csv`` (the month's add and remove lists); return the first's URI."""
     table = crm_table(artifacts.load_frame(path(run_dir, "features")),
                       artifacts.load_frame(path(run_dir, "segments")),
-                      artifacts.load_frame(path(run_dir, "lines")),
+                      load_lines(run_dir, CRM_COLUMNS),
                       artifacts.load_json(path(run_dir, "facts"))["reference_date"])
     files = hand_off(table)
     for name, frame in files.items():

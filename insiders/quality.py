@@ -22,7 +22,8 @@ from insiders.errors import InputError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FILE_RULES", "LINE_RULES", "QualityError", "QualityResult", "check_lines", "drop_lines"]
+__all__ = ["FILE_RULES", "LINE_RULES", "QualityError", "QualityResult", "check_lines", "drop_lines",
+           "passed_positions"]
 
 #: Line rules, in the order they run: a line is counted under the first rule it breaks.
 LINE_RULES: dict[str, str] = {
@@ -63,11 +64,16 @@ class QualityResult:
 
 
 
+def passed_positions(n_lines: int, quarantined: pd.DataFrame) -> np.ndarray:
+    """The positions (as read, ascending) of the lines the quarantine did not take."""
+    keep = np.ones(n_lines, dtype=bool)
+    keep[quarantined["line_index"].to_numpy(dtype=np.int64)] = False
+    return np.flatnonzero(keep)
+
+
 def drop_lines(lines: pd.DataFrame, quarantined: pd.DataFrame) -> pd.DataFrame:
     """The lines read without the quarantined ones (by ``line_index``, positions as read)."""
-    keep = np.ones(len(lines), dtype=bool)
-    keep[quarantined["line_index"].to_numpy(dtype=np.int64)] = False
-    return lines.loc[keep].reset_index(drop=True)
+    return lines.take(passed_positions(len(lines), quarantined)).reset_index(drop=True)
 
 
 def check_lines(lines: pd.DataFrame, config: QualityConfig | None = None,

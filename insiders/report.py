@@ -21,6 +21,7 @@ import pandas as pd
 from insiders import answers, artifacts, formats, templating
 from insiders.config import MembershipPolicy
 from insiders.history import monthly_reference_dates, replay
+from insiders.kept_lines import load_lines
 from insiders.models import Candidate, spec
 from insiders.parallel import side_by_side
 from insiders.progress import stage
@@ -73,7 +74,7 @@ def load_inputs(run_dir: str) -> ReportInputs:
         warmup = {pd.Timestamp(day): part.drop(columns="reference_date").set_index("customer_id")
                   for day, part in long.groupby("reference_date")}
     return ReportInputs(
-        lines=frame("lines"), features=frame("features"), segments=frame("segments"),
+        lines=load_lines(run_dir), features=frame("features"), segments=frame("segments"),
         profiles=frame("profiles"), scores=frame("scores"), quarantine=frame("quarantine"),
         embeddings=frame("embeddings"), selection=selection,
         facts=artifacts.load_json(run_folder.path(run_dir, "facts")), warmup=warmup,

@@ -8,7 +8,8 @@ Run folder layout::
     raw_lines.parquet    every line read, in the one schema (ingest)
     quality.csv          lines per data-quality rule, thresholds, actions (check_quality)
     quality_lines.parquet the quarantined lines, with their rule (check_quality)
-    lines.parquet        kept transaction lines            (filter)
+    kept_lines.parquet   the kept lines as positions in raw_lines, with their customer id
+                         (filter; :func:`insiders.kept_lines.load_lines` reads the lines)
     quarantine.csv       lines removed or flagged per rule (filter)
     features.parquet     one row per customer              (features)
     spaces.joblib        fitted scaler and spaces          (embed)
@@ -50,7 +51,7 @@ FILES = {
     "raw_lines": "raw_lines.parquet",
     "quality": "quality.csv",
     "quality_lines": "quality_lines.parquet",
-    "lines": "lines.parquet",
+    "kept_lines": "kept_lines.parquet",
     "quarantine": "quarantine.csv",
     "features": "features.parquet",
     "spaces": "spaces.joblib",
@@ -93,7 +94,7 @@ def record_facts(run_dir: str, stage_facts: dict[str, Any]) -> dict[str, Any]:
 STAGE_FILES: dict[str, tuple[str, ...]] = {
     "ingest": ("raw_lines",),
     "check_quality": ("quality", "quality_lines"),
-    "filter_lines": ("lines", "quarantine"),
+    "filter_lines": ("kept_lines", "quarantine"),
     "features": ("features",),
     "embed": ("spaces", "embeddings"),
     "compare": ("scores", "labels"),

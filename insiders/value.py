@@ -79,6 +79,11 @@ GBM_FEATURES: tuple[str, ...] = (
 )
 
 
+#: The kept lines' columns the value model reads.
+VALUE_COLUMNS = ("customer_id", "invoice_no", "stock_code", "invoice_date", "quantity", "unit_price",
+                 "is_return")
+
+
 # --- helpers on lines ------------------------------------------------------------------------
 def _purchases(lines: pd.DataFrame) -> pd.DataFrame:
     """Purchase lines as (customer_id, invoice_no, day, revenue); ``invoice_no`` as an integer

@@ -143,7 +143,10 @@ def test_features_stage_reads_the_run_folders_lines_in_place(tmp_path):
     from insiders.run_folder import path
 
     run_dir = str(tmp_path / "run")
-    artifacts.save_frame(LINES, path(run_dir, "lines"), index=False)
+    raw = LINES.drop(columns=["is_synthetic_customer", "is_return"])
+    result = filter_transactions(raw)
+    artifacts.save_frame(raw, path(run_dir, "raw_lines"), index=False)
+    artifacts.save_frame(result.kept, path(run_dir, "kept_lines"), index=False)
     facts = pipeline.features(run_dir, "2011-01-10",
                               engine=FeatureEngineConfig(memory_limit="200MB"))
     assert facts["customers"] == 2 and facts["feature_engine"] == "duckdb"
@@ -153,16 +156,22 @@ def test_features_stage_reads_the_run_folders_lines_in_place(tmp_path):
         pipeline.features(run_dir, "2011-06-01")
 
 
-def test_features_stage_on_spark_writes_duckdbs_features(spark, kept_lines, tmp_path):
+def test_features_stage_on_spark_writes_duckdbs_features(spark, real_lines, kept_lines, tmp_path):
+    """The stage reads the lines read and the filter's index into them (the bundled data, the
+    synthetic policy: ids made up for anonymous lines), joined in the engine."""
     from insiders import artifacts, pipeline
     from insiders.config import FeatureEngineConfig
     from insiders.run_folder import path
 
+    result = filter_transactions(real_lines, FilterConfig(anonymous="synthetic"))
     folders = {engine: str(tmp_path / engine) for engine in ("duckdb", "spark")}
     for engine, run_dir in folders.items():
-        artifacts.save_frame(kept_lines, path(run_dir, "lines"), index=False)
+        artifacts.save_frame(real_lines, path(run_dir, "raw_lines"), index=False)
+        artifacts.save_frame(result.kept, path(run_dir, "kept_lines"), index=False)
         facts = pipeline.features(run_dir, "2011-12-09", engine=FeatureEngineConfig(engine),
                                   spark_master="local[1]")
         assert facts["feature_engine"] == engine
     tables = {e: artifacts.load_frame(path(d, "features")) for e, d in folders.items()}
     pd.testing.assert_frame_equal(tables["spark"], tables["duckdb"], **TOLERANCE)
+    pd.testing.assert_frame_equal(tables["duckdb"], build_customer_features(result.lines, "2011-12-09"))
+    assert (tables["duckdb"].index >= FilterConfig().synthetic_id_start).sum() > 1_000

@@ -1,0 +1,98 @@
+"""The filter's kept lines as an index into the lines read, so a run folder holds the lines once.
+
+The filter writes ``kept_lines.parquet``: one row per kept line, ``line_index`` (its position
+in ``raw_lines.parquet``, ascending) and ``customer_id`` (the id after the filter: made-up ids
+for anonymous invoices under the synthetic policy). The kept lines are the raw lines at those
+positions with that id, ``is_synthetic_customer`` (no id as read) and ``is_return`` (quantity
+below zero). :func:`kept_frame` builds them in pandas (the filter's own output is built so);
+:func:`duckdb_relation` and :func:`spark_frame` give the same lines to the features' SQL,
+read in place.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DERIVED", "duckdb_relation", "kept_frame", "kept_index", "load_lines", "spark_frame"]
+
+#: The columns the filter adds to the lines read, and their SQL (over the raw line ``r``).
+DERIVED = {
+    "is_synthetic_customer": "r.customer_id IS NULL",
+    "is_return": "r.quantity < 0",
+}
+
+
+def kept_index(positions: np.ndarray, customer_id: pd.Series) -> pd.DataFrame:
+    """The file the filter writes: each kept line's position in the lines read and its id."""
+    import pandas as pd
+
+    return pd.DataFrame({"line_index": np.asarray(positions, dtype=np.int64),
+                         "customer_id": customer_id.reset_index(drop=True)})
+
+
+def kept_frame(raw: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """The kept lines: ``raw`` (the lines read, any subset of their columns that holds
+    ``customer_id`` and ``quantity``) at the kept positions, the filter's ids, and the
+    :data:`DERIVED` columns; index 0..n-1."""
+    lines = raw.take(kept["line_index"].to_numpy(np.int64)).reset_index(drop=True)
+    lines["is_synthetic_customer"] = lines["customer_id"].isna().to_numpy(bool)
+    lines["customer_id"] = kept["customer_id"].reset_index(drop=True)
+    lines["is_return"] = lines["quantity"].to_numpy() < 0
+    return lines
+
+
+def load_lines(run_dir: str, columns: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The run folder's kept lines (see the module), with only ``columns`` of the lines read
+    when given (plus ``customer_id`` and ``quantity``, which the derived columns need)."""
+    import pandas as pd
+
+    from insiders import artifacts
+    from insiders.run_folder import path
+
+    wanted = None
+    if columns is not None:
+        read = [c for c in columns if c not in DERIVED]
+        wanted = list(dict.fromkeys([*read, "customer_id", "quantity"]))
+    raw = pd.read_parquet(_local_or_bytes(path(run_dir, "raw_lines")), columns=wanted)
+    lines = kept_frame(raw, artifacts.load_frame(path(run_dir, "kept_lines")))
+    return lines if columns is None else lines[list(columns)]
+
+
+def _local_or_bytes(uri: str) -> Any:
+    """A local path as is (pyarrow reads only the columns asked for); a URL as its bytes."""
+    import io
+
+    import fsspec
+
+    protocol = fsspec.core.split_protocol(uri)[0]
+    if protocol in (None, "file", "local"):
+        return uri.removeprefix("file://")
+    with fsspec.open(uri, "rb") as handle:
+        return io.BytesIO(handle.read())
+
+
+def duckdb_relation(raw: str, kept: str) -> str:
+    """The kept lines as a DuckDB subquery, from a ``read_parquet`` call over the raw lines
+    with ``file_row_number = true`` (one file: row numbers are positions) and one over the
+    kept index."""
+    derived = ", ".join(f"{sql} AS {name}" for name, sql in DERIVED.items())
+    return (f"(SELECT r.* EXCLUDE (customer_id, file_row_number), k.customer_id, {derived} "
+            f"FROM {raw} AS r JOIN {kept} AS k ON r.file_row_number = k.line_index)")
+
+
+def spark_frame(raw, kept):
+    """The kept lines as a Spark frame, from the raw lines' frame with each line's position as
+    ``line_index`` (``_metadata.row_index`` when read with ``spark.read.parquet``) and the
+    kept index's frame."""
+    from pyspark.sql import functions as F
+
+    r, k = raw.alias("r"), kept.alias("k")
+    others = [F.col(f"r.{c}") for c in raw.columns if c not in ("customer_id", "line_index")]
+    derived = [F.expr(sql).alias(name) for name, sql in DERIVED.items()]
+    return (r.join(k, F.col("r.line_index") == F.col("k.line_index"))
+            .select(*others, F.col("k.customer_id").alias("customer_id"), *derived))
