@@ -9,6 +9,9 @@ how far spaces fitted on a sample agree with spaces fitted on every customer.
   processes, the forest's threads are in the run's own RSS), polled every 0.2 s with psutil;
   and each stage's time from the run's progress lines. Targets: 10x <= 3 min; 100x <= 20 min
   and <= 12 GB (through the DAG: bench/bench_dag.py on the same files).
+* ``dag`` (default factor 10): the same shop's folder of months through the monthly DAG
+  (``airflow dags test``, the ``source`` param, a local Postgres), wall time and peak RSS of
+  the process tree, each task's time. Same targets.
 * ``clustering`` (e.g. factor 100): ``insiders embed`` and ``insiders compare`` alone (wall
   and peak RSS of the process tree), on features built a copy at a time, for sizes whose
   ingest and features do not fit in memory yet.
@@ -23,6 +26,7 @@ how far spaces fitted on a sample agree with spaces fitted on every customer.
   segmentations, beside two full fits with different seeds (how much a refit moves anyway).
 
 Run: .venv/bin/python bench/bench_scale.py run --factor 10 --record
+     .venv/bin/python bench/bench_scale.py dag --factor 100 --data SHOP --record
      .venv/bin/python bench/bench_scale.py agreement --factor 4 --record
      .venv/bin/python bench/bench_scale.py cluster-agreement --factor 4 --record
      .venv/bin/python bench/bench_scale.py clustering --factor 100 --record
@@ -340,6 +344,62 @@ def _features_by_copy(args: argparse.Namespace, tmp: Path, run_dir: Path) -> int
     return n
 
 
+def dag(args: argparse.Namespace) -> None:
+    """The monthly DAG (``airflow dags test``: every task in one process tree) on a FACTOR x
+    shop's folder of months as its ``source`` param, loading a local Postgres: wall time,
+    peak RSS of the process tree, and each task's time from Airflow's metadata database."""
+    import json
+
+    from bench_dag import task_durations
+
+    sys.path.insert(0, str(ROOT))
+    from insiders import local_postgres, warehouse
+    from tests.airflow_env import VENV_BIN, airflow_env, migrate
+
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        tmp = Path(tmp)
+        folder = make_shop(args.factor, Path(args.data) if args.data else tmp / "shop", args.seed)
+        server = local_postgres.start(tmp / "pg")
+        try:
+            dsn = local_postgres.ensure_database(server, "bench")
+            env = airflow_env(tmp / "airflow", AIRFLOW_CONN_INSIDERS_WAREHOUSE=dsn,
+                              AIRFLOW_VAR_INSIDERS_ARTIFACTS=(tmp / "runs").as_uri(),
+                              AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING")
+            migrate(env)
+            command = [str(VENV_BIN / "airflow"), "dags", "test", "insiders_monthly",
+                       "2011-12-15T06:00:00+00:00", "-c", json.dumps({"source": str(folder)})]
+            load = os.getloadavg()[0]
+            log_file = tmp / "dag.log"
+            print(" ".join(command), f"\nAirflow's output in {log_file}", flush=True)
+            start = time.perf_counter()
+            with log_file.open("w") as handle:
+                process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
+                with PeakTreeRSS(process.pid) as peak:
+                    process.wait()
+            wall = time.perf_counter() - start
+            load = max(load, os.getloadavg()[0])
+            if process.returncode:
+                print(log_file.read_text()[-5000:])
+                raise SystemExit(f"the DAG run failed ({process.returncode})")
+            tasks, _ = task_durations(tmp / "airflow" / "airflow.db")
+            with warehouse.connect(dsn) as conn:
+                customers, insiders = conn.execute(
+                    "SELECT customers, insiders FROM insiders.runs").fetchone()
+        finally:
+            local_postgres.stop(tmp / "pg")
+    print(f"load average up to {load:.1f}; wall {wall:.1f} s, peak RSS of the process tree "
+          f"{peak.peak / 1e9:.2f} GB ({peak.peak_processes} processes at the peak); "
+          f"{customers:,} customers, {insiders:,} Insiders; tasks: {tasks}")
+    if args.record:
+        record(f"DAG insiders_monthly at {args.factor}x the bundled data (`insiders synth`, seed "
+               f"{args.seed}; the folder of months as param source; defaults; airflow dags test, "
+               f"local Postgres)",
+               f"{customers:,} customers, {insiders:,} Insiders; wall {wall:.0f} s, peak RSS of "
+               f"the process tree {peak.peak / 1e9:.1f} GB; tasks: {tasks}; load average "
+               f"{load:.1f} on {os.cpu_count()} cores (targets: 10x <= 180 s; 100x <= 20 min, "
+               f"<= 12 GB)")
+
+
 def bundled(args: argparse.Namespace) -> None:
     """`insiders run` on the bundled data, this code against ``--against`` (a git revision),
     paired by farm-bench; and whether their outputs are identical (below the sample size
@@ -378,7 +438,7 @@ def bundled(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("run", "agreement", "cluster-agreement", "clustering",
+    parser.add_argument("what", choices=("run", "dag", "agreement", "cluster-agreement", "clustering",
                                          "bundled"))
     parser.add_argument("--factor", type=int, default=None, help="default: 10 (run), 4 (agreement)")
     parser.add_argument("--seed", type=int, default=0, help="seed of insiders synth")
@@ -399,8 +459,8 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("extra", nargs="*", help="run: more flags for insiders run (after --)")
     args = parser.parse_args()
-    args.factor = args.factor or (10 if args.what == "run" else 4)
-    {"run": run, "agreement": agreement, "cluster-agreement": cluster_agreement,
+    args.factor = args.factor or (10 if args.what in ("run", "dag") else 4)
+    {"run": run, "dag": dag, "agreement": agreement, "cluster-agreement": cluster_agreement,
      "clustering": clustering, "bundled": bundled}[args.what](args)
 
 
