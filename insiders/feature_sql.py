@@ -303,11 +303,17 @@ def _duckdb_source(con, lines: str | Path | Sequence[str], storage_options: dict
             paths.append(f"{local.rstrip('/')}/**/*.parquet" if Path(local).is_dir() else local)
         else:
             fs, _ = fsspec.core.url_to_fs(raw, **(storage_options or {}))
-            con.register_filesystem(fs)
+            if _fs_name(fs) not in con.list_filesystems():  # the lines and the index share it
+                con.register_filesystem(fs)
             paths.append(f"{raw.rstrip('/')}/**/*.parquet" if fs.isdir(raw) else raw)
     listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
     numbers = ", file_row_number = true" if row_numbers else ""
     return f"read_parquet([{listed}], union_by_name = true{numbers})"
+
+
+def _fs_name(fs) -> str:
+    """The name DuckDB registers an fsspec file system under (its first protocol)."""
+    return fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
 
 
 def _run_duckdb(lines, reference_date, memory_limit, storage_options, kept=None) -> pd.DataFrame:

@@ -124,6 +124,22 @@ def test_a_url_is_read_through_fsspec():
                        "last_purchase_day": pd.Timestamp("2011-02-09")}
 
 
+def test_a_run_folder_at_a_url_joins_the_lines_read_and_the_kept_index():
+    """Both files on one fsspec file system (registered with DuckDB once), as on S3."""
+    import fsspec
+
+    raw = LINES.drop(columns=["is_synthetic_customer", "is_return"])
+    fs = fsspec.filesystem("memory")
+    with fs.open("/engine-run/raw_lines.parquet", "wb") as handle:
+        raw.to_parquet(handle, index=False)
+    with fs.open("/engine-run/kept_lines.parquet", "wb") as handle:
+        filter_transactions(raw).kept.iloc[1:].to_parquet(handle, index=False)  # one line less
+    where = {"kept": "memory://engine-run/kept_lines.parquet"}
+    got = customer_features("memory://engine-run/raw_lines.parquet", "2011-01-10", **where)
+    pd.testing.assert_frame_equal(got, build_customer_features(LINES.iloc[1:], "2011-01-10"))
+    assert lines_summary("memory://engine-run/raw_lines.parquet", **where)["lines"] == 5
+
+
 def test_memory_limit_and_engine_are_checked():
     with pytest.raises(ValueError, match="memory limit must look like"):
         customer_features(LINES, "2011-01-10", memory_limit="3GB'; DROP")
