@@ -14,11 +14,13 @@ Run: .venv/bin/python bench/bench_dag.py --record [--conf '{"spaces": ["umap"]}'
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -42,6 +44,22 @@ def steal_share(before: list[int], after: list[int]) -> float:
     """Share of the machine's CPU time the hypervisor gave to others between two readings."""
     delta = [b - a for a, b in zip(before, after, strict=True)]
     return delta[7] / max(sum(delta), 1)
+
+
+@contextlib.contextmanager
+def dag_environment(tmp: Path) -> Iterator[tuple[dict[str, str], str]]:
+    """A local Postgres as the warehouse and a migrated Airflow home under ``tmp``: the
+    environment of an ``airflow dags test`` and the warehouse's DSN (stopped at the end)."""
+    server = local_postgres.start(tmp / "pg")
+    try:
+        dsn = local_postgres.ensure_database(server, "bench")
+        env = airflow_env(tmp / "airflow", AIRFLOW_CONN_INSIDERS_WAREHOUSE=dsn,
+                          AIRFLOW_VAR_INSIDERS_ARTIFACTS=(tmp / "runs").as_uri(),
+                          AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING")
+        migrate(env)
+        yield env, dsn
+    finally:
+        local_postgres.stop(tmp / "pg")
 
 
 def run_dag(env: dict[str, str], conf: dict) -> tuple[float, float]:
@@ -92,20 +110,12 @@ def main() -> None:
     conf = json.loads(args.conf)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        server = local_postgres.start(tmp / "pg")
-        try:
-            dsn = local_postgres.ensure_database(server, "bench")
-            env = airflow_env(tmp / "airflow", AIRFLOW_CONN_INSIDERS_WAREHOUSE=dsn,
-                              AIRFLOW_VAR_INSIDERS_ARTIFACTS=(tmp / "runs").as_uri(),
-                              AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING")
-            migrate(env)
+        with dag_environment(tmp) as (env, dsn):
             times, steals = zip(*(run_dag(env, conf) for _ in range(args.repeat)), strict=True)
             tasks, span = task_durations(tmp / "airflow" / "airflow.db")
             with warehouse.connect(dsn) as conn:
                 n_runs = conn.execute("SELECT count(*) FROM insiders.runs").fetchone()[0]
                 insiders = conn.execute("SELECT insiders FROM insiders.runs").fetchone()[0]
-        finally:
-            local_postgres.stop(tmp / "pg")
     assert n_runs == 1, "a rerun must replace the month"
     label = "defaults (4 spaces, 5 models)" if not conf else json.dumps(conf)
     runs = ", ".join(f"{t:.1f} s (steal {st:.0%})" for t, st in zip(times, steals, strict=True))

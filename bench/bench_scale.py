@@ -350,22 +350,16 @@ def dag(args: argparse.Namespace) -> None:
     peak RSS of the process tree, and each task's time from Airflow's metadata database."""
     import json
 
-    from bench_dag import task_durations
+    from bench_dag import dag_environment, task_durations
 
     sys.path.insert(0, str(ROOT))
-    from insiders import local_postgres, warehouse
-    from tests.airflow_env import VENV_BIN, airflow_env, migrate
+    from insiders import warehouse
+    from tests.airflow_env import VENV_BIN
 
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         tmp = Path(tmp)
         folder = make_shop(args.factor, Path(args.data) if args.data else tmp / "shop", args.seed)
-        server = local_postgres.start(tmp / "pg")
-        try:
-            dsn = local_postgres.ensure_database(server, "bench")
-            env = airflow_env(tmp / "airflow", AIRFLOW_CONN_INSIDERS_WAREHOUSE=dsn,
-                              AIRFLOW_VAR_INSIDERS_ARTIFACTS=(tmp / "runs").as_uri(),
-                              AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING")
-            migrate(env)
+        with dag_environment(tmp) as (env, dsn):
             command = [str(VENV_BIN / "airflow"), "dags", "test", "insiders_monthly",
                        "2011-12-15T06:00:00+00:00", "-c", json.dumps({"source": str(folder)})]
             load = os.getloadavg()[0]
@@ -385,8 +379,6 @@ def dag(args: argparse.Namespace) -> None:
             with warehouse.connect(dsn) as conn:
                 customers, insiders = conn.execute(
                     "SELECT customers, insiders FROM insiders.runs").fetchone()
-        finally:
-            local_postgres.stop(tmp / "pg")
     print(f"load average up to {load:.1f}; wall {wall:.1f} s, peak RSS of the process tree "
           f"{peak.peak / 1e9:.2f} GB ({peak.peak_processes} processes at the peak); "
           f"{customers:,} customers, {insiders:,} Insiders; tasks: {tasks}")

@@ -73,16 +73,28 @@ def exists(uri: str | Path, *, storage_options: dict[str, Any] | None = None) ->
     return fs.exists(path)
 
 
-def load_frame(uri: str | Path, *, storage_options: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Read a frame written by :func:`save_frame`."""
+def local_path(uri: str | Path) -> str | None:
+    """The local file system path of a plain path or ``file://`` URL; None for other URLs."""
+    uri = str(uri)
+    if fsspec.core.split_protocol(uri)[0] in (None, "file", "local"):
+        return uri.removeprefix("file://")
+    return None
+
+
+def load_frame(uri: str | Path, *, columns: list[str] | None = None,
+               storage_options: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Read a frame written by :func:`save_frame` (a Parquet file: only ``columns`` when
+    given; a local one is read in place, without its bytes in memory first)."""
     import pandas as pd
 
     uri = str(uri)
-    with fsspec.open(uri, "rb", **(storage_options or {})) as handle:
-        data = handle.read()
+    source: Any = local_path(uri)
+    if source is None:
+        with fsspec.open(uri, "rb", **(storage_options or {})) as handle:
+            source = io.BytesIO(handle.read())
     if uri.endswith(".csv"):
-        return pd.read_csv(io.BytesIO(data))
-    return pd.read_parquet(io.BytesIO(data))
+        return pd.read_csv(source, usecols=columns)
+    return pd.read_parquet(source, columns=columns)
 
 
 def save_json(obj: Any, uri: str | Path, *, storage_options: dict[str, Any] | None = None) -> str:

@@ -29,6 +29,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from insiders import artifacts
 from insiders.kept_lines import duckdb_relation, spark_frame
 from insiders.options import FEATURE_DESCRIPTIONS, FEATURE_ENGINES, MEMORY_LIMIT_PATTERN
 
@@ -297,9 +298,8 @@ def _duckdb_source(con, lines: str | Path | Sequence[str], storage_options: dict
 
     paths = []
     for raw in _paths(lines):
-        protocol = fsspec.core.split_protocol(raw)[0]
-        if protocol in (None, "file", "local"):
-            local = raw.removeprefix("file://")
+        local = artifacts.local_path(raw)
+        if local is not None:
             paths.append(f"{local.rstrip('/')}/**/*.parquet" if Path(local).is_dir() else local)
         else:
             fs, _ = fsspec.core.url_to_fs(raw, **(storage_options or {}))

@@ -29,7 +29,7 @@ class FilterResult:
 
     lines: pd.DataFrame
     quarantine: pd.DataFrame = field(repr=False)
-    kept: pd.DataFrame = field(repr=False, default=None)
+    kept: pd.DataFrame = field(repr=False)
 
 
 RULES: dict[str, str] = {

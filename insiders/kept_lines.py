@@ -11,7 +11,7 @@ read in place.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -49,8 +49,6 @@ def kept_frame(raw: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
 def load_lines(run_dir: str, columns: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
     """The run folder's kept lines (see the module), with only ``columns`` of the lines read
     when given (plus ``customer_id`` and ``quantity``, which the derived columns need)."""
-    import pandas as pd
-
     from insiders import artifacts
     from insiders.run_folder import path
 
@@ -58,22 +56,9 @@ def load_lines(run_dir: str, columns: list[str] | tuple[str, ...] | None = None)
     if columns is not None:
         read = [c for c in columns if c not in DERIVED]
         wanted = list(dict.fromkeys([*read, "customer_id", "quantity"]))
-    raw = pd.read_parquet(_local_or_bytes(path(run_dir, "raw_lines")), columns=wanted)
+    raw = artifacts.load_frame(path(run_dir, "raw_lines"), columns=wanted)
     lines = kept_frame(raw, artifacts.load_frame(path(run_dir, "kept_lines")))
     return lines if columns is None else lines[list(columns)]
-
-
-def _local_or_bytes(uri: str) -> Any:
-    """A local path as is (pyarrow reads only the columns asked for); a URL as its bytes."""
-    import io
-
-    import fsspec
-
-    protocol = fsspec.core.split_protocol(uri)[0]
-    if protocol in (None, "file", "local"):
-        return uri.removeprefix("file://")
-    with fsspec.open(uri, "rb") as handle:
-        return io.BytesIO(handle.read())
 
 
 def duckdb_relation(raw: str, kept: str) -> str:
