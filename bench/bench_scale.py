@@ -12,6 +12,9 @@ how far spaces fitted on a sample agree with spaces fitted on every customer.
 * ``dag`` (default factor 10): the same shop's folder of months through the monthly DAG
   (``airflow dags test``, the ``source`` param, a local Postgres), wall time and peak RSS of
   the process tree, each task's time. Same targets.
+* ``stages`` (default factor 10): each stage of ``insiders run`` in a process of its own
+  (``insiders.pipeline.run_stage``, defaults, as of the same day) on the folder of months:
+  wall time and peak RSS of each stage's process tree, to find which stage sets the peak.
 * ``clustering`` (e.g. factor 100): ``insiders embed`` and ``insiders compare`` alone (wall
   and peak RSS of the process tree), on features built a copy at a time, for sizes whose
   ingest and features do not fit in memory yet.
@@ -344,6 +347,47 @@ def _features_by_copy(args: argparse.Namespace, tmp: Path, run_dir: Path) -> int
     return n
 
 
+STAGE_SCRIPT = """
+import sys
+from insiders.progress import show_in_terminal
+from insiders.pipeline import run_stage
+show_in_terminal()
+run_stage(sys.argv[1], sys.argv[2], source=sys.argv[3], reference_date=sys.argv[4])
+"""
+
+
+def stages(args: argparse.Namespace) -> None:
+    """Each stage in its own process on one run folder: wall time and peak RSS of its tree."""
+    sys.path.insert(0, str(ROOT))
+    from insiders.pipeline import STAGES
+
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        folder = make_shop(args.factor, Path(args.data) if args.data else Path(tmp) / "shop",
+                           args.seed)
+        out = Path(args.keep) if args.keep else Path(tmp) / "run"
+        load = os.getloadavg()[0]
+        rows = []
+        for name in STAGES:
+            start = time.perf_counter()
+            process = subprocess.Popen([sys.executable, "-c", STAGE_SCRIPT, name, str(out),
+                                        str(folder), REFERENCE], cwd=tmp)
+            with PeakTreeRSS(process.pid) as peak:
+                process.wait()
+            if process.returncode:
+                raise SystemExit(f"stage {name} failed ({process.returncode})")
+            rows.append((name, time.perf_counter() - start, peak.peak / 1e9))
+            print(f"{name}: {rows[-1][1]:.0f} s, peak RSS {rows[-1][2]:.2f} GB", flush=True)
+        load = max(load, os.getloadavg()[0])
+    table = ", ".join(f"{name} {s:.0f} s / {gb:.1f} GB" for name, s, gb in rows)
+    print(f"load average up to {load:.1f}; {table}")
+    if args.record:
+        record(f"each stage in its own process at {args.factor}x the bundled data (`insiders "
+               f"synth`, seed {args.seed}; the folder of months; defaults; as of {REFERENCE})",
+               f"wall and peak RSS of each stage's process tree: {table}; total "
+               f"{sum(r[1] for r in rows):.0f} s, highest peak {max(r[2] for r in rows):.1f} GB; "
+               f"load average {load:.1f} on {os.cpu_count()} cores (target: 100x <= 12 GB)")
+
+
 def dag(args: argparse.Namespace) -> None:
     """The monthly DAG (``airflow dags test``: every task in one process tree) on a FACTOR x
     shop's folder of months as its ``source`` param, loading a local Postgres: wall time,
@@ -430,7 +474,7 @@ def bundled(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("run", "dag", "agreement", "cluster-agreement", "clustering",
+    parser.add_argument("what", choices=("run", "dag", "stages", "agreement", "cluster-agreement", "clustering",
                                          "bundled"))
     parser.add_argument("--factor", type=int, default=None, help="default: 10 (run), 4 (agreement)")
     parser.add_argument("--seed", type=int, default=0, help="seed of insiders synth")
@@ -451,8 +495,8 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("extra", nargs="*", help="run: more flags for insiders run (after --)")
     args = parser.parse_args()
-    args.factor = args.factor or (10 if args.what in ("run", "dag") else 4)
-    {"run": run, "dag": dag, "agreement": agreement, "cluster-agreement": cluster_agreement,
+    args.factor = args.factor or (10 if args.what in ("run", "dag", "stages") else 4)
+    {"run": run, "dag": dag, "stages": stages, "agreement": agreement, "cluster-agreement": cluster_agreement,
      "clustering": clustering, "bundled": bundled}[args.what](args)
 
 

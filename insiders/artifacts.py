@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,46 @@ def save_frame(
         frame.to_parquet(buffer, index=index)
     _write_atomically(fs, path, buffer.getvalue())
     return uri
+
+
+def save_frames(frames: Iterable[pd.DataFrame], uri: str | Path, *,
+                before_rename: Callable[[], None] | None = None,
+                storage_options: dict[str, Any] | None = None) -> int:
+    """Write frames of one schema (the first one's) one after another into one Parquet file,
+    holding one frame at a time; return the rows written.
+
+    Written beside and renamed over once every frame is in and ``before_rename`` (if given)
+    has returned: an error in a frame, or in ``before_rename``, leaves no file changed.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    fs, path = fsspec.core.url_to_fs(str(uri), **(storage_options or {}))
+    fs.makedirs(fs._parent(path), exist_ok=True)
+    partial = f"{path}.partial"
+    rows = 0
+    try:
+        with fs.open(partial, "wb") as handle:
+            writer = schema = None
+            for frame in frames:
+                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+                if writer is None:
+                    schema = table.schema
+                    writer = pq.ParquetWriter(handle, schema)
+                writer.write_table(table)
+                rows += len(frame)
+                del table
+            if writer is None:
+                raise ValueError(f"{uri}: no frame to write")
+            writer.close()
+        if before_rename is not None:
+            before_rename()
+    except BaseException:
+        if fs.exists(partial):
+            fs.rm(partial)
+        raise
+    fs.mv(partial, path)
+    return rows
 
 
 def write_bytes(uri: str | Path, data: bytes, *, storage_options: dict[str, Any] | None = None) -> str:

@@ -29,9 +29,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from insiders import artifacts
+from insiders.duckdb_io import connect, parquet_source, paths_of
 from insiders.kept_lines import duckdb_relation, spark_frame
-from insiders.options import FEATURE_DESCRIPTIONS, FEATURE_ENGINES, MEMORY_LIMIT_PATTERN
+from insiders.options import FEATURE_DESCRIPTIONS, FEATURE_ENGINES
 
 if TYPE_CHECKING:  # pandas, duckdb and pyspark are imported by the functions that use them
     import pandas as pd
@@ -239,7 +239,7 @@ def lines_summary(
         row = spark.sql(_summary_query("insiders_lines", "spark", "is_return")).collect()[0]
         n, first, last = row[0], row[1], row[2]
     else:
-        with _duckdb(memory_limit) as con:
+        with connect(memory_limit) as con:
             source = _duckdb_lines(con, lines, storage_options, kept)
             n, first, last = con.execute(_summary_query(source, "duckdb", "is_return")).fetchone()
 
@@ -257,67 +257,16 @@ def _typed(table: pd.DataFrame) -> pd.DataFrame:
     return table[list(FEATURE_DESCRIPTIONS)]
 
 
-def _paths(lines: str | Path | Sequence[str]) -> list[str]:
-    if isinstance(lines, (str, Path)):
-        return [str(lines)]
-    return [str(p) for p in lines]
-
-
-def _duckdb(memory_limit: str | None):
-    import duckdb
-
-    con = duckdb.connect(":memory:")
-    if memory_limit:
-        con.execute(f"SET memory_limit = '{_checked_memory_limit(memory_limit)}'")
-    # the query sorts its result itself: DuckDB need not keep the files' order (less memory)
-    con.execute("SET preserve_insertion_order = false")
-    return con
-
-
-def _checked_memory_limit(limit: str) -> str:
-    import re
-
-    if not re.fullmatch(MEMORY_LIMIT_PATTERN, limit.strip(), re.I):
-        raise ValueError(f"memory limit must look like '3GB' or '500MB', got {limit!r}")
-    return limit.strip()
-
-
 def _duckdb_lines(con, lines, storage_options: dict[str, Any] | None, kept: str | None) -> str:
     """The filtered lines as a DuckDB relation: the files, or the kept ones of the lines read."""
     if kept is None:
-        return _duckdb_source(con, lines, storage_options)
-    return duckdb_relation(_duckdb_source(con, lines, storage_options, row_numbers=True),
-                           _duckdb_source(con, kept, storage_options))
-
-
-def _duckdb_source(con, lines: str | Path | Sequence[str], storage_options: dict[str, Any] | None,
-                   *, row_numbers: bool = False) -> str:
-    """``read_parquet([...])`` over the files (with ``file_row_number``: each row's position in
-    its file); URLs that are not local go through fsspec."""
-    import fsspec
-
-    paths = []
-    for raw in _paths(lines):
-        local = artifacts.local_path(raw)
-        if local is not None:
-            paths.append(f"{local.rstrip('/')}/**/*.parquet" if Path(local).is_dir() else local)
-        else:
-            fs, _ = fsspec.core.url_to_fs(raw, **(storage_options or {}))
-            if _fs_name(fs) not in con.list_filesystems():  # the lines and the index share it
-                con.register_filesystem(fs)
-            paths.append(f"{raw.rstrip('/')}/**/*.parquet" if fs.isdir(raw) else raw)
-    listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-    numbers = ", file_row_number = true" if row_numbers else ""
-    return f"read_parquet([{listed}], union_by_name = true{numbers})"
-
-
-def _fs_name(fs) -> str:
-    """The name DuckDB registers an fsspec file system under (its first protocol)."""
-    return fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        return parquet_source(con, lines, storage_options)
+    return duckdb_relation(parquet_source(con, lines, storage_options, row_numbers=True),
+                           parquet_source(con, kept, storage_options))
 
 
 def _run_duckdb(lines, reference_date, memory_limit, storage_options, kept=None) -> pd.DataFrame:
-    with _duckdb(memory_limit) as con:
+    with connect(memory_limit) as con:
         if hasattr(lines, "columns"):  # a frame: scanned in place
             con.register("insiders_lines", lines)
             source = "insiders_lines"
@@ -348,7 +297,7 @@ def _spark_lines(spark, lines, kept: str | None = None):
     the lines read (:func:`insiders.kept_lines.spark_frame`)."""
     from pyspark.sql import functions as F
 
-    frame = spark.read.parquet(*_paths(lines))
+    frame = spark.read.parquet(*paths_of(lines))
     if kept is not None:
         frame = frame.select("*", F.col("_metadata.row_index").alias("line_index"))
     if dict(frame.dtypes)["invoice_date"] == "bigint":

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from insiders.config import FilterConfig
+from insiders.duckdb_io import connect, parquet_source
 from insiders.kept_lines import kept_frame, kept_index
 
 logger = logging.getLogger(__name__)
@@ -51,98 +54,152 @@ def filter_transactions(lines: pd.DataFrame, config: FilterConfig | None = None)
     Returns:
         The kept lines and the quarantine summary. The input frame is not changed.
     """
+    index, quarantine = filter_index(lines, config)
+    return FilterResult(lines=kept_frame(lines, index), quarantine=quarantine, kept=index)
+
+
+def filter_index(
+    lines: pd.DataFrame | str,
+    config: FilterConfig | None = None,
+    *,
+    quarantined: str | None = None,
+    memory_limit: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The filter rules as SQL (DuckDB) over lines given as a frame or a Parquet file read in
+    place (a run folder's ``raw_lines.parquet``: lines larger than memory, within
+    ``memory_limit``), without the lines whose positions ``quarantined`` (a Parquet file with
+    ``line_index``, the data-quality stage's) names.
+
+    Returns:
+        The kept lines' index (:func:`insiders.kept_lines.kept_index`: positions in ``lines``
+        and the customer id after the filter) and the quarantine summary
+        (:attr:`FilterResult.quarantine`).
+    """
     config = config or FilterConfig()
-    revenue = lines["quantity"].to_numpy() * lines["unit_price"].to_numpy()
-    keep = np.ones(len(lines), dtype=bool)
-    counts: list[dict[str, object]] = []
+    with connect(memory_limit) as con:
+        if isinstance(lines, pd.DataFrame):
+            import pyarrow as pa
 
-    def apply(rule: str, removed: np.ndarray, description: str | None = None) -> None:
-        hit = removed & keep
-        counts.append(
-            {
-                "rule": rule,
-                "description": description or RULES[rule],
-                "lines_removed": int(hit.sum()),
-                "revenue_removed": round(float(revenue[hit].sum()), 2),
-            }
-        )
-        keep[hit] = False
-
-    apply("unit_price_below_min", lines["unit_price"].to_numpy() < config.min_unit_price)
-    codes = lines["stock_code"].astype("category")
-    non_product = codes.cat.categories.str.fullmatch(config.non_product_code_pattern)
-    apply("non_product_stock_code", np.asarray(non_product, dtype=bool)[codes.cat.codes])
-    apply("unknown_country", lines["country"].isin(config.excluded_countries).to_numpy())
-    apply(
-        "excluded_customer",
-        lines["customer_id"].isin(config.excluded_customers).fillna(False).to_numpy(bool),
-    )
-    anonymous = lines["customer_id"].isna().to_numpy()
-    if config.anonymous == "exclude":
-        apply("anonymous_line", anonymous)
-
-    index = kept_index(np.flatnonzero(keep), lines["customer_id"][keep])
-    if config.anonymous == "synthetic":
-        index["customer_id"] = _synthetic_ids(lines.loc[keep], config.synthetic_id_start).to_numpy()
-    kept = kept_frame(lines, index)
-    if config.anonymous == "synthetic":
-        relabelled = kept["is_synthetic_customer"].to_numpy()
-        counts.append(
-            _kept_count(
-                "anonymous_relabelled",
-                relabelled,
-                revenue[keep],
-                "anonymous line given a made-up customer per invoice (kept)",
-            )
-        )
-    counts.append(
-        _kept_count(
-            "return_line",
-            kept["is_return"].to_numpy(),
-            revenue[keep],
-            "quantity below zero: a return (kept, counted apart)",
-        )
-    )
-    quarantine = pd.DataFrame(counts).fillna({"lines_flagged": 0, "revenue_flagged": 0.0})
-    quarantine["lines_flagged"] = quarantine["lines_flagged"].astype("int64")
+            table = pa.Table.from_pandas(lines[list(_COLUMNS)], preserve_index=False)
+            con.register("insiders_frame", table.append_column(
+                "line_index", pa.array(np.arange(len(lines), dtype=np.int64))))
+            source = "insiders_frame"
+        else:
+            raw = parquet_source(con, lines, storage_options, row_numbers=True)
+            source = f"(SELECT {', '.join(_COLUMNS)}, file_row_number AS line_index FROM {raw})"
+        if quarantined is not None:
+            set_aside = parquet_source(con, quarantined, storage_options)
+            source = (f"(SELECT * FROM {source} WHERE line_index NOT IN "
+                      f"(SELECT line_index FROM {set_aside}))")
+        codes = con.execute(f"SELECT DISTINCT stock_code FROM {source} "
+                            "WHERE stock_code IS NOT NULL").df()["stock_code"]
+        pattern = re.compile(config.non_product_code_pattern)
+        non_product = [c for c in codes if pattern.fullmatch(str(c))]
+        con.register("insiders_non_product", pd.DataFrame({"stock_code": pd.Series(
+            non_product, dtype=object if non_product else "str")}))
+        rule = _first_rule_sql(config)
+        con.execute(f"CREATE TEMP TABLE insiders_flagged AS SELECT line_index, {rule} AS rule, "
+                    "customer_id, invoice_no, invoice_date, quantity < 0 AS is_return, "
+                    f"CAST(quantity AS DOUBLE) * unit_price AS revenue FROM {source} AS l",
+                    {"min_unit_price": config.min_unit_price})
+        combos = con.execute(
+            "SELECT rule, is_return, customer_id IS NULL AS anonymous, count(*) AS n, "
+            "fsum(revenue) AS revenue FROM insiders_flagged GROUP BY ALL").df()
+        if config.anonymous == "synthetic":
+            real_max = con.execute("SELECT max(customer_id) FROM insiders_flagged "
+                                   "WHERE rule IS NULL").fetchone()[0]
+            if real_max is not None and real_max >= config.synthetic_id_start:
+                raise ValueError(
+                    f"synthetic customer ids start at {config.synthetic_id_start}, but real ids "
+                    f"go up to {real_max}; raise synthetic_id_start"
+                )
+        index = con.execute(_KEPT, {"start": config.synthetic_id_start}).df()
+    ids = index["customer_id"].astype("Int64")
+    if config.anonymous == "synthetic" and ids.notna().all():
+        ids = ids.astype("int64")  # every kept line has a customer
+    index = kept_index(index["line_index"].to_numpy(np.int64), ids)
+    quarantine = _summary(combos, config)
     logger.info(
         "kept %d of %d lines; removed %s",
-        len(kept),
-        len(lines),
+        len(index),
+        int(combos["n"].sum()),
         dict(zip(quarantine["rule"], quarantine["lines_removed"], strict=True)),
     )
-    return FilterResult(lines=kept, quarantine=quarantine, kept=index)
+    return index, quarantine
 
 
-def _kept_count(rule: str, mask: np.ndarray, revenue: np.ndarray, description: str) -> dict:
+#: The raw columns the rules read.
+_COLUMNS = ("invoice_no", "stock_code", "quantity", "invoice_date", "unit_price", "customer_id",
+            "country")
+
+#: The kept lines' positions and ids, in the order read: under the synthetic policy each
+#: anonymous invoice is one made-up customer, numbered by (first day, invoice).
+_KEPT = """
+WITH kept AS (SELECT line_index, customer_id, invoice_no, invoice_date
+              FROM insiders_flagged WHERE rule IS NULL),
+anonymous AS (SELECT invoice_no, min(CAST(invoice_date AS DATE)) AS day FROM kept
+              WHERE customer_id IS NULL AND invoice_no IS NOT NULL GROUP BY invoice_no),
+numbered AS (SELECT invoice_no, $start - 1 + row_number() OVER (ORDER BY day, invoice_no) AS id
+             FROM anonymous)
+SELECT k.line_index, COALESCE(k.customer_id, n.id) AS customer_id
+FROM kept AS k LEFT JOIN numbered AS n ON k.customer_id IS NULL AND n.invoice_no = k.invoice_no
+ORDER BY k.line_index
+"""
+
+
+def _first_rule_sql(config: FilterConfig) -> str:
+    """The first rule that removes a line ``l`` (NULL: kept)."""
+    def listed(values) -> str:
+        return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+
+    countries = (f"l.country IN ({listed(config.excluded_countries)})"
+                 if config.excluded_countries else "false")
+    customers = (f"l.customer_id IN ({', '.join(str(int(c)) for c in config.excluded_customers)})"
+                 if config.excluded_customers else "false")
+    anonymous = "l.customer_id IS NULL" if config.anonymous == "exclude" else "false"
+    return f"""CASE
+        WHEN l.unit_price < $min_unit_price THEN 'unit_price_below_min'
+        WHEN l.stock_code IN (SELECT stock_code FROM insiders_non_product)
+            THEN 'non_product_stock_code'
+        WHEN COALESCE({countries}, false) THEN 'unknown_country'
+        WHEN COALESCE({customers}, false) THEN 'excluded_customer'
+        WHEN {anonymous} THEN 'anonymous_line'
+    END"""
+
+
+def _summary(combos: pd.DataFrame, config: FilterConfig) -> pd.DataFrame:
+    """The quarantine summary from the lines and revenue per (rule, return, anonymous)."""
+    combos = combos.sort_values(["rule", "is_return", "anonymous"], na_position="first",
+                                kind="stable").reset_index(drop=True)
+
+    def total(mask: pd.Series) -> tuple[int, float]:
+        return int(combos.loc[mask, "n"].sum()), round(float(combos.loc[mask, "revenue"].sum()), 2)
+
+    counts: list[dict[str, object]] = []
+    for rule, description in RULES.items():
+        if rule == "anonymous_line" and config.anonymous != "exclude":
+            continue
+        lines, revenue = total(combos["rule"] == rule)
+        counts.append({"rule": rule, "description": description, "lines_removed": lines,
+                       "revenue_removed": revenue})
+    kept = combos["rule"].isna()
+    if config.anonymous == "synthetic":
+        counts.append(_kept_count("anonymous_relabelled", *total(kept & combos["anonymous"]),
+                                  "anonymous line given a made-up customer per invoice (kept)"))
+    counts.append(_kept_count("return_line", *total(kept & combos["is_return"]),
+                              "quantity below zero: a return (kept, counted apart)"))
+    quarantine = pd.DataFrame(counts).fillna({"lines_flagged": 0, "revenue_flagged": 0.0})
+    quarantine["lines_flagged"] = quarantine["lines_flagged"].astype("int64")
+    return quarantine
+
+
+def _kept_count(rule: str, lines: int, revenue: float, description: str) -> dict:
     return {
         "rule": rule,
         "description": description,
         "lines_removed": 0,
-        "lines_flagged": int(mask.sum()),
+        "lines_flagged": lines,
         "revenue_removed": 0.0,
-        "revenue_flagged": round(float(revenue[mask].sum()), 2),
+        "revenue_flagged": revenue,
     }
-
-
-def _synthetic_ids(lines: pd.DataFrame, start: int) -> pd.Series:
-    """Give each anonymous invoice its own customer id, numbered by (first day, invoice)."""
-    anonymous = lines["customer_id"].isna()
-    real_max = lines["customer_id"].max()
-    if pd.notna(real_max) and real_max >= start:
-        raise ValueError(
-            f"synthetic customer ids start at {start}, but real ids go up to {real_max}; "
-            "raise synthetic_id_start"
-        )
-    # day resolution, so that an export without times of day numbers them the same way
-    anon = lines.loc[anonymous, ["invoice_no"]].assign(day=lines["invoice_date"].dt.normalize())
-    invoices = (
-        anon.groupby("invoice_no", sort=False)["day"]
-        .min()
-        .reset_index()
-        .sort_values(["day", "invoice_no"], kind="stable")
-    )
-    ids = pd.Series(np.arange(start, start + len(invoices)), index=invoices["invoice_no"])
-    out = lines["customer_id"].copy()
-    out[anonymous] = lines.loc[anonymous, "invoice_no"].map(ids).to_numpy()
-    return out.astype("Int64")

@@ -6,7 +6,7 @@ import io
 import logging
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -159,14 +159,37 @@ def read_transactions(
             column, has an unknown one, or holds a value that is not what its column needs.
     """
     src = str(source)
-    files = _files_of(src, storage_options or {})
-    if files is not None:
-        options = {"encoding": encoding, "date_format": date_format, "decimal": decimal,
-                   "thousands": thousands, "sheet_name": sheet_name,
-                   "storage_options": storage_options}
-        lines = pd.concat([read_transactions(f, **options) for f in files], ignore_index=True)
-        logger.info("read %d lines from %d files in %s", len(lines), len(files), src)
-        return lines
+    parts = list(iter_transactions(src, encoding=encoding, date_format=date_format,
+                                   decimal=decimal, thousands=thousands, sheet_name=sheet_name,
+                                   storage_options=storage_options))
+    if len(parts) == 1:
+        return parts[0]
+    lines = pd.concat(parts, ignore_index=True)
+    logger.info("read %d lines from %d files in %s", len(lines), len(parts), src)
+    return lines
+
+
+def iter_transactions(source: str | Path, **options: Any) -> Iterator[pd.DataFrame]:
+    """The lines of each file of ``source`` in turn (one frame for a file; a folder's or a
+    glob's files in the order of their sorted names), each read and checked as
+    :func:`read_transactions` does: for sources larger than memory, one file at a time."""
+    src = str(source)
+    files = _files_of(src, options.get("storage_options") or {})
+    for file in files if files is not None else [src]:
+        yield _read_file(file, **options)
+
+
+def _read_file(
+    src: str,
+    *,
+    encoding: str = "auto",
+    date_format: str | None = None,
+    decimal: str = "auto",
+    thousands: str | None = "auto",
+    sheet_name: str | int = 0,
+    storage_options: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """One file's lines in the canonical schema (see :func:`read_transactions`)."""
     fmt = detect_format(src)
     _check_separators(src, decimal, thousands)
     raw_bytes = _read_bytes(src, storage_options or {})

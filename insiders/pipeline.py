@@ -29,15 +29,15 @@ from insiders.config import (
 from insiders.errors import InputError
 from insiders.feature_sql import customer_features, lines_summary
 from insiders.features import check_reference_date
-from insiders.filters import filter_transactions
+from insiders.filters import filter_index
 from insiders.handoff import CRM_COLUMNS, crm_table, hand_off
 from insiders.history import monthly_reference_dates
-from insiders.ingest import read_transactions
+from insiders.ingest import iter_transactions
 from insiders.kept_lines import load_lines
 from insiders.membership import tier_members, warm_start
 from insiders.parallel import cores
 from insiders.progress import stage
-from insiders.quality import check_lines, passed_positions
+from insiders.quality import check_lines
 from insiders.run_folder import begin_attempt, path, record_facts, seal
 from insiders.segments import assign_segments, profile_segments
 from insiders.select import SelectionPolicy, choose_candidate
@@ -59,35 +59,49 @@ def ingest(
     attempt of the run (:func:`insiders.run_folder.begin_attempt`); input that cannot be read
     leaves the folder as it was."""
     read = read or ReadConfig()
+    seen: dict[str, Any] = {"first": None, "last": None}
+    attempt: list[str] = []
+
+    def checked(frames):  # one file's lines at a time: the first and last day, as they pass
+        for frame in frames:
+            dates = frame["invoice_date"]
+            for key, day, pick in (("first", dates.min(), min), ("last", dates.max(), max)):
+                seen[key] = day if seen[key] is None else pick(seen[key], day)
+            yield frame
+
     with stage(f"ingest {source}"):
-        lines = read_transactions(
+        frames = iter_transactions(
             source, encoding=read.encoding, date_format=read.date_format, decimal=read.decimal,
             thousands=read.thousands, storage_options=storage_options,
         )
-    attempt = begin_attempt(run_dir, run_id)
-    artifacts.save_frame(lines, path(run_dir, "raw_lines"), index=False)
-    first, last = lines["invoice_date"].min(), lines["invoice_date"].max()
+        # every file is read and checked before the new attempt begins and the lines replace
+        # the folder's: input that cannot be read leaves the folder as it was
+        n_lines = artifacts.save_frames(
+            checked(frames), path(run_dir, "raw_lines"),
+            before_rename=lambda: attempt.append(begin_attempt(run_dir, run_id)))
     facts = {
-        "attempt": attempt,
+        "attempt": attempt[0],
         "source": source,
-        "lines_read": len(lines),
-        "first_line": str(first.date()),
-        "last_line": str(last.date()),
+        "lines_read": n_lines,
+        "first_line": str(seen["first"].date()),
+        "last_line": str(seen["last"].date()),
     }
     artifacts.save_json(facts, path(run_dir, "facts"))  # a new attempt: no earlier stage's facts
     return facts
 
 
 def check_quality(
-    run_dir: str, config: QualityConfig | None = None, reference_date: str | None = None
+    run_dir: str, config: QualityConfig | None = None, reference_date: str | None = None,
+    *, memory_limit: str | None = None,
 ) -> dict[str, Any]:
-    """Check the plausibility rules on the lines read; write the counts and the quarantined
-    lines. A broken file rule refuses the run (:class:`insiders.quality.QualityError`)."""
+    """Check the plausibility rules on the lines read (in place, by DuckDB within
+    ``memory_limit``); write the counts and the quarantined lines. A broken file rule refuses
+    the run (:class:`insiders.quality.QualityError`)."""
     config = config or QualityConfig()
-    lines = artifacts.load_frame(path(run_dir, "raw_lines"))
     source = artifacts.load_json(path(run_dir, "facts")).get("source", "the data")
     with stage("data quality"):
-        result = check_lines(lines, config, source=source, reference_date=reference_date)
+        result = check_lines(path(run_dir, "raw_lines"), config, source=source,
+                             reference_date=reference_date, memory_limit=memory_limit)
     artifacts.save_frame(result.counts, path(run_dir, "quality"), index=False)
     artifacts.save_frame(result.quarantined, path(run_dir, "quality_lines"), index=False)
     line_rules = result.counts[result.counts["kind"] == "line"]
@@ -98,25 +112,24 @@ def check_quality(
     })
 
 
-def filter_lines(run_dir: str, config: FilterConfig | None = None) -> dict[str, Any]:
-    """Apply the filter rules to the lines the quality checks passed; write the kept lines (as
-    positions in the lines read, :mod:`insiders.kept_lines`) and the quarantine summary."""
-    lines = artifacts.load_frame(path(run_dir, "raw_lines"))
-    quarantined = artifacts.load_frame(path(run_dir, "quality_lines"))
-    passed = passed_positions(len(lines), quarantined)
-    lines = lines.take(passed).reset_index(drop=True)
+def filter_lines(run_dir: str, config: FilterConfig | None = None, *,
+                 memory_limit: str | None = None) -> dict[str, Any]:
+    """Apply the filter rules to the lines the quality checks passed (in place, by DuckDB
+    within ``memory_limit``); write the kept lines (as positions in the lines read,
+    :mod:`insiders.kept_lines`) and the quarantine summary."""
     config = config or FilterConfig()
     with stage(f"filter (anonymous lines: {config.anonymous})"):
-        result = filter_transactions(lines, config)
-    kept = result.kept.assign(line_index=passed[result.kept["line_index"].to_numpy()])
+        kept, quarantine = filter_index(path(run_dir, "raw_lines"), config,
+                                        quarantined=path(run_dir, "quality_lines"),
+                                        memory_limit=memory_limit)
     artifacts.save_frame(kept, path(run_dir, "kept_lines"), index=False)
-    artifacts.save_frame(result.quarantine, path(run_dir, "quarantine"), index=False)
+    artifacts.save_frame(quarantine, path(run_dir, "quarantine"), index=False)
     return record_facts(
         run_dir,
         {
-            "lines_kept": len(result.lines),
+            "lines_kept": len(kept),
             "removed": dict(
-                zip(result.quarantine["rule"], result.quarantine["lines_removed"].tolist(), strict=True)
+                zip(quarantine["rule"], quarantine["lines_removed"].tolist(), strict=True)
             ),
             "filter_config": asdict(config),
         },
@@ -424,8 +437,10 @@ def run_stage(
     stages: dict[str, Any] = {
         "ingest": lambda: ingest(source, run_dir, config.read, storage_options=storage_options,
                                  run_id=run_id),
-        "check_quality": lambda: check_quality(run_dir, config.quality, reference_date),
-        "filter_lines": lambda: filter_lines(run_dir, config.filters),
+        "check_quality": lambda: check_quality(run_dir, config.quality, reference_date,
+                                               memory_limit=config.engine.memory_limit),
+        "filter_lines": lambda: filter_lines(run_dir, config.filters,
+                                             memory_limit=config.engine.memory_limit),
         "features": lambda: features(run_dir, reference_date,
                                      max_staleness_days=config.max_staleness_days,
                                      engine=config.engine, spark_master=spark_master),

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from insiders.config import QualityConfig
+from insiders.duckdb_io import connect, parquet_source
 from insiders.errors import InputError
+from insiders.schema import COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +79,13 @@ def drop_lines(lines: pd.DataFrame, quarantined: pd.DataFrame) -> pd.DataFrame:
     return lines.take(passed_positions(len(lines), quarantined)).reset_index(drop=True)
 
 
-def check_lines(lines: pd.DataFrame, config: QualityConfig | None = None,
-                *, source: str = "the data", reference_date: str | None = None) -> QualityResult:
-    """Check every rule on the lines read (canonical schema, see :mod:`insiders.ingest`).
+def check_lines(lines: pd.DataFrame | str, config: QualityConfig | None = None,
+                *, source: str = "the data", reference_date: str | None = None,
+                memory_limit: str | None = None,
+                storage_options: dict[str, Any] | None = None) -> QualityResult:
+    """Check every rule on the lines read (canonical schema, see :mod:`insiders.ingest`): a
+    frame, or a Parquet file of them read in place (a run folder's ``raw_lines.parquet``, so
+    lines larger than memory are checked by DuckDB within ``memory_limit``).
 
     With a ``reference_date``, the lines dated after it are counted too
     (``after_reference_date``): kept, but no feature of this month uses them.
@@ -88,107 +95,173 @@ def check_lines(lines: pd.DataFrame, config: QualityConfig | None = None,
             threshold and its param, an example line, and what to do.
     """
     config = config or QualityConfig()
-    n = len(lines)
-    quantity = lines["quantity"].to_numpy(dtype=np.float64)
-    price = lines["unit_price"].to_numpy(dtype=np.float64)
-    revenue = quantity * price
-    rule_of = np.full(n, "", dtype=object)
-    rows: list[dict[str, object]] = []
+    with connect(memory_limit) as con:
+        _register_lines(con, lines, storage_options)
+        stretch = _main_stretch(con, config.max_date_gap_days)
+        con.execute(_DUPLICATES)
+        first_rule = _first_rule_sql(stretch)
+        params = {"max_quantity": config.max_quantity, "max_unit_price": config.max_unit_price,
+                  "max_line_revenue": config.max_line_revenue}
+        later = ("invoice_date >= CAST($later AS TIMESTAMP)" if reference_date is not None
+                 else "false")
+        if reference_date is not None:
+            params["later"] = (pd.Timestamp(reference_date).normalize()
+                               + pd.Timedelta(days=1)).to_pydatetime()
+        combos = _query(con, _COMBOS.format(first_rule=first_rule, later=later), params).df()
+        drop = config.duplicate_lines == "drop"
+        rule = f"COALESCE({first_rule}, CASE WHEN d.line_index IS NOT NULL THEN 'duplicate_line' END)" \
+            if drop else first_rule
+        quarantined = _query(con, _QUARANTINED.format(rule=rule), params).df()
+        combos = combos.sort_values(["first_rule", "dup", "is_return", "later"],
+                                    na_position="first", kind="stable").reset_index(drop=True)
+        n = int(combos["n"].sum())
+        rows: list[dict[str, object]] = []
 
-    def count(rule: str, kind: str, description: str, threshold: object, action: str,
-              hit: np.ndarray) -> None:
-        rows.append({"rule": rule, "kind": kind, "description": description,
-                     "threshold": str(threshold), "action": action if hit.any() else "passed",
-                     "lines": int(hit.sum()), "share": _share(hit.sum(), n),
-                     "revenue": round(float(np.nansum(revenue[hit])), 2)})
+        def count(rule: str, kind: str, description: str, threshold: object, action: str,
+                  hit: pd.Series) -> int:
+            found = int(combos.loc[hit, "n"].sum())
+            rows.append({"rule": rule, "kind": kind, "description": description,
+                         "threshold": str(threshold), "action": action if found else "passed",
+                         "lines": found, "share": _share(found, n),
+                         "revenue": round(float(combos.loc[hit, "revenue"].sum()), 2)})
+            return found
 
-    def line_rule(rule: str, broken: np.ndarray, threshold: object, action: str = "quarantined",
-                  *, set_aside: bool = True) -> None:
-        hit = broken & (rule_of == "")
-        if set_aside:
-            rule_of[hit] = rule
-        count(rule, "line", LINE_RULES[rule], threshold, action, hit)
+        thresholds = {"quantity_out_of_range": config.max_quantity,
+                      "unit_price_out_of_range": config.max_unit_price,
+                      "line_revenue_out_of_range": config.max_line_revenue,
+                      "date_cut_off": f"{config.max_date_gap_days} days",
+                      "undecodable_text": "U+FFFD"}
+        for name, threshold in thresholds.items():
+            count(name, "line", LINE_RULES[name], threshold, "quarantined",
+                  combos["first_rule"] == name)
+        count("duplicate_line", "line", LINE_RULES["duplicate_line"], config.duplicate_lines,
+              "dropped" if drop else "kept", combos["dup"] & combos["first_rule"].isna())
 
-    line_rule("quantity_out_of_range", np.abs(quantity) > config.max_quantity, config.max_quantity)
-    line_rule("unit_price_out_of_range", price > config.max_unit_price, config.max_unit_price)
-    line_rule("line_revenue_out_of_range", np.abs(revenue) > config.max_line_revenue,
-              config.max_line_revenue)
-    line_rule("date_cut_off", _cut_off_dates(lines["invoice_date"], config.max_date_gap_days),
-              f"{config.max_date_gap_days} days")
-    undecodable = np.zeros(n, dtype=bool)
-    for column in _TEXT_COLUMNS:
-        undecodable |= lines[column].astype("string").str.contains("\ufffd", regex=False) \
-            .fillna(False).to_numpy(dtype=bool)
-    line_rule("undecodable_text", undecodable, "U+FFFD")
-
-    duplicate = lines.duplicated(keep="first").to_numpy()
-    drop = config.duplicate_lines == "drop"
-    line_rule("duplicate_line", duplicate, config.duplicate_lines,
-              "dropped" if drop else "kept", set_aside=drop)
-
-    returns = quantity < 0
-    file_checks = (
-        ("duplicate_share", duplicate, config.max_duplicate_share, "max_duplicate_share",
-         "the same lines appear more than once: the export may hold a file appended twice. "
-         "Export it again"),
-        ("return_share", returns, config.max_return_share, "max_return_share",
-         "too many lines have a quantity below zero (returns): are the signs flipped, or is "
-         "this a returns-only export? Check the quantity column"),
-        ("quarantine_share", (rule_of != "") & (rule_of != "duplicate_line"),
-         config.max_quarantine_share, "max_quarantine_share",
-         "too many lines break the line rules: a wrong column, unit or decimal separator is "
-         "more likely than bad lines. Check the lines named"),
-    )
-    counts_so_far = pd.DataFrame(rows)
-    for rule, mask, limit, param, advice in file_checks:
-        share = float(mask.mean()) if n else 0.0
-        found = int(mask.sum())
-        refused = share > limit
-        count(rule, "file", FILE_RULES[rule], limit, "refused" if refused else "passed", mask)
-        if refused:
-            example = int(np.flatnonzero(mask)[0])
-            detail = ""
-            if rule == "quarantine_share":
-                top = counts_so_far[counts_so_far["kind"] == "line"].sort_values("lines").iloc[-1]
-                detail = f"; most under {top['rule']} ({int(top['lines']):,} lines)"
-            raise QualityError(
-                f"{source}: {found:,} of {n:,} lines ({share:.2%}) break the rule {rule} "
-                f"(at most {limit:.2%} allowed, param {param}){detail}; the first is line "
-                f"{example + 1} ({_describe(lines.iloc[example])}). {advice}, or raise {param}"
-            )
+        file_checks = (
+            ("duplicate_share", combos["dup"], config.max_duplicate_share, "max_duplicate_share",
+             "the same lines appear more than once: the export may hold a file appended twice. "
+             "Export it again", "SELECT min(line_index) FROM insiders_duplicates"),
+            ("return_share", combos["is_return"], config.max_return_share, "max_return_share",
+             "too many lines have a quantity below zero (returns): are the signs flipped, or is "
+             "this a returns-only export? Check the quantity column",
+             "SELECT min(line_index) FROM insiders_lines AS l WHERE quantity < 0"),
+            ("quarantine_share", combos["first_rule"].notna(), config.max_quarantine_share,
+             "max_quarantine_share",
+             "too many lines break the line rules: a wrong column, unit or decimal separator is "
+             "more likely than bad lines. Check the lines named",
+             f"SELECT min(line_index) FROM insiders_lines AS l WHERE {first_rule} IS NOT NULL"),
+        )
+        counts_so_far = pd.DataFrame(rows)
+        for rule, mask, limit, param, advice, first_sql in file_checks:
+            found = int(combos.loc[mask, "n"].sum())
+            share = found / n if n else 0.0
+            refused = share > limit
+            count(rule, "file", FILE_RULES[rule], limit, "refused" if refused else "passed", mask)
+            if refused:
+                example = int(_query(con, first_sql, params).fetchone()[0])
+                line = con.execute("SELECT * FROM insiders_lines WHERE line_index = $i",
+                                   {"i": example}).df().iloc[0]
+                detail = ""
+                if rule == "quarantine_share":
+                    top = counts_so_far[counts_so_far["kind"] == "line"].sort_values("lines").iloc[-1]
+                    detail = f"; most under {top['rule']} ({int(top['lines']):,} lines)"
+                raise QualityError(
+                    f"{source}: {found:,} of {n:,} lines ({share:.2%}) break the rule {rule} "
+                    f"(at most {limit:.2%} allowed, param {param}){detail}; the first is line "
+                    f"{example + 1} ({_describe(line)}). {advice}, or raise {param}"
+                )
     if reference_date is not None:
-        later = (lines["invoice_date"] >= pd.Timestamp(reference_date).normalize()
-                 + pd.Timedelta(days=1)).to_numpy(dtype=bool)
         count("after_reference_date", "info", f"dated after the reference date {reference_date}: "
-              "kept, not used by this month's features", reference_date, "kept", later)
+              "kept, not used by this month's features", reference_date, "kept", combos["later"])
     counts = pd.DataFrame(rows)
-    quarantined_mask = rule_of != ""
-    quarantined = lines.loc[quarantined_mask].copy()
-    quarantined.insert(0, "rule", rule_of[quarantined_mask].astype(str))
-    quarantined.insert(0, "line_index", np.flatnonzero(quarantined_mask))
-    logger.info("data quality: %d of %d lines quarantined or dropped (%s)", int(quarantined_mask.sum()),
+    logger.info("data quality: %d of %d lines quarantined or dropped (%s)", len(quarantined),
                 n, ", ".join(f"{r}: {c}" for r, c in zip(counts["rule"], counts["lines"], strict=True)
                              if c and r in LINE_RULES))
-    return QualityResult(counts=counts, quarantined=quarantined.reset_index(drop=True))
+    return QualityResult(counts=counts, quarantined=quarantined)
+
+
+#: The lines equal to an earlier line in every column (all but the first of each group).
+_DUPLICATES = """
+CREATE TEMP TABLE insiders_duplicates AS
+SELECT unnest(list_sort(positions)[2:]) AS line_index
+FROM (SELECT list(line_index) AS positions FROM insiders_lines
+      GROUP BY {columns} HAVING count(*) > 1)
+""".format(columns=", ".join(COLUMNS))
+
+#: Lines and revenue per combination of first rule broken, duplicate, return and later.
+_COMBOS = """
+SELECT {first_rule} AS first_rule, d.line_index IS NOT NULL AS dup, l.quantity < 0 AS is_return,
+       COALESCE({later}, false) AS later, count(*) AS n,
+       fsum(CAST(l.quantity AS DOUBLE) * l.unit_price) AS revenue
+FROM insiders_lines AS l LEFT JOIN insiders_duplicates AS d USING (line_index)
+GROUP BY ALL
+"""
+
+#: The quarantined lines, their rule first, in the order read.
+_QUARANTINED = """
+SELECT * FROM (
+    SELECT l.line_index, {rule} AS rule, l.* EXCLUDE (line_index)
+    FROM insiders_lines AS l LEFT JOIN insiders_duplicates AS d USING (line_index)
+) WHERE rule IS NOT NULL
+ORDER BY line_index
+"""
+
+
+def _query(con, sql: str, params: dict[str, Any]):
+    """Run ``sql`` with the named parameters it uses (``$name``)."""
+    return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
+
+
+def _register_lines(con, lines: pd.DataFrame | str, storage_options: dict[str, Any] | None) -> None:
+    """The lines as view ``insiders_lines``, with ``line_index`` (each line's position)."""
+    if isinstance(lines, pd.DataFrame):
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(lines[list(COLUMNS)], preserve_index=False)
+        table = table.append_column("line_index", pa.array(np.arange(len(lines), dtype=np.int64)))
+        con.register("insiders_frame", table)
+        con.execute("CREATE TEMP VIEW insiders_lines AS SELECT * FROM insiders_frame")
+        return
+    source = parquet_source(con, lines, storage_options, row_numbers=True)
+    con.execute(f"CREATE TEMP VIEW insiders_lines AS SELECT {', '.join(COLUMNS)}, "
+                f"file_row_number AS line_index FROM {source}")
+
+
+def _main_stretch(con, max_gap_days: int) -> tuple[str, str] | None:
+    """The first and last day of the stretch of days (no gap above ``max_gap_days``) holding
+    the most lines; None when no line has a date."""
+    per_day = con.execute("SELECT CAST(invoice_date AS DATE) AS day, count(*) AS n FROM "
+                          "insiders_lines WHERE invoice_date IS NOT NULL GROUP BY day "
+                          "ORDER BY day").df()
+    if per_day.empty:
+        return None
+    days = pd.to_datetime(per_day["day"]).to_numpy()
+    gaps = np.diff(days).astype("timedelta64[D]").astype(np.int64)
+    stretch = np.concatenate([[0], np.cumsum(gaps > max_gap_days)])
+    main = int(np.argmax(np.bincount(stretch, weights=per_day["n"].to_numpy())))
+    kept = days[stretch == main]
+    return str(kept.min())[:10], str(kept.max())[:10]
+
+
+def _first_rule_sql(stretch: tuple[str, str] | None) -> str:
+    """The first line rule a line ``l`` breaks (NULL: none), duplicates apart."""
+    cut_off = ("false" if stretch is None else
+               f"COALESCE(CAST(l.invoice_date AS DATE) NOT BETWEEN DATE '{stretch[0]}' "
+               f"AND DATE '{stretch[1]}', true)")
+    undecodable = " OR ".join(f"COALESCE(contains(CAST(l.{c} AS VARCHAR), '\ufffd'), false)"
+                              for c in _TEXT_COLUMNS)
+    return f"""CASE
+        WHEN abs(l.quantity) > $max_quantity THEN 'quantity_out_of_range'
+        WHEN l.unit_price > $max_unit_price THEN 'unit_price_out_of_range'
+        WHEN abs(CAST(l.quantity AS DOUBLE) * l.unit_price) > $max_line_revenue
+            THEN 'line_revenue_out_of_range'
+        WHEN {cut_off} THEN 'date_cut_off'
+        WHEN {undecodable} THEN 'undecodable_text'
+    END"""
 
 
 def _share(count: int, n: int) -> float:
     return round(float(count) / n, 6) if n else 0.0
-
-
-def _cut_off_dates(dates: pd.Series, max_gap_days: int) -> np.ndarray:
-    """Lines whose day lies outside the stretch of days (no gap above ``max_gap_days``)
-    holding the most lines."""
-    days = dates.dt.normalize()
-    if days.isna().all():
-        return np.zeros(len(dates), dtype=bool)
-    per_day = days.value_counts().sort_index()
-    gaps = np.diff(per_day.index.to_numpy()).astype("timedelta64[D]").astype(np.int64)
-    stretch = np.concatenate([[0], np.cumsum(gaps > max_gap_days)])
-    lines_per_stretch = np.bincount(stretch, weights=per_day.to_numpy())
-    main = int(np.argmax(lines_per_stretch))
-    kept_days = per_day.index[stretch == main]
-    return ~days.between(kept_days.min(), kept_days.max()).to_numpy(dtype=bool)
 
 
 def _describe(line: pd.Series) -> str:
