@@ -39,7 +39,11 @@ def kept_frame(raw: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
     """The kept lines: ``raw`` (the lines read, any subset of their columns that holds
     ``customer_id`` and ``quantity``) at the kept positions, the filter's ids, and the
     :data:`DERIVED` columns; index 0..n-1."""
-    lines = raw.take(kept["line_index"].to_numpy(np.int64)).reset_index(drop=True)
+    return _derive(raw.take(kept["line_index"].to_numpy(np.int64)).reset_index(drop=True), kept)
+
+
+def _derive(lines: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """The raw lines already at the kept positions, with the filter's ids and :data:`DERIVED`."""
     lines["is_synthetic_customer"] = lines["customer_id"].isna().to_numpy(bool)
     lines["customer_id"] = kept["customer_id"].reset_index(drop=True)
     lines["is_return"] = lines["quantity"].to_numpy() < 0
@@ -48,7 +52,11 @@ def kept_frame(raw: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
 
 def load_lines(run_dir: str, columns: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
     """The run folder's kept lines (see the module), with only ``columns`` of the lines read
-    when given (plus ``customer_id`` and ``quantity``, which the derived columns need)."""
+    when given (plus ``customer_id`` and ``quantity``, which the derived columns need).
+
+    The lines read are taken a row group at a time, so memory holds the kept lines and one
+    row group of the lines read, not both files whole.
+    """
     from insiders import artifacts
     from insiders.run_folder import path
 
@@ -56,11 +64,40 @@ def load_lines(run_dir: str, columns: list[str] | tuple[str, ...] | None = None)
     if columns is not None:
         read = [c for c in columns if c not in DERIVED]
         wanted = list(dict.fromkeys([*read, "customer_id", "quantity"]))
-    raw = artifacts.load_frame(path(run_dir, "raw_lines"), columns=wanted)
-    lines = kept_frame(raw, artifacts.load_frame(path(run_dir, "kept_lines")))
+    kept = artifacts.load_frame(path(run_dir, "kept_lines"))
+    raw = _take_rows(path(run_dir, "raw_lines"), kept["line_index"].to_numpy(np.int64), wanted)
+    lines = _derive(raw, kept)
     return lines if columns is None else lines[list(columns)]
 
 
+def _take_rows(uri: str, positions: np.ndarray, columns: list[str] | None) -> pd.DataFrame:
+    """The rows at ``positions`` (ascending) of a Parquet file, read one row group at a time."""
+    import contextlib
+
+    import fsspec
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from insiders import artifacts
+
+    local = artifacts.local_path(uri)
+    with contextlib.ExitStack() as stack:
+        source = local if local is not None else stack.enter_context(fsspec.open(uri, "rb"))
+        parquet = pq.ParquetFile(source)
+        parts, start = [], 0
+        for group in range(parquet.num_row_groups):
+            size = parquet.metadata.row_group(group).num_rows
+            lo, hi = np.searchsorted(positions, [start, start + size])
+            if hi > lo:
+                table = parquet.read_row_group(group, columns=columns)
+                parts.append(table.take(pa.array(positions[lo:hi] - start)))
+            start += size
+        if not parts:
+            return parquet.schema_arrow.empty_table().select(columns or parquet.schema_arrow.names) \
+                .to_pandas()
+        table = pa.concat_tables(parts)
+        del parts
+        return table.to_pandas(self_destruct=True, split_blocks=True)
 def duckdb_relation(raw: str, kept: str) -> str:
     """The kept lines as a DuckDB subquery, from a ``read_parquet`` call over the raw lines
     with ``file_row_number = true`` (one file: row numbers are positions) and one over the

@@ -25,6 +25,7 @@ from insiders.kept_lines import load_lines
 from insiders.models import Candidate, spec
 from insiders.parallel import side_by_side
 from insiders.progress import stage
+from insiders.value import VALUE_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def load_inputs(run_dir: str) -> ReportInputs:
         warmup = {pd.Timestamp(day): part.drop(columns="reference_date").set_index("customer_id")
                   for day, part in long.groupby("reference_date")}
     return ReportInputs(
-        lines=load_lines(run_dir), features=frame("features"), segments=frame("segments"),
+        lines=load_lines(run_dir, VALUE_COLUMNS), features=frame("features"), segments=frame("segments"),
         profiles=frame("profiles"), scores=frame("scores"), quarantine=frame("quarantine"),
         embeddings=frame("embeddings"), selection=selection,
         facts=artifacts.load_json(run_folder.path(run_dir, "facts")), warmup=warmup,
