@@ -48,6 +48,17 @@ def test_revenue_test_finds_the_difference():
     assert result["ci_low"] > 0
 
 
+def test_revenue_test_resamples_in_batches_past_its_memory_bound(monkeypatch):
+    whole = answers.revenue_test(FEATURES, IS_INSIDER, n_resamples=500)
+    monkeypatch.setattr(answers, "BOOTSTRAP_VALUES", 10 * N)  # 10 resamples per batch
+    batched = answers.revenue_test(FEATURES, IS_INSIDER, n_resamples=500)
+    assert batched["mann_whitney_u"] == whole["mann_whitney_u"]
+    assert batched["ci_low"] != whole["ci_low"]  # other draws, the same interval within noise
+    width = whole["ci_high"] - whole["ci_low"]
+    for end in ("ci_low", "ci_high"):
+        assert batched[end] == pytest.approx(whole[end], abs=0.1 * width)
+
+
 def test_rfm_score_ranges_and_orders():
     score = answers.rfm_score(FEATURES)
     assert score.between(3, 15).all()
