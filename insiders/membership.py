@@ -95,24 +95,27 @@ def decide_membership(
     out["status"], out["member_since"] = _transitions(is_insider, was, since, month)
     out["months_below"] = below_now.where(keep, 0).astype(int)
     bars = f"entry bar: top {count(entry_n)}, exit bar: top {count(exit_n)} of {count(n_active)} active"
-    reasons = []
-    for cid, row in out.iterrows():
-        expected = money(values.at[cid, "expected_revenue"], currency)
-        r = "" if np.isnan(row["value_rank"]) else f"rank {int(row['value_rank']):d}"
-        if row["status"] == "new":
-            reasons.append(f"entered: expected {expected} over the next 3 months, {r} ({bars})")
-        elif row["status"] == "stayed" and row["months_below"] == 0:
-            reasons.append(f"kept: expected {expected}, {r}, above the exit bar ({bars})")
-        elif row["status"] == "stayed":
-            reasons.append(f"kept for now: {r}, below the exit bar for {row['months_below']} "
-                           f"month(s) of {policy.grace_months} allowed ({bars})")
-        elif row["status"] == "left" and not active[cid]:
-            reasons.append(f"left: no purchase in the last {policy.active_days} days")
-        elif row["status"] == "left":
-            reasons.append(f"left: {r}, below the exit bar for more than {policy.grace_months} "
-                           f"month(s) ({bars})")
-        else:
-            reasons.append("")
+    reasons = [""] * len(out)  # the customers out of the tier have none
+    listed = np.flatnonzero(out["status"].to_numpy() != "out")
+    for i, value_rank, status, months_below, expected_revenue, is_active in zip(
+            listed, out["value_rank"].to_numpy()[listed], out["status"].to_numpy()[listed],
+            out["months_below"].to_numpy()[listed],
+            values["expected_revenue"].to_numpy()[listed], active.to_numpy()[listed],
+            strict=True):
+        expected = money(expected_revenue, currency)
+        r = "" if np.isnan(value_rank) else f"rank {int(value_rank):d}"
+        if status == "new":
+            reasons[i] = f"entered: expected {expected} over the next 3 months, {r} ({bars})"
+        elif status == "stayed" and months_below == 0:
+            reasons[i] = f"kept: expected {expected}, {r}, above the exit bar ({bars})"
+        elif status == "stayed":
+            reasons[i] = (f"kept for now: {r}, below the exit bar for {months_below} "
+                          f"month(s) of {policy.grace_months} allowed ({bars})")
+        elif status == "left" and not is_active:
+            reasons[i] = f"left: no purchase in the last {policy.active_days} days"
+        elif status == "left":
+            reasons[i] = (f"left: {r}, below the exit bar for more than {policy.grace_months} "
+                          f"month(s) ({bars})")
     out["reason"] = reasons
     return out
 
