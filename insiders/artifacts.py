@@ -54,17 +54,20 @@ def save_frames(frames: Iterable[pd.DataFrame], uri: str | Path, *,
     try:
         with fs.open(partial, "wb") as handle:
             writer = schema = None
-            for frame in frames:
-                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-                if writer is None:
-                    schema = table.schema
-                    writer = pq.ParquetWriter(handle, schema)
-                writer.write_table(table)
-                rows += len(frame)
-                del table
+            try:
+                for frame in frames:
+                    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+                    if writer is None:
+                        schema = table.schema
+                        writer = pq.ParquetWriter(handle, schema)
+                    writer.write_table(table)
+                    rows += len(frame)
+                    del table
+            finally:  # closed before its file, even when a frame fails
+                if writer is not None:
+                    writer.close()
             if writer is None:
                 raise ValueError(f"{uri}: no frame to write")
-            writer.close()
         if before_rename is not None:
             before_rename()
     except BaseException:

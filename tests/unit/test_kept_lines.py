@@ -53,6 +53,49 @@ def test_load_lines_gives_the_filters_lines(run_dir):
         assert expected["customer_id"].notna().all()
 
 
+def test_load_lines_across_row_groups(tmp_path):
+    """A folder of months is written a file at a time (a row group or more each): the kept
+    lines are taken group by group and still equal the filter's."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    raw = pd.read_parquet(REAL_DATA)
+    months = tmp_path / "months"
+    months.mkdir()
+    for i, part in enumerate(np.array_split(np.arange(len(raw)), 3)):
+        raw.iloc[part].to_parquet(months / f"part-{i}.parquet")
+    folder = str(tmp_path / "run")
+    pipeline.ingest(str(months), folder)
+    pipeline.check_quality(folder)
+    pipeline.filter_lines(folder, FilterConfig(anonymous="synthetic"))
+    assert pq.ParquetFile(path(folder, "raw_lines")).num_row_groups == 3
+    expected = expected_lines(folder, "synthetic")
+    pd.testing.assert_frame_equal(load_lines(folder), expected)
+    pd.testing.assert_frame_equal(load_lines(folder, ["quantity"]), expected[["quantity"]])
+
+
+def test_quality_and_filter_on_the_file_equal_them_on_the_frame(run_dir):
+    """The run folder's stages run the rules in DuckDB over raw_lines.parquet in place; the
+    same rules on the lines as a frame give the same counts, quarantine and index."""
+    from insiders.filters import filter_index
+    from insiders.quality import check_lines
+
+    folder, anonymous = run_dir
+    raw = artifacts.load_frame(path(folder, "raw_lines"))
+    on_frame = check_lines(raw)
+    on_file = check_lines(path(folder, "raw_lines"), memory_limit="500MB")
+    pd.testing.assert_frame_equal(on_file.counts, on_frame.counts)
+    pd.testing.assert_frame_equal(on_file.quarantined, on_frame.quarantined)
+    pd.testing.assert_frame_equal(on_file.quarantined,
+                                  artifacts.load_frame(path(folder, "quality_lines")))
+    config = FilterConfig(anonymous=anonymous)
+    kept, summary = filter_index(drop_lines(raw, on_frame.quarantined), config)
+    passed = pd.Series(raw.index).drop(on_frame.quarantined["line_index"]).to_numpy()
+    kept = kept.assign(line_index=passed[kept["line_index"].to_numpy()])
+    pd.testing.assert_frame_equal(kept, artifacts.load_frame(path(folder, "kept_lines")))
+    pd.testing.assert_frame_equal(summary, artifacts.load_frame(path(folder, "quarantine")))
+
+
 def test_features_read_in_place_equal_features_of_the_loaded_lines(run_dir):
     from insiders.features import build_customer_features
 

@@ -63,6 +63,21 @@ def test_bad_input_on_a_rerun_leaves_the_folder_as_it_was(sources, tmp_path):
     run_folder.check_one_attempt(str(tmp_path), LOADED)  # still the last good run, loadable
 
 
+def test_a_bad_file_late_in_a_folder_leaves_the_folder_as_it_was(sources, tmp_path):
+    """Ingest writes a folder's files one at a time: the good ones before the bad one are
+    written beside and thrown away, the run folder untouched."""
+    run_dir, months = tmp_path / "run", tmp_path / "months"
+    _run(sources["short"], run_dir)
+    before = _digests(run_dir)
+    months.mkdir()
+    (months / "2011-01.parquet").write_bytes(sources["short"].read_bytes())
+    (months / "2011-02.csv").write_text(sources["bad"].read_text())
+    with pytest.raises(InputError, match="2011-02.csv.*unknown column"):
+        pipeline.run_stage("ingest", str(run_dir), CONFIG, source=str(months))
+    assert _digests(run_dir) == before and not list(run_dir.glob("*.partial"))
+    run_folder.check_one_attempt(str(run_dir), LOADED)
+
+
 def test_a_rerun_that_fails_half_way_is_refused_by_the_load_check(sources, tmp_path):
     _run(sources["short"], tmp_path)
     old_features = (tmp_path / "features.parquet").read_bytes()
