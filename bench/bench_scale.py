@@ -474,8 +474,8 @@ def bundled(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("run", "dag", "stages", "agreement", "cluster-agreement", "clustering",
-                                         "bundled"))
+    parser.add_argument("what", choices=("run", "dag", "stages", "agreement", "cluster-agreement",
+                                         "clustering", "bundled"))
     parser.add_argument("--factor", type=int, default=None, help="default: 10 (run), 4 (agreement)")
     parser.add_argument("--seed", type=int, default=0, help="seed of insiders synth")
     parser.add_argument("--data", help="a folder insiders synth already wrote (else made in --tmp)")
