@@ -384,7 +384,7 @@ class LineHistory:
     """
 
     def __init__(self, lines: pd.DataFrame, *, max_days: int = 24) -> None:
-        self.lines = lines
+        self.lines = _coded(lines)
         self.max_days = max_days
         self._buys: pd.DataFrame | None = None
         self._tables: dict[tuple, pd.DataFrame | pd.Series] = {}
@@ -435,6 +435,20 @@ class LineHistory:
         days = self.purchases["day"]
         days = days[days <= as_date(day)]
         return None if days.empty else pd.Timestamp(days.min())
+
+
+def _coded(lines: pd.DataFrame) -> pd.DataFrame:
+    """The lines with ``invoice_no`` and ``stock_code`` as integer codes (the features only
+    count them distinct): the same features, without a string per line to hold and hash."""
+    coded = {c: pd.factorize(lines[c], use_na_sentinel=True)[0].astype(np.int64)
+             for c in ("invoice_no", "stock_code")
+             if c in lines and not pd.api.types.is_integer_dtype(lines[c])}
+    if not coded:
+        return lines
+    out = lines.assign(**coded)
+    for column in coded:  # a missing code stays missing
+        out[column] = out[column].where(out[column] >= 0)
+    return out
 
 
 def _seeded_rows(n: int, size: int | None, random_state: int) -> np.ndarray | None:
