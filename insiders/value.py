@@ -380,7 +380,7 @@ class LineHistory:
     most cuts (one calendar month apart: :func:`training_cuts`). Pass one history to every fit
     of a run and each day's tables are computed once, the purchase lines extracted once. The
     tables equal the module's functions on the same lines (a test checks it). The lines are
-    not copied; the most recent ``max_days`` days' tables are kept.
+    not copied; the ``max_days`` tables used most recently are kept.
     """
 
     def __init__(self, lines: pd.DataFrame, *, max_days: int = 24) -> None:
@@ -402,9 +402,11 @@ class LineHistory:
         return self._buys
 
     def _table(self, key: tuple, compute):
-        if key not in self._tables:
+        if key in self._tables:  # the most recently used go last: consecutive months reuse
+            self._tables[key] = self._tables.pop(key)  # their older cuts' tables
+        else:
             if len(self._tables) >= self.max_days:
-                self._tables.pop(next(iter(self._tables)))  # the oldest entry
+                self._tables.pop(next(iter(self._tables)))  # the least recently used
             self._tables[key] = compute()
         return self._tables[key]
 
