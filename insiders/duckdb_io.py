@@ -16,21 +16,20 @@ from typing import Any
 from insiders import artifacts
 from insiders.options import MEMORY_LIMIT_PATTERN
 
-__all__ = ["connect", "parquet_source", "paths_of"]
+__all__ = ["connect", "lines_view", "parquet_source", "paths_of"]
 
 
-def connect(memory_limit: str | None = None, *, keep_order: bool = False):
+def connect(memory_limit: str | None = None):
     """An in-memory DuckDB connection (a context manager), limited to ``memory_limit``
-    (``"3GB"``; None: DuckDB's default, 80% of the machine). Without ``keep_order``, DuckDB
-    need not keep the files' order (less memory): queries sort their results themselves."""
+    (``"3GB"``; None: DuckDB's default, 80% of the machine). DuckDB need not keep the files'
+    order (less memory): queries sort their results themselves."""
     import duckdb
 
     con = duckdb.connect(":memory:")
     con.execute("SET enable_progress_bar = false")  # it writes to stdout: noise in task logs
     if memory_limit:
         con.execute(f"SET memory_limit = '{checked_memory_limit(memory_limit)}'")
-    if not keep_order:
-        con.execute("SET preserve_insertion_order = false")
+    con.execute("SET preserve_insertion_order = false")
     return con
 
 
@@ -68,6 +67,28 @@ def parquet_source(con, lines: str | Path | Sequence[str], storage_options: dict
     listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
     numbers = ", file_row_number = true" if row_numbers else ""
     return f"read_parquet([{listed}], union_by_name = true{numbers})"
+
+
+def lines_view(con, name: str, lines, columns: Sequence[str],
+               storage_options: dict[str, Any] | None = None) -> str:
+    """Create view ``name`` of the lines' ``columns`` and ``line_index``, each line's position
+    in ``lines``: a frame (registered in place) or a Parquet file (read in place, with
+    ``file_row_number``); return ``name``."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(lines, pd.DataFrame):
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(lines[list(columns)], preserve_index=False)
+        con.register(f"{name}_frame", table.append_column(
+            "line_index", pa.array(np.arange(len(lines), dtype=np.int64))))
+        source, position = f"{name}_frame", "line_index"
+    else:
+        source = parquet_source(con, lines, storage_options, row_numbers=True)
+        position = "file_row_number AS line_index"
+    con.execute(f"CREATE TEMP VIEW {name} AS SELECT {', '.join(columns)}, {position} FROM {source}")
+    return name
 
 
 def _fs_name(fs) -> str:

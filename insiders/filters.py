@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from insiders.config import FilterConfig
-from insiders.duckdb_io import connect, parquet_source
+from insiders.duckdb_io import connect, lines_view, parquet_source
 from insiders.kept_lines import kept_frame, kept_index
 
 logger = logging.getLogger(__name__)
@@ -78,16 +78,7 @@ def filter_index(
     """
     config = config or FilterConfig()
     with connect(memory_limit) as con:
-        if isinstance(lines, pd.DataFrame):
-            import pyarrow as pa
-
-            table = pa.Table.from_pandas(lines[list(_COLUMNS)], preserve_index=False)
-            con.register("insiders_frame", table.append_column(
-                "line_index", pa.array(np.arange(len(lines), dtype=np.int64))))
-            source = "insiders_frame"
-        else:
-            raw = parquet_source(con, lines, storage_options, row_numbers=True)
-            source = f"(SELECT {', '.join(_COLUMNS)}, file_row_number AS line_index FROM {raw})"
+        source = lines_view(con, "insiders_read", lines, _COLUMNS, storage_options)
         if quarantined is not None:
             set_aside = parquet_source(con, quarantined, storage_options)
             source = (f"(SELECT * FROM {source} WHERE line_index NOT IN "

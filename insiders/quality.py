@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from insiders.config import QualityConfig
-from insiders.duckdb_io import connect, parquet_source
+from insiders.duckdb_io import connect, lines_view
 from insiders.errors import InputError
 from insiders.schema import COLUMNS
 
@@ -96,7 +96,7 @@ def check_lines(lines: pd.DataFrame | str, config: QualityConfig | None = None,
     """
     config = config or QualityConfig()
     with connect(memory_limit) as con:
-        _register_lines(con, lines, storage_options)
+        lines_view(con, "insiders_lines", lines, COLUMNS, storage_options)
         stretch = _main_stretch(con, config.max_date_gap_days)
         con.execute(_DUPLICATES)
         first_rule = _first_rule_sql(stretch)
@@ -210,21 +210,6 @@ ORDER BY line_index
 def _query(con, sql: str, params: dict[str, Any]):
     """Run ``sql`` with the named parameters it uses (``$name``)."""
     return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
-
-
-def _register_lines(con, lines: pd.DataFrame | str, storage_options: dict[str, Any] | None) -> None:
-    """The lines as view ``insiders_lines``, with ``line_index`` (each line's position)."""
-    if isinstance(lines, pd.DataFrame):
-        import pyarrow as pa
-
-        table = pa.Table.from_pandas(lines[list(COLUMNS)], preserve_index=False)
-        table = table.append_column("line_index", pa.array(np.arange(len(lines), dtype=np.int64)))
-        con.register("insiders_frame", table)
-        con.execute("CREATE TEMP VIEW insiders_lines AS SELECT * FROM insiders_frame")
-        return
-    source = parquet_source(con, lines, storage_options, row_numbers=True)
-    con.execute(f"CREATE TEMP VIEW insiders_lines AS SELECT {', '.join(COLUMNS)}, "
-                f"file_row_number AS line_index FROM {source}")
 
 
 def _main_stretch(con, max_gap_days: int) -> tuple[str, str] | None:
