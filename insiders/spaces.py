@@ -22,7 +22,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import MinMaxScaler, QuantileTransformer, RobustScaler, StandardScaler
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from insiders import artifacts
+from insiders import artifacts, numba_target
 from insiders.layout import principal_layout
 from insiders.options import SPACES, STUDY_FEATURES
 from insiders.parallel import side_by_side
@@ -61,6 +61,7 @@ def import_umap():
     import umap
     from numba.core.registry import CPUDispatcher
 
+    numba_target.check()  # the pinned target, or a clear error if numba compiled before us
     global _UMAP_CACHED
     if not _UMAP_CACHED:
         for name, module in list(sys.modules.items()):

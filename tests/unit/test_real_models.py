@@ -9,7 +9,7 @@ import pytest
 from insiders.compare import GridConfig, compare_models
 from insiders.features import build_customer_features, last_purchase_date
 from insiders.filters import filter_transactions
-from insiders.segments import assign_segments, profile_segments
+from insiders.segments import assign_segments, overlaps, profile_segments
 from insiders.select import SelectionPolicy, choose_candidate
 from insiders.spaces import fit_spaces
 
@@ -109,4 +109,13 @@ def test_refitted_spaces_still_match_segments_to_last_month(real_features, first
     best = clusters[rows, cols].sum() / len(segments)
     kept = (again["segment_id"] == segments["segment_id"]).mean()
     assert kept >= 0.95 * best
-    assert again.loc[again["is_insider"], "segment_id"].iloc[0] == 1
+    # a cluster holding more than half of the union with a segment of last month must get
+    # that segment's id (no other one-to-one matching shares as many members), whichever
+    # way this CPU's layout cut the customers
+    _, jaccard = overlaps(again["cluster"], segments["segment_id"])
+    pairs = [(c, s) for c in jaccard.index for s in jaccard.columns if jaccard.at[c, s] > 0.5]
+    ids = again.groupby("cluster")["segment_id"].first()
+    assert pairs, "no cluster kept most of a segment: the refit moved everything"
+    assert all(ids[c] == s for c, s in pairs)
+    # ids are one-to-one: no two clusters share one
+    assert ids.is_unique
