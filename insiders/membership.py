@@ -151,6 +151,7 @@ def tier_members(
     policy: MembershipPolicy | None = None,
     random_state: int = 0,
     currency: str = "GBP",
+    model_used: dict | None = None,
 ) -> pd.DataFrame:
     """``segments`` with this month's Insiders and the tier's columns (:data:`TIER_COLUMNS`).
 
@@ -167,6 +168,8 @@ def tier_members(
         policy: the bars (``rule="value"``).
         random_state: the value model's seed.
         currency: for the reasons.
+        model_used: filled with the value model actually fitted (``method``) and why it
+            stepped down from ``value_model`` (``reason``, None if it did not).
     """
     month = pd.Timestamp(reference_date)
     out = segments.copy()
@@ -187,7 +190,7 @@ def tier_members(
         return out
     decided = value_membership(features, lines=lines, reference_date=month, previous=prev,
                                value_model=value_model, policy=policy,
-                               random_state=random_state, currency=currency)
+                               random_state=random_state, currency=currency, model_used=model_used)
     return out.drop(columns=["is_insider"]).join(decided)
 
 
@@ -201,14 +204,18 @@ def value_membership(
     policy: MembershipPolicy | None = None,
     random_state: int = 0,
     currency: str = "GBP",
+    model_used: dict | None = None,
 ) -> pd.DataFrame:
     """One month's value model and tier decision: ``expected_revenue``, ``p_active`` and the
-    columns of :func:`decide_membership`, per customer of ``features``."""
+    columns of :func:`decide_membership`, per customer of ``features`` (``model_used``: as in
+    :func:`tier_members`)."""
     from insiders.value import ValueModel
 
     month = pd.Timestamp(reference_date)
     lines = LineHistory.of(lines)
     model = ValueModel(method=value_model, random_state=random_state).fit(lines, month)
+    if model_used is not None:
+        model_used.update(method=model.method_, reason=model.fallback_reason_)
     values = model.predict(lines, month).reindex(features.index)
     values = values.fillna({"expected_revenue": 0.0, "p_active": 0.0})
     values = values.join(features[["recency_days", "gross_revenue"]])
@@ -227,8 +234,9 @@ def warm_start(
     """The tier as if the programme had run every month of ``dates`` (oldest first; the first
     with no previous members), each month on the data up to it.
 
-    A run with no last month (a first run, or the CLI without ``--previous``) starts from the
-    last of these instead of from nothing, so its members, joins and exits are those of a
+    Months before the data's first purchase are left out (a young shop replays the months it
+    has). A run with no last month (a first run, or the CLI without ``--previous``) starts from
+    the last of these instead of from nothing, so its members, joins and exits are those of a
     programme that has been running (a first month alone would put every member at the entry
     bar, and the report's replayed months would disagree with it).
     """
@@ -236,8 +244,12 @@ def warm_start(
     chain: dict[pd.Timestamp, pd.DataFrame] = {}
     previous = None
     for day in dates:
+        if history.first_purchase_day(day) is None:  # before the shop's first purchase
+            continue
         features = history.features(day)
+        used: dict = {}
         previous = chain[pd.Timestamp(day)] = value_membership(
             features, lines=history, reference_date=day, previous=previous,
-            value_model=value_model, policy=policy, random_state=random_state)
+            value_model=value_model, policy=policy, random_state=random_state, model_used=used)
+        previous.attrs["value_model"] = used
     return chain

@@ -286,21 +286,26 @@ def select(
     reference = artifacts.load_json(path(run_dir, "facts"))["reference_date"]
     lines = LineHistory(load_lines(run_dir, VALUE_COLUMNS))  # shared by every fit
     last_month = previous
+    chain: dict = {}
     if insiders_rule == "value" and previous is None and warmup_months:
-        dates = monthly_reference_dates(pd.Timestamp(reference), warmup_months)[:-1]
+        dates = [d for d in monthly_reference_dates(pd.Timestamp(reference), warmup_months)[:-1]
+                 if lines.first_purchase_day(d) is not None]  # a young shop replays what it has
         with stage(f"Insiders: no last month given, the tier replayed over {len(dates)} months"):
             chain = warm_start(lines, dates, value_model=value_model, policy=membership,
                                random_state=random_state)
-        artifacts.save_frame(
-            pd.concat({d.date().isoformat(): m for d, m in chain.items()}, names=["reference_date"])
-            .reset_index(), path(run_dir, "warmup"), index=False)
-        last_month = chain[dates[-1]] if dates else None
+        if chain:
+            artifacts.save_frame(
+                pd.concat({d.date().isoformat(): m.assign(value_model=m.attrs["value_model"]["method"])
+                           for d, m in chain.items()}, names=["reference_date"])
+                .reset_index(), path(run_dir, "warmup"), index=False)
+        last_month = chain[max(chain)] if chain else None
     label = f"Insiders by {insiders_rule}" + (f" ({value_model} model)" if insiders_rule == "value" else "")
+    model_used: dict = {"method": None, "reason": None}
     with stage(label):
         segments = tier_members(
             table, segments, lines=lines, reference_date=reference, previous=last_month,
             rule=insiders_rule, value_model=value_model, policy=membership,
-            random_state=random_state,
+            random_state=random_state, model_used=model_used,
         )
     profiles = profile_segments(table, segments, value_score=policy.value_score)
     artifacts.save_frame(segments, path(run_dir, "segments"))
@@ -339,6 +344,10 @@ def select(
             "rule": insiders_rule,
             "warmup": last_month is not None and previous is None,
             "value_model": value_model if insiders_rule == "value" else None,
+            "value_model_used": model_used["method"],
+            "value_model_reason": model_used["reason"],
+            "warmup_months": len(chain) if insiders_rule == "value" and previous is None
+            and warmup_months else 0,
             "policy": membership.to_dict(),
             "policy_text": membership.describe() if insiders_rule == "value" else
             "Insiders are the customers of the highest-value segment (the study's rule).",

@@ -14,6 +14,14 @@ Two models, compared out of time in ``bench/bench_value.py`` (see :mod:`insiders
   default, chosen by ``bench/bench_value.py`` (the best mean difference to top N by past revenue
   once each model's single luckiest customer is set aside; see bench/RESULTS.md).
 
+When the requested model cannot be fitted on the data, :class:`ValueModel` steps down, says
+so (``method_``, ``fallback_reason_``) and never fails: the trees need at least one training
+window (``min_history_days`` of history plus the horizon before the reference date), so a young
+shop's first months get BG/NBD + Gamma-Gamma alone, which needs no window; BG/NBD needs
+``MIN_BTYD_DAYS`` of purchases and ``MIN_BTYD_CUSTOMERS`` customers, ``MIN_REPEATERS`` of them
+with a repeat purchase day, so a shop's first weeks get ``"past_revenue"`` (the naive forecast:
+the next horizon brings what the last one did).
+
 Revenue is *gross*: quantity x unit price over purchase lines; returns are left out, as in
 the ``gross_revenue`` feature (a return is rarely of the same quarter's purchases, and the
 loyalty question is who buys). Dates are taken at day resolution, like the features.
@@ -58,6 +66,14 @@ HORIZON_DAYS = 91
 MIN_TENURE_DAYS = 30
 #: The value models :class:`ValueModel` knows.
 METHODS = ("gbm", "bgnbd", "blend")
+#: The last step down when no model can be fitted (:meth:`ValueModel.fit`).
+PAST_REVENUE = "past_revenue"
+#: BG/NBD + Gamma-Gamma is fitted only on this many days of purchases (four weeks) ...
+MIN_BTYD_DAYS = 28
+#: ... and at least this many customers ...
+MIN_BTYD_CUSTOMERS = 50
+#: ... of whom at least this many bought on a second day (Gamma-Gamma's spend model).
+MIN_REPEATERS = 10
 #: Features of the gradient-boosted model: stable across history lengths (rates, recent windows)
 #: plus a few cumulative ones.
 GBM_FEATURES: tuple[str, ...] = (
@@ -590,41 +606,93 @@ class ValueModel:
         return pd.concat(frames)
 
     def fit(self, kept_lines: pd.DataFrame | LineHistory, reference_date: DateLike) -> ValueModel:
-        """Fit as of the reference date (lines after it are ignored)."""
-        from threadpoolctl import threadpool_limits
+        """Fit as of the reference date (lines after it are ignored).
 
+        Sets ``method_``, the model actually fitted (``method``, ``"bgnbd"`` or
+        ``"past_revenue"``), and ``fallback_reason_``, why it stepped down (None if it did not).
+        """
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
         ref = as_date(reference_date)
         self.reference_date_ = ref
         self.regressor_ = self.classifier_ = self.btyd_ = None
         self.training_cuts_: list[pd.Timestamp] = []
+        self.method_, self.fallback_reason_ = self.method, None
         history = LineHistory.of(kept_lines)
+        if history.first_purchase_day(ref) is None:
+            raise ValueError(f"no purchase lines on or before {ref.date()}")
         if self.method in ("gbm", "blend"):
-            train = self.training_frame(history, ref)
-            self.training_cuts_ = sorted(train["cut"].unique())
-            rows = _seeded_rows(len(train), self.max_training_rows, self.random_state)
-            if rows is not None:
-                logger.info("value model: trees fitted on %d of %d training rows (seeded sample)",
-                            len(rows), len(train))
-                train = train.iloc[rows]
-            x = train[list(self.features)].to_numpy(float)
-            y = train["target"].to_numpy(float)
-            regressor, classifier = self._trees()
-            with threadpool_limits(limits=1):
-                regressor.fit(x, y)
-                classifier.fit(x, (y > 0).astype(int))
-            self.regressor_, self.classifier_ = regressor, classifier
-            self.n_training_rows_ = len(train)
-        if self.method in ("bgnbd", "blend"):
-            summary = history.btyd_summary(ref)
-            rows = _seeded_rows(len(summary), self.btyd_max_customers, self.random_state)
-            if rows is not None:
-                logger.info("value model: BG/NBD fitted on %d of %d customers (seeded sample)",
-                            len(rows), len(summary))
-                summary = summary.iloc[rows]
-            self.btyd_ = BetaGeoGammaGamma().fit(summary)
+            train = self._training_or_none(history, ref)
+            if train is None:
+                self.method_ = "bgnbd"
+            else:
+                self._fit_trees(train)
+        if self.method_ in ("bgnbd", "blend"):
+            self._fit_btyd(history, ref)
+        if self.fallback_reason_:
+            logger.warning("value model: %s (%s)", self.fallback_reason_, self.method_)
         return self
+
+    def _training_or_none(self, history: LineHistory, ref: pd.Timestamp) -> pd.DataFrame | None:
+        """The trees' training rows, or None (and the reason) when no window fits."""
+        first = history.first_purchase_day(ref)
+        if not training_cuts(ref, first, horizon_days=self.horizon_days, n_windows=1,
+                             step_months=self.step_months, min_history_days=self.min_history_days):
+            self.fallback_reason_ = (
+                f"the gradient-boosted model needs {self.min_history_days} days of history plus "
+                f"the {self.horizon_days}-day horizon before the run ({ref.date()}); the data has "
+                f"{(ref - first).days} days, so BG/NBD + Gamma-Gamma chooses alone")
+            return None
+        return self.training_frame(history, ref)
+
+    def _fit_trees(self, train: pd.DataFrame) -> None:
+        from threadpoolctl import threadpool_limits
+
+        self.training_cuts_ = sorted(train["cut"].unique())
+        rows = _seeded_rows(len(train), self.max_training_rows, self.random_state)
+        if rows is not None:
+            logger.info("value model: trees fitted on %d of %d training rows (seeded sample)",
+                        len(rows), len(train))
+            train = train.iloc[rows]
+        x = train[list(self.features)].to_numpy(float)
+        y = train["target"].to_numpy(float)
+        regressor, classifier = self._trees()
+        with threadpool_limits(limits=1):
+            regressor.fit(x, y)
+            classifier.fit(x, (y > 0).astype(int))
+        self.regressor_, self.classifier_ = regressor, classifier
+        self.n_training_rows_ = len(train)
+
+    def _fit_btyd(self, history: LineHistory, ref: pd.Timestamp) -> None:
+        """BG/NBD + Gamma-Gamma, or the step down to past revenue when the data cannot carry it."""
+        summary = history.btyd_summary(ref)
+        repeaters = int((summary["frequency"] > 0).sum())
+        days = (ref - history.first_purchase_day(ref)).days
+        if days < MIN_BTYD_DAYS or len(summary) < MIN_BTYD_CUSTOMERS or repeaters < MIN_REPEATERS:
+            self._step_down(
+                f"too little history for a value model by {ref.date()}: {days} days of "
+                f"purchases, {len(summary)} customers, {repeaters} of them buying on a second day "
+                f"(BG/NBD + Gamma-Gamma needs {MIN_BTYD_DAYS} days, {MIN_BTYD_CUSTOMERS} customers "
+                f"and {MIN_REPEATERS} repeat ones; the trees {self.min_history_days} + "
+                f"{self.horizon_days} days)")
+            return
+        rows = _seeded_rows(len(summary), self.btyd_max_customers, self.random_state)
+        if rows is not None:
+            logger.info("value model: BG/NBD fitted on %d of %d customers (seeded sample)",
+                        len(rows), len(summary))
+            summary = summary.iloc[rows]
+        btyd = BetaGeoGammaGamma().fit(summary)
+        if not all(np.isfinite(v) and v > 0 for v in btyd.params_.values()):
+            self._step_down(f"BG/NBD + Gamma-Gamma found no finite fit by {ref.date()}")
+            return
+        self.btyd_ = btyd
+
+    def _step_down(self, reason: str) -> None:
+        """Drop every fitted model and rank by past revenue, saying why."""
+        self.regressor_ = self.classifier_ = self.btyd_ = None
+        self.method_ = PAST_REVENUE
+        self.fallback_reason_ = (f"{reason}; so each customer's revenue of the last "
+                                 f"{self.horizon_days} days stands for the next {self.horizon_days}")
 
     # -- predicting
     def predict(self, kept_lines: pd.DataFrame | LineHistory,
@@ -638,6 +706,8 @@ class ValueModel:
         ref = self.reference_date_ if reference_date is None else as_date(reference_date)
         history = LineHistory.of(kept_lines)
         parts = {}
+        if getattr(self, "method_", self.method) == PAST_REVENUE:
+            return self._past_revenue(history, ref)
         if self.regressor_ is not None:
             x = history.value_features(ref)
             matrix = x[list(self.features)].to_numpy(float)
@@ -652,10 +722,21 @@ class ValueModel:
                  "p_active": self.btyd_.p_active(summary, self.horizon_days)},
                 index=summary.index,
             )
-        if self.method == "blend":
+        if len(parts) == 2:
             w = self.blend_weight
             out = w * parts["gbm"] + (1 - w) * parts["bgnbd"].reindex(parts["gbm"].index)
         else:
-            out = parts[self.method]
+            (out,) = parts.values()
+        out.index.name = "customer_id"
+        return out.sort_index()
+
+    def _past_revenue(self, history: LineHistory, ref: pd.Timestamp) -> pd.DataFrame:
+        """The naive forecast: each customer's revenue of the last horizon, and whether they
+        bought in it, stand for the next horizon's."""
+        customers = history.btyd_summary(ref).index
+        last = history.future_revenue(ref - pd.Timedelta(days=self.horizon_days), self.horizon_days)
+        revenue = last.reindex(customers, fill_value=0.0).astype(float)
+        out = pd.DataFrame({"expected_revenue": revenue, "p_active": (revenue > 0).astype(float)},
+                           index=customers)
         out.index.name = "customer_id"
         return out.sort_index()

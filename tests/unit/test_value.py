@@ -212,10 +212,40 @@ def test_same_seed_same_predictions_and_joblib_round_trip(lines, tmp_path):
 def test_errors_are_clear(lines):
     with pytest.raises(ValueError, match="method"):
         ValueModel("magic").fit(lines, REF)
-    with pytest.raises(ValueError, match="no training window"):
-        ValueModel("gbm").fit(lines, "2011-02-01")
+    with pytest.raises(ValueError, match="no purchase lines"):
+        ValueModel().fit(lines, "1999-01-01")
     with pytest.raises(RuntimeError, match="not fitted"):
         ValueModel().predict(lines)
+
+
+@pytest.mark.parametrize("method", ["gbm", "blend"])
+def test_too_little_history_for_trees_steps_down_to_bgnbd_and_says_why(lines, method):
+    first = lines["invoice_date"].min().normalize()
+    day = first + pd.Timedelta(days=100)  # past BG/NBD's four weeks, short of 30 + 91 days
+    model = ValueModel(method, random_state=0).fit(lines, day)
+    assert model.method_ == "bgnbd" and model.regressor_ is None
+    assert "91-day horizon" in model.fallback_reason_ and str(day.date()) in model.fallback_reason_
+    alone = ValueModel("bgnbd", random_state=0).fit(lines, day)
+    pd.testing.assert_frame_equal(model.predict(lines), alone.predict(lines))
+    assert alone.fallback_reason_ is None
+
+
+def test_a_shops_first_weeks_rank_by_last_quarters_revenue(lines):
+    day = lines["invoice_date"].min().normalize() + pd.Timedelta(days=10)
+    model = ValueModel(random_state=0).fit(lines, day)
+    assert model.method_ == "past_revenue" and "too little history" in model.fallback_reason_
+    scores = model.predict(lines)
+    kept = lines[(lines["invoice_date"].dt.normalize() <= day) & ~lines["is_return"]]
+    paid = (kept["quantity"] * kept["unit_price"]).groupby(kept["customer_id"]).sum()
+    paid = paid.sort_index()
+    assert scores.index.tolist() == paid.index.tolist()
+    assert np.allclose(scores["expected_revenue"].to_numpy(), paid.to_numpy(float), rtol=1e-12)
+    assert (scores["p_active"] == 1.0).all()  # every customer bought in the last 91 days
+
+
+def test_a_long_history_fits_the_requested_model(lines):
+    model = ValueModel(random_state=0).fit(lines, REF)
+    assert model.method_ == "blend" and model.fallback_reason_ is None
 
 
 # --- the back-test --------------------------------------------------------------------------
