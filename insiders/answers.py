@@ -58,15 +58,21 @@ def monthly_revenue(lines: pd.DataFrame, customers: pd.Index, last_day: pd.Times
 
 @dataclass
 class Forecast:
-    """Expected revenue of a group for the coming months, with its back-test."""
+    """Expected revenue of a group for the coming months, with its back-test (None, and the
+    errors None, when the data holds no earlier selection to back-test)."""
 
     forecast: pd.DataFrame  # month, expected (model), naive
-    backtest: pd.DataFrame  # month, actual, model, naive
-    model_mae: float
-    naive_mae: float
-    model_mape: float
-    naive_mape: float
+    backtest: pd.DataFrame | None  # month, actual, model, naive
+    model_mae: float | None
+    naive_mae: float | None
+    model_mape: float | None
+    naive_mape: float | None
     method: str
+
+
+#: Exponential smoothing needs this many complete months; fewer get the naive forecast.
+MIN_SMOOTHING_MONTHS = 4
+HOLT = "damped-trend exponential smoothing (statsmodels Holt), monthly revenue"
 
 
 def _holt(series: pd.Series, horizon: int) -> np.ndarray:
@@ -77,26 +83,46 @@ def _holt(series: pd.Series, horizon: int) -> np.ndarray:
     return np.maximum(fitted.forecast(horizon), 0.0)
 
 
-def forecast_revenue(history: pd.Series, backtest_history: pd.Series, backtest_actual: pd.Series,
-                     horizon: int = 3) -> Forecast:
+def _naive(series: pd.Series, horizon: int) -> np.ndarray:
+    """The mean of the last three months (NaN without a complete month)."""
+    return np.repeat(series.iloc[-3:].mean() if len(series) else np.nan, horizon)
+
+
+def _model(series: pd.Series, horizon: int) -> np.ndarray:
+    return (_holt(series, horizon) if len(series) >= MIN_SMOOTHING_MONTHS
+            else _naive(series, horizon))
+
+
+def forecast_revenue(history: pd.Series, backtest_history: pd.Series | None = None,
+                     backtest_actual: pd.Series | None = None, horizon: int = 3) -> Forecast:
     """Damped-trend exponential smoothing (Holt) of a group's monthly revenue, against the
-    naive forecast (the mean of the last three months).
+    naive forecast (the mean of the last three months). A history shorter than
+    ``MIN_SMOOTHING_MONTHS`` complete months gets the naive forecast, and the method says so.
 
     Args:
         history: the group's monthly revenue up to the last complete month.
         backtest_history: for the back-test, the monthly revenue of the group selected
-            ``horizon`` months earlier, up to that selection.
+            ``horizon`` months earlier, up to that selection (None: no back-test).
         backtest_actual: what that group then bought in the ``horizon`` following months.
         horizon: months ahead.
     """
-    def naive(series: pd.Series) -> np.ndarray:
-        return np.repeat(series.iloc[-3:].mean(), horizon)
-
-    future = pd.period_range(history.index[-1] + 1, periods=horizon, freq="M")
-    forecast = pd.DataFrame({"month": future.astype(str), "expected": _holt(history, horizon),
-                             "naive": naive(history)})
-    predicted = _holt(backtest_history, horizon)
-    baseline = naive(backtest_history)
+    future = (pd.period_range(history.index[-1] + 1, periods=horizon, freq="M")
+              if len(history) else [])  # no complete month: nothing to forecast
+    forecast = pd.DataFrame({"month": [str(m) for m in future],
+                             "expected": _model(history, len(future)),
+                             "naive": _naive(history, len(future))})
+    if len(history) >= MIN_SMOOTHING_MONTHS:
+        method = HOLT
+    elif len(history):
+        method = (f"the naive forecast: {len(history)} complete month(s) of data are too few for "
+                  f"exponential smoothing ({MIN_SMOOTHING_MONTHS} needed)")
+    else:
+        method = "none: the data holds no complete month yet"
+    if backtest_history is None or backtest_actual is None or not len(backtest_history) \
+            or not len(backtest_actual):
+        return Forecast(forecast, None, None, None, None, None, method)
+    predicted = _model(backtest_history, len(backtest_actual))
+    baseline = _naive(backtest_history, len(backtest_actual))
     actual = backtest_actual.to_numpy(dtype=float)
     backtest = pd.DataFrame({"month": backtest_actual.index.astype(str), "actual": actual,
                              "model": predicted, "naive": baseline})
@@ -106,7 +132,7 @@ def forecast_revenue(history: pd.Series, backtest_history: pd.Series, backtest_a
         naive_mae=float(np.mean(np.abs(baseline - actual))),
         model_mape=float(np.mean(np.abs(predicted - actual) / np.maximum(actual, 1e-9))),
         naive_mape=float(np.mean(np.abs(baseline - actual) / np.maximum(actual, 1e-9))),
-        method="damped-trend exponential smoothing (statsmodels Holt), monthly revenue",
+        method=method,
     )
 
 

@@ -106,14 +106,14 @@ class Findings:
     revenue_insiders: float
     vs_rest: pd.DataFrame
     forecast: answers.Forecast
-    selected_then: pd.Timestamp
+    selected_then: pd.Timestamp | None  # None: no earlier month to select on (a first month)
     rules: answers.Rules
     changes: pd.DataFrame
     exits: pd.DataFrame
     test: dict[str, float]
-    oot: pd.DataFrame
-    beats_top: bool
-    beats_rfm: bool
+    oot: pd.DataFrame | None
+    beats_top: bool | None
+    beats_rfm: bool | None
     stability: dict[str, float]
     todo: pd.DataFrame
     #: the value model's expected revenue of the current Insiders, next 91 days (value rule)
@@ -209,24 +209,29 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
     history.features[reference] = features
     changes = history.membership_changes()
 
-    # Q5: forecast with a back-test on the group selected three months earlier
+    # Q5: forecast with a back-test on the group selected three months earlier (the oldest
+    # replayed month when fewer; none on a shop's first month)
     horizon = 3
-    selected_then = dates[-horizon] if len(dates) >= horizon else dates[0]
-    then = history.segments[selected_then]
-    then_insiders = then.index[then["is_insider"]]
+    selected_then = (dates[-horizon] if len(dates) >= horizon else dates[0]) if dates else None
     series = answers.monthly_revenue(inputs.lines, insiders, reference)
-    back_series = answers.monthly_revenue(inputs.lines, then_insiders, selected_then)
-    actual_all = answers.monthly_revenue(inputs.lines, then_insiders, reference)
-    actual = actual_all[actual_all.index > back_series.index[-1]].iloc[:horizon]
-    forecast = answers.forecast_revenue(series, back_series, actual, horizon=len(actual) or horizon)
+    then = oot = None
+    back_series = actual = None
+    if selected_then is not None:
+        then = history.segments[selected_then]
+        then_insiders = then.index[then["is_insider"]]
+        back_series = answers.monthly_revenue(inputs.lines, then_insiders, selected_then)
+        actual_all = answers.monthly_revenue(inputs.lines, then_insiders, reference)
+        if len(back_series):
+            actual = actual_all[actual_all.index > back_series.index[-1]].iloc[:horizon]
+        oot = answers.out_of_time(inputs.lines, selected_then, history.features[selected_then],
+                                  then["is_insider"], reference)
+    forecast = answers.forecast_revenue(series, back_series, actual, horizon=horizon)
 
     # Q6, Q7, Q8, Q9
     rules = answers.membership_rules(features, is_insider, feature_names,
                                      random_state=random_state)
     test = answers.revenue_test(features, is_insider, random_state=random_state)
-    oot = answers.out_of_time(inputs.lines, selected_then, history.features[selected_then],
-                              then["is_insider"], reference)
-    per_customer = oot.set_index("group")["revenue_per_customer"]
+    per_customer = oot.set_index("group")["revenue_per_customer"] if oot is not None else None
     capture = backtest_months(inputs.lines, history, reference, policy["value_score"])
     findings = Findings(
         inputs=inputs, reference=reference, feature_names=feature_names,
@@ -239,8 +244,10 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
         value_expected=(float(segments.loc[insiders, "expected_revenue"].sum())
                         if "expected_revenue" in segments
                         and segments["expected_revenue"].notna().any() else None),
-        beats_top=bool(per_customer["Insiders"] > per_customer["Top N by past revenue"]),
-        beats_rfm=bool(per_customer["Insiders"] > per_customer["Top N by RFM score"]),
+        beats_top=None if per_customer is None else
+        bool(per_customer["Insiders"] > per_customer["Top N by past revenue"]),
+        beats_rfm=None if per_customer is None else
+        bool(per_customer["Insiders"] > per_customer["Top N by RFM score"]),
         stability=stability, todo=answers.actions(profiles, base))
 
     plots = {  # computed apart from the text
@@ -276,10 +283,11 @@ def answers_table(f: Findings) -> pd.DataFrame:
     _answer(rows, 5, "naive_revenue_next_3_months", forecast.forecast["naive"].sum())
     if f.value_expected is not None:
         _answer(rows, 5, "value_model_revenue_next_91_days", f.value_expected)
-    _answer(rows, 5, "backtest_mape_model", forecast.model_mape)
-    _answer(rows, 5, "backtest_mape_naive", forecast.naive_mape)
-    _answer(rows, 5, "backtest_mae_model", forecast.model_mae)
-    _answer(rows, 5, "backtest_mae_naive", forecast.naive_mae)
+    if forecast.backtest is not None:
+        _answer(rows, 5, "backtest_mape_model", forecast.model_mape)
+        _answer(rows, 5, "backtest_mape_naive", forecast.naive_mape)
+        _answer(rows, 5, "backtest_mae_model", forecast.model_mae)
+        _answer(rows, 5, "backtest_mae_naive", forecast.naive_mae)
     _answer(rows, 6, "rules_precision", f.rules.precision, "\n".join(f.rules.enter))
     _answer(rows, 6, "rules_recall", f.rules.recall)
     last = f.changes.iloc[-1]
@@ -288,14 +296,15 @@ def answers_table(f: Findings) -> pd.DataFrame:
     _answer(rows, 7, "stayed_share_last_month", last["stayed_share"])
     for key in ("p_value", "mean_difference", "ci_low", "ci_high"):
         _answer(rows, 8, key, f.test[key])
-    for r in f.oot.itertuples():
+    for r in (f.oot.itertuples() if f.oot is not None else ()):
         slug = _slug(r.group)
         _answer(rows, 8, f"oot_revenue_per_customer_{slug}", r.revenue_per_customer)
         _answer(rows, 8, f"oot_share_{slug}", r.share_of_revenue_after)
     for r in f.capture.itertuples():
         _answer(rows, 8, f"backtest_share_{_slug(r.rule)}_{r.cut_date}", r.share)
-    _answer(rows, 8, "beats_top_n_by_revenue", float(f.beats_top))
-    _answer(rows, 8, "beats_rfm", float(f.beats_rfm))
+    if f.oot is not None:
+        _answer(rows, 8, "beats_top_n_by_revenue", float(f.beats_top))
+        _answer(rows, 8, "beats_rfm", float(f.beats_rfm))
     _answer(rows, 8, "stability_insiders_jaccard", f.stability["insiders_jaccard"])
     for r in f.todo.itertuples():
         _answer(rows, 9, f"segment_{r.segment_id}", r.share_revenue, f"{r.segment_name}: {r.actions}")
@@ -436,12 +445,14 @@ def plot_forecast(series: pd.Series, forecast: answers.Forecast, currency: str =
     fig, ax = plt.subplots(figsize=(7, 3.8))
     ax.plot(series.index.astype(str), series.to_numpy(), marker="o", label="Insiders' revenue")
     f = forecast.forecast
-    ax.plot(f["month"], f["expected"], marker="o", linestyle="--", label="forecast (Holt)")
+    ax.plot(f["month"], f["expected"], marker="o", linestyle="--",
+            label="forecast (Holt)" if forecast.method == answers.HOLT else "forecast (naive)")
     ax.plot(f["month"], f["naive"], marker="x", linestyle=":", label="naive (last 3 months)")
     b = forecast.backtest
-    ax.plot(b["month"], b["model"], marker=".", linestyle="--", alpha=0.6,
-            label="back-test forecast (group selected 3 months earlier)")
-    ax.plot(b["month"], b["actual"], marker=".", alpha=0.6, label="back-test actual")
+    if b is not None:
+        ax.plot(b["month"], b["model"], marker=".", linestyle="--", alpha=0.6,
+                label="back-test forecast (group selected 3 months earlier)")
+        ax.plot(b["month"], b["actual"], marker=".", alpha=0.6, label="back-test actual")
     ax.yaxis.set_major_formatter(_ticks("money", currency))
     ax.set_ylim(bottom=0)
     ax.tick_params(axis="x", rotation=45, labelsize=7)
@@ -706,10 +717,11 @@ def report_context(f: Findings) -> dict[str, Any]:
         "naive_revenue": float(f.forecast.forecast["naive"].sum()),
         "forecast_table": Table.of(f.forecast.forecast,
                                    {"month": "text", "expected": "money", "naive": "money"}),
-        "backtest_table": Table.of(f.forecast.backtest, {
+        "backtest_table": None if f.forecast.backtest is None else Table.of(f.forecast.backtest, {
             "month": "text", "actual": "money", "model": "money", "naive": "money"}),
-        "selected_then": f.selected_then.date().isoformat(),
-        "model_better": f.forecast.model_mape < f.forecast.naive_mape,
+        "selected_then": f.selected_then.date().isoformat() if f.selected_then else None,
+        "model_better": f.forecast.backtest is not None
+        and f.forecast.model_mape < f.forecast.naive_mape,
         "rules": f.rules,
         "enter_rules": [readable(line) for line in f.rules.enter],
         "leave_rules": [readable(line) for line in f.rules.leave],
@@ -717,7 +729,7 @@ def report_context(f: Findings) -> dict[str, Any]:
                                         "entered": "count", "left": "count",
                                         "stayed_share": "share"}),
         "exit_median": exit_median,
-        "test": f.test, "oot": Table.of(f.oot, {
+        "test": f.test, "oot": None if f.oot is None else Table.of(f.oot, {
             "group": "text", "customers": "count", "revenue_after": "money",
             "revenue_per_customer": "money", "share_of_revenue_after": "share"}),
         "capture": Table.of(
@@ -728,7 +740,8 @@ def report_context(f: Findings) -> dict[str, Any]:
         if not f.capture.empty else None,
         "beats_top": f.beats_top, "beats_rfm": f.beats_rfm, "stability": f.stability,
         "not_beaten": [rule for rule, beaten in (("the top customers by past revenue", f.beats_top),
-                                                 ("the top RFM scores", f.beats_rfm)) if not beaten],
+                                                 ("the top RFM scores", f.beats_rfm))
+                       if beaten is False],
         "actions": Table.of(f.todo, {"segment_id": "id", "segment_name": "text",
                                      "customers": "count", "share_revenue": "share",
                                      "actions": "text"}),
