@@ -56,6 +56,9 @@ _LOAD_LOCK = f"LOCK TABLE {SCHEMA}.load_lock IN EXCLUSIVE MODE"
 #: What migration 0004 added to a load: the data-quality counts and the runs' column.
 QUALITY_TABLE: str | None = "quality_counts"
 RUN_QUALITY_COLUMNS: tuple[str, ...] = ("lines_quarantined",)
+#: What migration 0005 added to the runs: the value model used and why it stepped down.
+RUN_MODEL_COLUMNS: dict[str, str] = {"value_model": "value_model_used",
+                                     "value_model_reason": "value_model_reason"}
 #: What a segment's row says of the tier (migration 0003; with TIER_COLUMNS per customer).
 PROFILE_TIER_COLUMNS = ("n_insiders", "share_insiders")
 
@@ -189,10 +192,24 @@ class LoadResult:
     run_month: str
     rows: dict[str, int]
     previous_month: str | None
+    #: run months already loaded after this one: their tiers were decided on the old one
+    later_months: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, for XCom and logs."""
-        return {"run_month": self.run_month, "rows": self.rows, "previous_month": self.previous_month}
+        return {"run_month": self.run_month, "rows": self.rows, "previous_month": self.previous_month,
+                "later_months": list(self.later_months)}
+
+    @property
+    def rebuild_advice(self) -> str | None:
+        """What to do when a month was (re)loaded under later ones (None when it was not)."""
+        if not self.later_months:
+            return None
+        return (f"run month {self.run_month} was loaded after the later run month(s) "
+                f"{', '.join(self.later_months)}: their Insiders were chosen from the old "
+                f"membership of {self.run_month} (members stay by hysteresis from month to month), "
+                "so they still reflect it. To rebuild the chain, clear those runs in Airflow one "
+                "after the other, oldest first (docs/airflow.md, 'Rerunning an earlier month')")
 
 
 def _records(frame: pd.DataFrame) -> list[tuple]:
@@ -318,6 +335,7 @@ def load_run(
         "insiders_share_customers": insiders["share_customers"],
         "insiders_share_revenue": insiders["share_revenue"],
         "insiders_segment_id": insiders["segment_id"],
+        **{c: selection["membership"].get(key) for c, key in RUN_MODEL_COLUMNS.items()},
         "chosen_candidate": selection["chosen"]["candidate"],
         "silhouette": selection["chosen"]["silhouette"],
         "policy": json.dumps(selection["policy"]),
@@ -332,8 +350,12 @@ def load_run(
         rows = _replace_month(conn, timeouts, month, run_row, customers, profiles[profile_cols],
                               scores, quarantine, quality, report)
     previous = rows.pop("_previous")
+    later = tuple(str(m) for m in rows.pop("_later"))
     logger.info("loaded run month %s: %s", month, rows)
-    return LoadResult(str(month), rows, str(previous) if previous else None)
+    result = LoadResult(str(month), rows, str(previous) if previous else None, later)
+    if result.rebuild_advice:
+        logger.warning("%s", result.rebuild_advice)
+    return result
 
 
 class WarehouseBusy(RuntimeError):
@@ -393,6 +415,8 @@ def _replace_month(conn, timeouts, month, run_row, customers, profiles, scores, 
                          (following,))
             _record_membership(conn, following, month)
     rows["_previous"] = previous
+    rows["_later"] = [r[0] for r in conn.execute(
+        f"SELECT run_month FROM {SCHEMA}.runs WHERE run_month > %s ORDER BY run_month", (month,))]
     return rows
 
 

@@ -3,16 +3,23 @@ a Postgres warehouse, both started here; an Airflow home with connections from e
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from insiders import local_postgres
-from tests.airflow_env import airflow_env, aws_connection, migrate
+from tests.airflow_env import VENV_BIN, airflow_env, aws_connection, migrate
 from tests.conftest import REAL_DATA
 
 BUCKET = "insiders-data"
@@ -96,3 +103,63 @@ def airflow(tmp_path_factory, s3_endpoint, e2e_warehouse) -> dict[str, str]:
     )
     migrate(env)
     return env
+
+
+def api(base: str, method: str, path: str, token: str | None = None, body=None) -> dict:
+    """One call of Airflow's REST API, JSON in and out."""
+    request = urllib.request.Request(
+        base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json",
+                 **({"Authorization": f"Bearer {token}"} if token else {})},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"{}")
+
+
+@contextlib.contextmanager
+def standalone(airflow: dict[str, str], log_path: Path) -> Iterator[tuple[str, str, dict]]:
+    """``airflow standalone`` (API server, scheduler, DAG processor) on a free port, healthy,
+    the monthly DAG parsed and unpaused: yields the base URL, a token and the environment.
+    Only runs asked for by hand or by a backfill: no scheduled run while a test runs."""
+    port = local_postgres.free_port()
+    env = {
+        **airflow,
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+    }
+    log = log_path.open("w")
+    server = subprocess.Popen([str(VENV_BIN / "airflow"), "standalone"], env=env, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_port(port, timeout=180)
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if api(base, "GET", "/api/v2/monitor/health")["scheduler"]["status"] == "healthy":
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "Airflow did not become healthy"
+            time.sleep(2)
+        passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
+        user, password = next(iter(json.loads(passwords.read_text()).items()))
+        token = api(base, "POST", "/auth/token", body={"username": user, "password": password})[
+            "access_token"]
+        deadline = time.monotonic() + 120
+        while True:  # the DAG appears once the DAG processor has parsed it
+            try:
+                api(base, "PATCH", "/api/v2/dags/insiders_monthly", token, {"is_paused": False})
+                break
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 404 and time.monotonic() < deadline
+                time.sleep(2)
+        yield base, token, env
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()

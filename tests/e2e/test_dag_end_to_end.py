@@ -7,22 +7,21 @@ Airflow's REST API by a user clicking "Trigger".
 from __future__ import annotations
 
 import json
-import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import boto3
 import pandas as pd
 import pytest
 
-from insiders import artifacts, local_postgres, pipeline, warehouse
-from tests.airflow_env import VENV_BIN, dag_test
+from insiders import artifacts, pipeline, warehouse
+from insiders.config import RunConfig
+from tests.airflow_env import dag_test
 from tests.conftest import REAL_DATA
-from tests.e2e.conftest import BUCKET, _wait_port
+from tests.e2e.conftest import BUCKET, api, standalone
 
-#: The first run and its rerun take every default (4 spaces, 5 models: what a user runs);
-#: the bad-input and REST runs only two spaces and two models, to keep CI short.
+#: The run triggered over REST takes every default (4 spaces, 5 models: what a user clicking
+#: "Trigger" runs); the first run, its rerun and the failing runs two spaces and two models.
 DEFAULTS: dict = {}
 CONF = {"spaces": ["features", "umap"], "models": ["kmeans", "ward"]}
 DECEMBER = "2011-12-15T06:00:00+00:00"
@@ -35,7 +34,7 @@ def snapshot(dsn: str) -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def first_run(airflow, e2e_warehouse):
-    state, output = dag_test(airflow, DECEMBER, DEFAULTS)
+    state, output = dag_test(airflow, DECEMBER, CONF)
     assert state == "success", output[-5000:]
     return snapshot(e2e_warehouse)
 
@@ -47,7 +46,8 @@ def test_dag_run_fills_the_warehouse_with_the_packages_own_figures(first_run, s3
     assert runs.loc[0, "source"] == f"s3://{BUCKET}/raw/online_retail.parquet"
     # the package alone, on the same data and settings, gives the same answer
     run_dir = str(tmp_path)
-    facts = pipeline.run_all(str(REAL_DATA), run_dir, reference_date="2011-12-14",
+    facts = pipeline.run_all(str(REAL_DATA), run_dir, RunConfig.from_params(CONF),
+                             reference_date="2011-12-14",
                              stages=pipeline.stages_through("select"))["select"]
     assert runs.loc[0, "insiders"] == facts["insiders"]["customers"]
     assert runs.loc[0, "chosen_candidate"] == facts["chosen"]["candidate"]
@@ -58,9 +58,8 @@ def test_dag_run_fills_the_warehouse_with_the_packages_own_figures(first_run, s3
     assert (got["is_insider"] == expected["is_insider"]).all()
     scores = artifacts.load_frame(pipeline.path(run_dir, "scores"))
     assert len(first_run["model_scores"]) == len(scores)
-    assert set(first_run["model_scores"]["model"]) == set(scores["model"]) == {
-        "kmeans", "gmm", "ward", "dbscan", "hdbscan"}
-    assert {c.split("/")[0] for c in scores["candidate"]} == {"features", "umap", "tsne", "tree"}
+    assert set(first_run["model_scores"]["model"]) == set(scores["model"]) == {"kmeans", "ward"}
+    assert {c.split("/")[0] for c in scores["candidate"]} == {"features", "umap"}
     # intermediate files went to the bucket, under the run month's prefix
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="testing",
                       aws_secret_access_key="testing", region_name="us-east-1")
@@ -70,7 +69,7 @@ def test_dag_run_fills_the_warehouse_with_the_packages_own_figures(first_run, s3
 
 
 def test_second_run_of_the_same_month_gives_identical_tables(first_run, airflow, e2e_warehouse):
-    state, output = dag_test(airflow, DECEMBER, DEFAULTS)
+    state, output = dag_test(airflow, DECEMBER, CONF)
     assert state == "success", output[-5000:]
     again = snapshot(e2e_warehouse)
     for table, frame in first_run.items():
@@ -104,79 +103,29 @@ def test_a_stale_reference_date_fails_its_task_at_once_and_leaves_the_warehouse(
         pd.testing.assert_frame_equal(frame, after[table], check_dtype=False, obj=table)
 
 
-def _api(base: str, method: str, path: str, token: str | None = None, body=None) -> dict:
-    request = urllib.request.Request(
-        base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json",
-                 **({"Authorization": f"Bearer {token}"} if token else {})},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or b"{}")
-
-
 def test_run_triggered_over_the_rest_api_succeeds(first_run, airflow, e2e_warehouse, tmp_path):
     """As a user clicking "Trigger": the API server and scheduler run, the run is asked for
     over REST with a token from /auth/token, then polled until it succeeds."""
-    port = local_postgres.free_port()
-    env = {
-        **airflow,
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        # only runs asked for by hand: no scheduled run for this month while the test runs
-        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-    }
-    log = (tmp_path / "standalone.log").open("w")
-    server = subprocess.Popen([str(VENV_BIN / "airflow"), "standalone"], env=env, stdout=log,
-                              stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_port(port, timeout=180)
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                health = _api(base, "GET", "/api/v2/monitor/health")
-                if health["scheduler"]["status"] == "healthy":
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "Airflow did not become healthy"
-            time.sleep(2)
-        passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
-        user, password = next(iter(json.loads(passwords.read_text()).items()))
-        token = _api(base, "POST", "/auth/token", body={"username": user, "password": password})[
-            "access_token"]
-        deadline = time.monotonic() + 120
-        while True:  # the DAG appears once the DAG processor has parsed it
-            try:
-                _api(base, "PATCH", "/api/v2/dags/insiders_monthly", token, {"is_paused": False})
-                break
-            except urllib.error.HTTPError as exc:
-                assert exc.code == 404 and time.monotonic() < deadline
-                time.sleep(2)
-        run = _api(base, "POST", "/api/v2/dags/insiders_monthly/dagRuns", token,
-                   {"logical_date": "2011-11-15T06:00:00Z", "conf": CONF})
+    log = tmp_path / "standalone.log"
+    with standalone(airflow, log) as (base, token, env):
+        run = api(base, "POST", "/api/v2/dags/insiders_monthly/dagRuns", token,
+                  {"logical_date": "2011-11-15T06:00:00Z", "conf": DEFAULTS})
         run_id = run["dag_run_id"]
         deadline = time.monotonic() + 1200
         while True:
-            state = _api(base, "GET", f"/api/v2/dags/insiders_monthly/dagRuns/{run_id}", token)[
+            state = api(base, "GET", f"/api/v2/dags/insiders_monthly/dagRuns/{run_id}", token)[
                 "state"]
             if state in ("success", "failed"):
                 break
             assert time.monotonic() < deadline, f"run still {state}"
             time.sleep(5)
-        assert state == "success", (tmp_path / "standalone.log").read_text()[-5000:]
-    finally:
-        import os
-        import signal
-
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-        log.close()
-    months = snapshot(e2e_warehouse)["runs"]["run_month"].astype(str).tolist()
-    assert months == ["2011-11-01", "2011-12-01"]
+        assert state == "success", log.read_text()[-5000:]
+    tables = snapshot(e2e_warehouse)
+    assert tables["runs"]["run_month"].astype(str).tolist() == ["2011-11-01", "2011-12-01"]
+    # the defaults: every space and every model of the grid, through Airflow
+    scores = tables["model_scores"][tables["model_scores"]["run_month"].astype(str) == "2011-11-01"]
+    assert set(scores["model"]) == {"kmeans", "gmm", "ward", "dbscan", "hdbscan"}
+    assert set(scores["space"]) == {"features", "umap", "tsne", "tree"}
     # the task supervisor logs stderr at ERROR: progress must arrive as INFO records
     entries = [json.loads(line) for path in Path(env["AIRFLOW_HOME"], "logs").rglob("*.log")
                if f"run_id={run_id}" in str(path) for line in path.read_text().splitlines()

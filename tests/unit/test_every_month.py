@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pandas as pd
 import pytest
 
@@ -48,7 +50,7 @@ def test_every_month_chooses_insiders_and_names_the_model_it_used(chain):
 
 def test_the_membership_chain_holds_month_to_month(chain):
     months = list(chain)
-    for before, after in zip(months, months[1:], strict=False):
+    for before, after in itertools.pairwise(months):
         last = chain[before][1]
         now = chain[after][1]
         members = set(last.index[last["is_insider"]])

@@ -27,6 +27,8 @@ def test_load_fills_every_table_with_the_runs_figures(warehouse_dsn, run_dirs):
     assert row["insiders"] == selection["insiders"]["customers"]
     assert row["chosen_candidate"] == "umap/ward/k=8"
     assert row["lines_read"] == 541_909
+    assert row["value_model"] == selection["membership"]["value_model_used"] == "blend"
+    assert row["value_model_reason"] is None  # a year of data: the model asked for
     assert result.rows["model_scores"] == len(scores)
     assert set(scores["model"]) == {"kmeans", "ward", "dbscan", "hdbscan"}
     assert result.rows["membership_history"] == row["insiders"]  # first month: all entered
@@ -100,9 +102,15 @@ def test_loading_an_earlier_month_later_recomputes_the_next_months_history(wareh
         warehouse.load_run(conn, run_dirs["2011-12"], run_month="2011-12-15")
         warehouse.load_run(conn, run_dirs["2011-11"], run_month="2011-11-15")
         assert history(conn) == in_order
-        # a rerun of November leaves December's history as it was
-        warehouse.load_run(conn, run_dirs["2011-11"], run_month="2011-11-15")
+        # a rerun of November leaves December's history as it was, and says December's tier
+        # was decided on the November it replaces
+        rerun = warehouse.load_run(conn, run_dirs["2011-11"], run_month="2011-11-15")
         assert history(conn) == in_order
+        assert rerun.later_months == ("2011-12-01",)
+        assert "clear those runs in Airflow one after the other, oldest first" in rerun.rebuild_advice
+        assert rerun.to_dict()["later_months"] == ["2011-12-01"]
+        in_turn = warehouse.load_run(conn, run_dirs["2011-12"], run_month="2011-12-15")
+        assert in_turn.later_months == () and in_turn.rebuild_advice is None
     assert any(change == "left" for _, _, change, _ in in_order)
 
 
