@@ -20,6 +20,8 @@ from insiders.config import (
     RunConfig,
     SelectionPolicy,
 )
+from insiders.errors import InputError
+from insiders.numba_target import NumbaTargetError
 from insiders.options import FEATURE_DESCRIPTIONS, FEATURE_ENGINES, MODELS, RULES, SCALERS, SPACES
 from insiders.progress import set_enabled, show_in_terminal, stage
 from insiders.schema import FILTERED_EXTRA
@@ -68,15 +70,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         show_in_terminal()
     try:
         return int(args.handler(args) or 0)
-    except (ValueError, RuntimeError) as exc:  # IngestError is a ValueError, MetabaseError a RuntimeError
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except OSError as exc:  # a folder that cannot be written, a full disk, a path under a file
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         print(f"error: cannot read or write{where}: {exc.strerror or exc}. Check the path, its "
               "permissions and the free space", file=sys.stderr)
         return 2
     except Exception as exc:
+        if isinstance(exc, _fixable()):  # bad input, a choice, or a busy service: exit 2
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         origin = type(exc).__module__.split(".")[0]
         if origin == "psycopg":
             print(f"error: the warehouse cannot be reached or refused the request: "
@@ -88,7 +90,33 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{str(exc).strip()}. Check the URL, AWS_ENDPOINT_URL and the credentials "
                   "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), then run again", file=sys.stderr)
             return 2
-        raise
+        return _defect(exc)
+
+
+def _fixable() -> tuple[type[BaseException], ...]:
+    """The exceptions whose message tells the user what to change (the services' own only
+    when their module was imported: the CLI stays light)."""
+    kinds: list[type[BaseException]] = [InputError, NumbaTargetError]
+    for module, name in (("insiders.metabase", "MetabaseError"),
+                         ("insiders.warehouse", "WarehouseBusy")):
+        if module in sys.modules:
+            kinds.append(getattr(sys.modules[module], name))
+    return tuple(kinds)
+
+
+def _defect(exc: BaseException) -> int:
+    """An exception no input explains: a defect of insiders. Say so, keep the traceback in a
+    file, exit 1 (bad input exits 2)."""
+    import tempfile
+    import traceback
+
+    with tempfile.NamedTemporaryFile("w", prefix="insiders-defect-", suffix=".log",
+                                     delete=False) as log:
+        traceback.print_exception(exc, file=log)
+    print(f"error: an unexpected {type(exc).__name__} ({exc}). This is a defect of insiders, not "
+          f"of your input; the traceback is in {log.name}: please report it with that file",
+          file=sys.stderr)
+    return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -518,7 +546,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     from insiders import synth
 
     if args.factor < 1:
-        raise ValueError(f"--factor must be at least 1, got {args.factor}")
+        raise InputError(f"--factor must be at least 1, got {args.factor}")
     with stage(f"synth: {args.factor} copies of {args.source}"):
         source = synth.prepare_source(pd.read_parquet(args.source),
                                       drop_customers=FilterConfig().excluded_customers)
@@ -552,7 +580,7 @@ def _cmd_warehouse(args: argparse.Namespace) -> int:
     from insiders import warehouse
 
     if not args.dsn:
-        raise ValueError("no warehouse: pass --dsn or set INSIDERS_WAREHOUSE_DSN")
+        raise InputError("no warehouse: pass --dsn or set INSIDERS_WAREHOUSE_DSN")
     with warehouse.connect(args.dsn) as conn:
         if args.action == "init":
             applied = warehouse.ensure_schema(conn)
@@ -566,7 +594,7 @@ def _cmd_warehouse(args: argparse.Namespace) -> int:
         elif args.action == "create-reader":
             password = os.environ.get(args.password_env)
             if not password:
-                raise ValueError(f"set the reader's password in ${args.password_env}")
+                raise InputError(f"set the reader's password in ${args.password_env}")
             warehouse.create_reader(conn, args.user, password)
             print(f"read-only login {args.user!r} can read schema {warehouse.SCHEMA!r}")
         else:

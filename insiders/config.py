@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from insiders.errors import InputError
 from insiders.models import REGISTRY
 from insiders.options import (
     ANONYMOUS_POLICIES,
@@ -77,7 +78,7 @@ class FilterConfig:
 
     def __post_init__(self) -> None:
         if self.anonymous not in ANONYMOUS_POLICIES:
-            raise ValueError(f"anonymous policy must be one of {ANONYMOUS_POLICIES}, got {self.anonymous!r}")
+            raise InputError(f"anonymous policy must be one of {ANONYMOUS_POLICIES}, got {self.anonymous!r}")
 
 
 @dataclass(frozen=True)
@@ -116,14 +117,14 @@ class QualityConfig:
 
     def __post_init__(self) -> None:
         if self.duplicate_lines not in DUPLICATE_POLICIES:
-            raise ValueError(f"duplicate_lines must be one of {DUPLICATE_POLICIES}, "
+            raise InputError(f"duplicate_lines must be one of {DUPLICATE_POLICIES}, "
                              f"got {self.duplicate_lines!r}")
         for name in ("max_duplicate_share", "max_return_share", "max_quarantine_share"):
             if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must be a share from 0 to 1, got {getattr(self, name)}")
+                raise InputError(f"{name} must be a share from 0 to 1, got {getattr(self, name)}")
         for name in ("max_quantity", "max_unit_price", "max_line_revenue", "max_date_gap_days"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be above 0, got {getattr(self, name)}")
+                raise InputError(f"{name} must be above 0, got {getattr(self, name)}")
 
     def to_dict(self) -> dict:
         """Plain values, for JSON and the report."""
@@ -163,10 +164,10 @@ class GridConfig:
 
     def __post_init__(self) -> None:
         if self.cluster_sample_size < 1:
-            raise ValueError(f"cluster_sample_size must be at least 1, got {self.cluster_sample_size}")
+            raise InputError(f"cluster_sample_size must be at least 1, got {self.cluster_sample_size}")
         unknown = set(self.models) - set(REGISTRY)
         if unknown:
-            raise ValueError(f"unknown model(s) {sorted(unknown)}; choose from {', '.join(REGISTRY)}")
+            raise InputError(f"unknown model(s) {sorted(unknown)}; choose from {', '.join(REGISTRY)}")
 
 
 @dataclass(frozen=True)
@@ -193,9 +194,9 @@ class SelectionPolicy:
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
-            raise ValueError(f"selection rule must be one of {RULES}, got {self.rule!r}")
+            raise InputError(f"selection rule must be one of {RULES}, got {self.rule!r}")
         if self.k_min > self.k_max:
-            raise ValueError(f"k_min ({self.k_min}) is above k_max ({self.k_max})")
+            raise InputError(f"k_min ({self.k_min}) is above k_max ({self.k_max})")
 
     def describe(self) -> str:
         """The policy in one sentence, for reports and logs."""
@@ -237,11 +238,11 @@ class MembershipPolicy:
 
     def __post_init__(self) -> None:
         if not 0 < self.entry_share <= self.exit_share <= 1:
-            raise ValueError(
+            raise InputError(
                 f"need 0 < entry_share ({self.entry_share}) <= exit_share ({self.exit_share}) <= 1"
             )
         if self.grace_months < 0 or self.active_days < 1:
-            raise ValueError("grace_months must be >= 0 and active_days >= 1")
+            raise InputError("grace_months must be >= 0 and active_days >= 1")
 
     def describe(self) -> str:
         """The rules in one sentence, for the report."""
@@ -285,9 +286,9 @@ class FeatureEngineConfig:
         import re
 
         if self.engine not in FEATURE_ENGINES:
-            raise ValueError(f"feature_engine must be one of {FEATURE_ENGINES}, got {self.engine!r}")
+            raise InputError(f"feature_engine must be one of {FEATURE_ENGINES}, got {self.engine!r}")
         if not re.fullmatch(MEMORY_LIMIT_PATTERN, self.memory_limit.strip(), re.I):
-            raise ValueError(f"duckdb_memory_limit must look like '3GB' or '500MB', got "
+            raise InputError(f"duckdb_memory_limit must look like '3GB' or '500MB', got "
                              f"{self.memory_limit!r}")
 
 
@@ -316,13 +317,13 @@ class EmbedConfig:
     def __post_init__(self) -> None:
         for name in ("fit_sample_size", "tree_max_customers"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
         for kind, given, known in (("feature", self.features, FEATURE_DESCRIPTIONS),
                                    ("space", self.spaces, SPACES),
                                    ("scaler", (self.scaler,), SCALERS)):
             unknown = [g for g in given if g not in known]
             if unknown:
-                raise ValueError(f"unknown {kind}(s) {unknown}; choose from {', '.join(known)}")
+                raise InputError(f"unknown {kind}(s) {unknown}; choose from {', '.join(known)}")
 
 
 @dataclass(frozen=True)
@@ -349,9 +350,9 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         if self.insiders_rule not in INSIDERS_RULES:
-            raise ValueError(f"insiders_rule must be one of {INSIDERS_RULES}, got {self.insiders_rule!r}")
+            raise InputError(f"insiders_rule must be one of {INSIDERS_RULES}, got {self.insiders_rule!r}")
         if self.value_model not in VALUE_MODELS:
-            raise ValueError(f"value_model must be one of {VALUE_MODELS}, got {self.value_model!r}")
+            raise InputError(f"value_model must be one of {VALUE_MODELS}, got {self.value_model!r}")
 
     def to_params(self) -> dict[str, Any]:
         """The flat, JSON-friendly params (every name in :data:`PARAMS`)."""
@@ -405,11 +406,11 @@ class RunConfig:
         name is refused (a typo must not fall back to a default silently)."""
         unknown = set(params) - set(PARAMS) - RUN_PARAMS
         if unknown:
-            raise ValueError(f"unknown param(s) {sorted(unknown)}; known: {', '.join(PARAMS)}")
+            raise InputError(f"unknown param(s) {sorted(unknown)}; known: {', '.join(PARAMS)}")
         p = {**cls().to_params(), **{k: v for k, v in params.items() if v is not None}}
         k_max = int(p["k_max_tried"])
         if k_max < 2:
-            raise ValueError(f"k_max_tried must be at least 2, got {k_max}")
+            raise InputError(f"k_max_tried must be at least 2, got {k_max}")
         return cls(
             read=ReadConfig(p["encoding"], p["date_format"] or None, p["decimal"],
                             None if p["thousands"] == "" else p["thousands"]),

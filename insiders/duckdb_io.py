@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from insiders import artifacts
+from insiders.errors import InputError
 from insiders.options import MEMORY_LIMIT_PATTERN
 
 __all__ = ["connect", "lines_view", "parquet_source", "paths_of"]
@@ -36,7 +37,7 @@ def connect(memory_limit: str | None = None):
 def checked_memory_limit(limit: str) -> str:
     """``limit`` stripped, or ValueError when it is not like ``"3GB"`` or ``"500MB"``."""
     if not re.fullmatch(MEMORY_LIMIT_PATTERN, limit.strip(), re.I):
-        raise ValueError(f"memory limit must look like '3GB' or '500MB', got {limit!r}")
+        raise InputError(f"memory limit must look like '3GB' or '500MB', got {limit!r}")
     return limit.strip()
 
 

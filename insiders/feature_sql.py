@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from insiders.duckdb_io import connect, parquet_source, paths_of
+from insiders.errors import InputError
 from insiders.kept_lines import duckdb_relation, spark_frame
 from insiders.options import FEATURE_DESCRIPTIONS, FEATURE_ENGINES
 
@@ -164,7 +165,7 @@ def feature_query(
             negative quantity for lines that never went through the filter).
     """
     if dialect not in _DAY_NUMBER:
-        raise ValueError(f"unknown SQL dialect {dialect!r}; choose from {', '.join(_DAY_NUMBER)}")
+        raise InputError(f"unknown SQL dialect {dialect!r}; choose from {', '.join(_DAY_NUMBER)}")
     return _QUERY.format(
         lines=lines,
         reference=day_number(reference_date),
@@ -215,7 +216,7 @@ def customer_features(
     elif engine == "spark":
         table = _run_spark(lines, reference_date, spark_master, kept)
     else:
-        raise ValueError(f"unknown feature engine {engine!r}; choose from {', '.join(ENGINES)}")
+        raise InputError(f"unknown feature engine {engine!r}; choose from {', '.join(ENGINES)}")
     return _typed(table)
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from insiders.config import FilterConfig
 from insiders.duckdb_io import connect, lines_view, parquet_source
+from insiders.errors import InputError
 from insiders.kept_lines import kept_frame, kept_index
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def filter_index(
             real_max = con.execute("SELECT max(customer_id) FROM insiders_flagged "
                                    "WHERE rule IS NULL").fetchone()[0]
             if real_max is not None and real_max >= config.synthetic_id_start:
-                raise ValueError(
+                raise InputError(
                     f"synthetic customer ids start at {config.synthetic_id_start}, but real ids "
                     f"go up to {real_max}; raise synthetic_id_start"
                 )

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from insiders.errors import InputError
+
 __all__ = ["REGISTRY", "Candidate", "ModelSpec", "assign_rest", "cluster_sample", "fit_labels",
            "nearest_centroid", "ward_tree"]
 
@@ -226,7 +228,7 @@ def spec(model: str) -> ModelSpec:
     try:
         return REGISTRY[model]
     except KeyError:
-        raise ValueError(f"unknown model {model!r}; choose from {', '.join(REGISTRY)}") from None
+        raise InputError(f"unknown model {model!r}; choose from {', '.join(REGISTRY)}") from None
 
 
 @dataclass(frozen=True)

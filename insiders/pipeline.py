@@ -466,9 +466,9 @@ def run_stage(
         "export_insiders": lambda: export_insiders(run_dir),
     }
     if name not in stages:
-        raise ValueError(f"unknown stage {name!r}; the stages are {', '.join(STAGES)}")
+        raise InputError(f"unknown stage {name!r}; the stages are {', '.join(STAGES)}")
     if name == "ingest" and not source:
-        raise ValueError("the ingest stage needs a source")
+        raise InputError("the ingest stage needs a source")
     facts = stages[name]()
     seal(run_dir, name)
     return facts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from insiders.config import SelectionPolicy
+from insiders.errors import InputError
 
 
 def choose_candidate(scores: pd.DataFrame, policy: SelectionPolicy) -> pd.Series:
@@ -18,7 +19,7 @@ def choose_candidate(scores: pd.DataFrame, policy: SelectionPolicy) -> pd.Series
             (scores["space"] == policy.space) & (scores["model"] == policy.model) & (scores["k"] == policy.k)
         ]
         if hit.empty:
-            raise ValueError(
+            raise InputError(
                 f"the comparison has no {policy.model} with k = {policy.k} on {policy.space}; "
                 "include it in the grid or change the selection policy"
             )
@@ -29,7 +30,7 @@ def choose_candidate(scores: pd.DataFrame, policy: SelectionPolicy) -> pd.Series
         & scores["silhouette"].notna()
     ]
     if ok.empty:
-        raise ValueError(
+        raise InputError(
             f"no candidate has {policy.k_min}-{policy.k_max} clusters with at most "
             f"{policy.max_noise_share:.0%} noise; widen the range"
         )
@@ -39,6 +40,6 @@ def choose_candidate(scores: pd.DataFrame, policy: SelectionPolicy) -> pd.Series
 def cluster_values(features: pd.DataFrame, labels: pd.Series, value_score: str) -> pd.Series:
     """Mean value score per cluster (noise, -1, left out), highest first."""
     if value_score not in features.columns:
-        raise ValueError(f"value score {value_score!r} is not a feature: {list(features.columns)}")
+        raise InputError(f"value score {value_score!r} is not a feature: {list(features.columns)}")
     joined = features[value_score].groupby(labels.reindex(features.index)).mean()
     return joined[joined.index >= 0].sort_values(ascending=False, kind="stable")

@@ -23,6 +23,7 @@ from sklearn.preprocessing import MinMaxScaler, QuantileTransformer, RobustScale
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from insiders import artifacts, numba_target
+from insiders.errors import InputError
 from insiders.layout import principal_layout
 from insiders.options import SPACES, STUDY_FEATURES
 from insiders.parallel import side_by_side
@@ -43,7 +44,7 @@ def make_scaler(kind: str = "minmax") -> TransformerMixin:
     try:
         return SCALERS[kind]()
     except KeyError:
-        raise ValueError(f"unknown scaler {kind!r}; choose one of {sorted(SCALERS)}") from None
+        raise InputError(f"unknown scaler {kind!r}; choose one of {sorted(SCALERS)}") from None
 
 
 def import_umap():
@@ -244,7 +245,7 @@ class UMAPEmbedding(_Embedding):
 
         X = check_array(X)
         if self.init not in ("principal", "spectral"):
-            raise ValueError(f"init must be 'principal' or 'spectral', got {self.init!r}")
+            raise InputError(f"init must be 'principal' or 'spectral', got {self.init!r}")
         if init_layout is not None:
             start = check_array(init_layout, dtype=np.float64)
         elif self.init == "principal":
@@ -256,7 +257,7 @@ class UMAPEmbedding(_Embedding):
         elif self.neighbors == "exact":
             self.nn_ = NearestNeighbors(n_neighbors=self.n_neighbors, metric=self.metric).fit(X)
         else:
-            raise ValueError(f"neighbors must be 'exact' or 'leaves', got {self.neighbors!r}")
+            raise InputError(f"neighbors must be 'exact' or 'leaves', got {self.neighbors!r}")
         idx, dist = _exact_knn(self.nn_, self.n_neighbors)
         with warnings.catch_warnings():
             # known and intended: seeded UMAP runs on one thread; with exact neighbours
@@ -496,7 +497,7 @@ def make_space(name: str, *, feature_names: Sequence[str], random_state: int = 4
     try:
         factory = SPACE_FACTORIES[name]
     except KeyError:
-        raise ValueError(f"unknown space {name!r}; choose from {', '.join(SPACE_FACTORIES)}") from None
+        raise InputError(f"unknown space {name!r}; choose from {', '.join(SPACE_FACTORIES)}") from None
     return factory(feature_names, random_state)
 
 
@@ -532,11 +533,11 @@ def fit_spaces(
     names = list(feature_names)
     missing = [c for c in names if c not in features.columns]
     if missing:
-        raise ValueError(f"unknown feature(s) {missing}; features have {list(features.columns)}")
+        raise InputError(f"unknown feature(s) {missing}; features have {list(features.columns)}")
     values = features[names].to_numpy(dtype=float)
     if np.isnan(values).any():
         bad = [c for c in names if features[c].isna().any()]
-        raise ValueError(f"feature(s) {bad} have missing values; leave them out of the spaces")
+        raise InputError(f"feature(s) {bad} have missing values; leave them out of the spaces")
     fitted = FittedSpaces(names, features.index.to_numpy(), make_scaler(scaler).fit(values))
     scaled = fitted.scaler.transform(values)
     if fit_sample_size is not None and len(scaled) > fit_sample_size:

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from insiders.errors import InputError
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["MAX_SHIFT_DAYS", "SynthSource", "prepare_source", "synthesize", "synthesize_copy",
@@ -103,14 +105,14 @@ def prepare_source(lines: pd.DataFrame, *, drop_customers: Sequence[int] = (1644
     """
     missing = [c for c in _COLUMNS if c not in lines.columns]
     if missing:
-        raise ValueError(f"the source lacks column(s) {missing}; it needs {list(_COLUMNS)}")
+        raise InputError(f"the source lacks column(s) {missing}; it needs {list(_COLUMNS)}")
     lines = lines.loc[~lines["CustomerID"].isin(list(drop_customers)), list(_COLUMNS)]
     lines = lines.reset_index(drop=True)
     invoice_no = lines["InvoiceNo"].astype(str)
     prefix = invoice_no.str.extract(r"^(\D*)", expand=False).to_numpy(dtype=object)
     digits = invoice_no.str.extract(r"(\d+)$", expand=False)
     if digits.isna().any() or digits.astype(np.int64).max() >= INVOICE_STEP:
-        raise ValueError("invoice numbers must end in at most 6 digits")
+        raise InputError("invoice numbers must end in at most 6 digits")
     invoice, _ = pd.factorize(invoice_no, sort=False)
     customer = lines["CustomerID"]
     key = np.where(customer.notna(), "c" + customer.astype("Float64").astype(str),
@@ -197,7 +199,7 @@ def synthesize(source: SynthSource, factor: int, *, seed: int = 0) -> Iterator[p
     """The ``factor`` copies of the source's customers, one frame per copy (see
     :func:`synthesize_copy`): a shop ``factor`` times the size, built a copy at a time."""
     if factor < 1:
-        raise ValueError(f"factor must be at least 1, got {factor}")
+        raise InputError(f"factor must be at least 1, got {factor}")
     for copy in range(factor):
         yield synthesize_copy(source, copy, seed=seed)
 

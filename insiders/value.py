@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+from insiders.errors import InputError
 from insiders.features import as_date, build_customer_features
 
 logger = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ def invoices_per_30d(
         min_tenure_days: the floor of tenure, in days (> 0).
     """
     if min_tenure_days <= 0:
-        raise ValueError(f"min_tenure_days must be > 0, got {min_tenure_days}")
+        raise InputError(f"min_tenure_days must be > 0, got {min_tenure_days}")
     return n_invoices / np.maximum(tenure_days, min_tenure_days) * 30.0
 
 
@@ -588,12 +589,12 @@ class ValueModel:
         history = LineHistory.of(kept_lines)
         first = history.first_purchase_day(ref)
         if first is None:
-            raise ValueError(f"no purchase lines on or before {ref.date()}")
+            raise InputError(f"no purchase lines on or before {ref.date()}")
         cuts = training_cuts(ref, first, horizon_days=self.horizon_days,
                              n_windows=self.n_windows, step_months=self.step_months,
                              min_history_days=self.min_history_days)
         if not cuts:
-            raise ValueError(
+            raise InputError(
                 f"no training window fits before {ref.date()}: need {self.min_history_days} days "
                 f"of history plus the {self.horizon_days}-day horizon"
             )
@@ -612,7 +613,7 @@ class ValueModel:
         ``"past_revenue"``), and ``fallback_reason_``, why it stepped down (None if it did not).
         """
         if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+            raise InputError(f"method must be one of {METHODS}, got {self.method!r}")
         ref = as_date(reference_date)
         self.reference_date_ = ref
         self.regressor_ = self.classifier_ = self.btyd_ = None
@@ -620,7 +621,7 @@ class ValueModel:
         self.method_, self.fallback_reason_ = self.method, None
         history = LineHistory.of(kept_lines)
         if history.first_purchase_day(ref) is None:
-            raise ValueError(f"no purchase lines on or before {ref.date()}")
+            raise InputError(f"no purchase lines on or before {ref.date()}")
         if self.method in ("gbm", "blend"):
             train = self._training_or_none(history, ref)
             if train is None:

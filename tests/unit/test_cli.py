@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from insiders.cli import main
-from tests.conftest import REAL_DATA
+from tests.conftest import REAL_DATA, make_lines
 
 
 def test_help_lists_every_subcommand_and_each_has_its_own_help(capsys):
@@ -118,3 +120,32 @@ def test_a_full_disk_is_an_error_message_with_exit_2(tmp_path):
     assert done.stderr.startswith("error: cannot read or write") and "free space" in done.stderr
     assert "Traceback" not in done.stderr
     assert not out.exists() and not list(tmp_path.glob("*.partial"))
+
+
+def test_a_defect_of_ours_says_so_keeps_the_traceback_and_exits_1(tmp_path, capsys, monkeypatch):
+    """A library's ValueError inside a stage is not bad input: exit 1, not 2, and the message
+    says where the traceback is (issue 25)."""
+    from insiders import pipeline
+
+    def broken(*args, **kwargs):
+        raise ValueError("The 'eps' parameter of DBSCAN must be a float in the range (0.0, inf). "
+                         "Got 0.0 instead.")
+
+    monkeypatch.setattr(pipeline, "run_all", broken)
+    lines = tmp_path / "lines.parquet"
+    make_lines([("A", "X1", 1, "2011-01-05 10:00", 1.0, 1, "UK")]).to_parquet(lines)
+    capsys.readouterr()
+    assert main(["-q", "run", str(lines), "--out-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "This is a defect of insiders, not of your input" in err
+    log = err.split("the traceback is in ")[1].split(":")[0]
+    assert "in broken" in Path(log).read_text()
+
+
+def test_a_bad_choice_is_input_and_exits_2(tmp_path, capsys):
+    lines = tmp_path / "lines.parquet"
+    make_lines([("A", "X1", 1, "2011-01-05 10:00", 1.0, 1, "UK")]).to_parquet(lines)
+    capsys.readouterr()
+    assert main(["-q", "run", str(lines), "--out-dir", str(tmp_path / "out"),
+                 "--k-max", "1"]) == 2
+    assert "defect" not in capsys.readouterr().err
