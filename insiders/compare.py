@@ -169,6 +169,19 @@ def _score_space(
         return _score_space_1thread(space, X, config)
 
 
+def _fit_candidate(candidate: Candidate, X: np.ndarray, X_fit: np.ndarray, tree, fitted_on,
+                   rest, config: GridConfig) -> np.ndarray:
+    """One candidate's labels for every customer (ward: the space's one tree, cut at k)."""
+    if candidate.model == "ward":
+        found = fcluster(tree, int(candidate.param), criterion="maxclust") - 1
+        if fitted_on is not None:  # the others: the nearest centroid, as fit_labels
+            found = assign_rest(len(X), fitted_on, found, nearest_centroid(X_fit, found, X[rest]))
+        return found
+    return candidate.fit(X, random_state=config.random_state,
+                         min_samples=config.dbscan_min_samples,
+                         sample_size=config.cluster_sample_size)
+
+
 def _score_space_1thread(
     space: str, X: np.ndarray, config: GridConfig
 ) -> tuple[list[dict], dict[str, np.ndarray]]:
@@ -191,15 +204,15 @@ def _score_space_1thread(
         "" if fitted_on is None else f", fitted on {len(fitted_on):,}")
     for candidate, params in progress(candidates, desc=desc):
         start = time.perf_counter()
-        if candidate.model == "ward":  # the space's one tree, cut at k
-            found = fcluster(tree, int(candidate.param), criterion="maxclust") - 1
-            if fitted_on is not None:  # the others: the nearest centroid, as fit_labels
-                found = assign_rest(len(X), fitted_on, found,
-                                    nearest_centroid(X_fit, found, X[rest]))
-        else:
-            found = candidate.fit(X, random_state=config.random_state,
-                                  min_samples=config.dbscan_min_samples,
-                                  sample_size=config.cluster_sample_size)
+        try:
+            found = _fit_candidate(candidate, X, X_fit, tree, fitted_on, rest, config)
+            left_out = ""
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
+            # a model that cannot be fitted on this data (DBSCAN's eps of 0 among look-alike
+            # customers, a degenerate space) is left out with its reason, never fails the run
+            left_out = f"{type(exc).__name__}: {exc}"
+            logger.warning("%s left out: %s", candidate.id, left_out)
+            found = np.full(len(X), -1)
         found = np.asarray(found, dtype=np.int64)
         labels[candidate.id] = found
         space_rows.append(
@@ -212,6 +225,7 @@ def _score_space_1thread(
                 "params": params,
                 **score_labels(X[sample], found[sample]),
                 "silhouette_sampled": sampled,
+                "left_out": left_out,
                 "fit_seconds": time.perf_counter() - start,
             }
         )

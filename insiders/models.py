@@ -161,10 +161,23 @@ def _dbscan_grid(X, ks: tuple[int, ...], config) -> Iterator[tuple[float, str]]:
         yield eps, f"eps={eps:.4g} (q{q:.2f}), min_samples={config.dbscan_min_samples}"
 
 
+class Unfittable(ValueError):
+    """A candidate of the grid that cannot be fitted on this data (the reason says why); the
+    comparison leaves it out and goes on."""
+
+
+def _checked_eps(eps: float, min_samples: int) -> float:
+    if not eps > 0:
+        raise Unfittable(
+            f"eps is {eps:g}: at that quantile customers have {min_samples} identical "
+            "neighbours (look-alike customers), and DBSCAN needs eps above 0")
+    return float(eps)
+
+
 def _dbscan(X, eps: float, random_state: int, min_samples: int):
     from sklearn.cluster import DBSCAN
 
-    return DBSCAN(eps=float(eps), min_samples=min_samples).fit_predict(X)
+    return DBSCAN(eps=_checked_eps(eps, min_samples), min_samples=min_samples).fit_predict(X)
 
 
 def _dbscan_assign(X, rest, eps: float, random_state: int, min_samples: int):
@@ -173,7 +186,7 @@ def _dbscan_assign(X, rest, eps: float, random_state: int, min_samples: int):
     import numpy as np
     from sklearn.cluster import DBSCAN
 
-    model = DBSCAN(eps=float(eps), min_samples=min_samples).fit(X)
+    model = DBSCAN(eps=_checked_eps(eps, min_samples), min_samples=min_samples).fit(X)
     labels = model.labels_
     out = np.full(len(rest), -1, dtype=np.int64)
     core = model.core_sample_indices_

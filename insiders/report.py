@@ -747,6 +747,9 @@ def report_context(f: Findings) -> dict[str, Any]:
                                      "actions": "text"}),
         "summary": summary(f), "n_candidates": len(inputs.scores),
         "n_segments": int(inputs.segments["segment_id"].nunique()),
+        "left_out": [{"candidate": r.candidate, "reason": r.left_out}
+                     for r in inputs.scores.itertuples()
+                     if isinstance(getattr(r, "left_out", None), str) and r.left_out],
         "data_from": inputs.facts.get("first_line"),
         "scores": Table.of(model_comparison(inputs.scores, chosen), {
             "candidate": "text", "rank": "count", "n_clusters": "count", "noise_share": "share",

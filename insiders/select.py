@@ -23,6 +23,11 @@ def choose_candidate(scores: pd.DataFrame, policy: SelectionPolicy) -> pd.Series
                 f"the comparison has no {policy.model} with k = {policy.k} on {policy.space}; "
                 "include it in the grid or change the selection policy"
             )
+        why = hit.iloc[0].get("left_out")
+        if isinstance(why, str) and why:
+            raise InputError(
+                f"the selection policy's model {hit.iloc[0]['candidate']} could not be fitted on "
+                f"this data ({why}); choose another model in the selection policy")
         return hit.iloc[0]
     ok = scores[
         scores["n_clusters"].between(policy.k_min, policy.k_max)

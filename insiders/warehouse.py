@@ -56,6 +56,8 @@ _LOAD_LOCK = f"LOCK TABLE {SCHEMA}.load_lock IN EXCLUSIVE MODE"
 #: What migration 0004 added to a load: the data-quality counts and the runs' column.
 QUALITY_TABLE: str | None = "quality_counts"
 RUN_QUALITY_COLUMNS: tuple[str, ...] = ("lines_quarantined",)
+#: What migration 0005 added to the model scores: why a candidate could not be fitted.
+SCORE_MODEL_COLUMNS: tuple[str, ...] = ("left_out",)
 #: What migration 0005 added to the runs: the value model used and why it stepped down.
 RUN_MODEL_COLUMNS: dict[str, str] = {"value_model": "value_model_used",
                                      "value_model_reason": "value_model_reason"}
@@ -307,6 +309,7 @@ def load_run(
             "calinski_harabasz",
             "silhouette_sampled",
             "is_chosen",
+            *[c for c in SCORE_MODEL_COLUMNS if c in scores],  # older run folders lack it
         ]
     ]
     profile_cols = [

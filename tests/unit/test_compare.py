@@ -8,6 +8,7 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import pairwise_distances, silhouette_score
 
 from insiders.compare import GridConfig, compare_models, silhouette_from_distances
+from insiders.errors import InputError
 from insiders.models import fit_labels
 
 X, TRUTH = make_blobs(n_samples=300, centers=4, cluster_std=0.6, random_state=0)
@@ -85,3 +86,29 @@ def test_two_processes_give_the_one_process_result():
 def test_unknown_model_is_refused():
     with pytest.raises(ValueError, match="unknown model"):
         GridConfig(models=("kmeans", "spectral"))
+
+
+def test_look_alike_customers_leave_dbscan_out_with_its_reason_and_the_rest_fitted():
+    """Almost every customer identical: DBSCAN's eps (a quantile of the distance to the 5th
+    neighbour) is 0, which DBSCAN refuses; the candidate is kept, left out with its reason,
+    never chosen, and the other models are fitted (issue 25)."""
+    from insiders.config import SelectionPolicy
+    from insiders.select import choose_candidate
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([np.zeros((960, 2)), rng.normal(size=(40, 2)) + 3])  # 96% identical
+    grid = compare_models({"features": X}, np.arange(len(X)),
+                          GridConfig(models=("kmeans", "dbscan"), k_values_features=(2, 3)))
+    scores = grid.scores.set_index("candidate")
+    left = scores[scores["left_out"].astype(bool)]
+    assert len(left) >= 1 and set(left["model"]) == {"dbscan"}
+    assert left["left_out"].str.contains("eps is 0").all()
+    assert left["silhouette"].isna().all() and (left["n_clusters"] == 0).all()
+    assert scores.loc[scores["model"] == "kmeans", "silhouette"].notna().all()
+    assert (grid.labels[left.index] == -1).all().all()
+    best = choose_candidate(grid.scores, SelectionPolicy(rule="best_silhouette", k_min=2, k_max=3))
+    assert best["candidate"] not in left.index
+    eps = float(left["param"].iloc[0])
+    with pytest.raises(InputError, match="could not be fitted"):  # a policy naming it is told so
+        choose_candidate(grid.scores.assign(k=grid.scores["param"]),
+                         SelectionPolicy(rule="fixed", space="features", model="dbscan", k=eps))

@@ -146,6 +146,7 @@ def test_upgrade_keeps_every_row_and_takes_question_10(warehouse_dsn, run_dirs, 
             m.setattr(warehouse, "QUALITY_TABLE", None)  # 0004 added these and the load lock
             m.setattr(warehouse, "RUN_QUALITY_COLUMNS", ())
             m.setattr(warehouse, "RUN_MODEL_COLUMNS", {})  # 0005 added these
+            m.setattr(warehouse, "SCORE_MODEL_COLUMNS", ())
             m.setattr(warehouse, "_LOAD_LOCK", "SELECT pg_advisory_xact_lock(hashtext('insiders.load'))")
             m.setattr(warehouse, "FEATURE_DESCRIPTIONS",  # frequency_study came with 0003
                       {k: v for k, v in warehouse.FEATURE_DESCRIPTIONS.items() if k != "frequency_study"})
