@@ -95,6 +95,8 @@ def run_one(env: dict[str, str], out: Path, spectral: bool) -> str | None:
     if done.returncode < 0:
         name = signal.Signals(-done.returncode).name
         return f"skipped: the process died of {name} (this CPU cannot execute it)"
+    if "SIGILL" in done.stderr:  # a worker process died of an illegal instruction
+        return "skipped: a worker process died of SIGILL (this CPU cannot execute it)"
     if done.returncode != 0:
         raise SystemExit(f"run failed ({done.returncode}): {done.stderr[-2000:]}")
     return None
