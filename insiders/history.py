@@ -67,15 +67,18 @@ class Replay:
         return pd.concat(frames) if frames else pd.DataFrame()
 
 
-def monthly_reference_dates(reference_date: pd.Timestamp, months: int) -> list[pd.Timestamp]:
+def monthly_reference_dates(reference_date: pd.Timestamp, months: int,
+                            first_day: pd.Timestamp | None = None) -> list[pd.Timestamp]:
     """The 14th (the day before each run on the 15th) of the ``months`` months before the
-    reference date's, oldest first, then the reference date itself."""
+    reference date's, oldest first, then the reference date itself; with ``first_day`` (the
+    data's first purchase day), none before it (a young shop replays the months it has)."""
     ref = pd.Timestamp(reference_date).normalize()
     anchor = ref.replace(day=14) if ref.day >= 14 else (ref - pd.DateOffset(months=1)).replace(day=14)
     earlier = [anchor - pd.DateOffset(months=m) for m in range(months, 0, -1)]
     if anchor != ref:
         earlier.append(anchor)
-    return [pd.Timestamp(d) for d in earlier if d < ref] + [ref]
+    return [pd.Timestamp(d) for d in earlier
+            if d < ref and (first_day is None or d >= first_day)] + [ref]
 
 
 def replay(

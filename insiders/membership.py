@@ -231,12 +231,12 @@ def warm_start(
     policy: MembershipPolicy | None = None,
     random_state: int = 0,
 ) -> dict[pd.Timestamp, pd.DataFrame]:
-    """The tier as if the programme had run every month of ``dates`` (oldest first; the first
-    with no previous members), each month on the data up to it.
+    """The tier as if the programme had run every month of ``dates`` (oldest first, none before
+    the data's first purchase; the first with no previous members), each month on the data up
+    to it, with the ``value_model`` that month used.
 
-    Months before the data's first purchase are left out (a young shop replays the months it
-    has). A run with no last month (a first run, or the CLI without ``--previous``) starts from
-    the last of these instead of from nothing, so its members, joins and exits are those of a
+    A run with no last month (a first run, or the CLI without ``--previous``) starts from the
+    last of these instead of from nothing, so its members, joins and exits are those of a
     programme that has been running (a first month alone would put every member at the entry
     bar, and the report's replayed months would disagree with it).
     """
@@ -244,12 +244,10 @@ def warm_start(
     chain: dict[pd.Timestamp, pd.DataFrame] = {}
     previous = None
     for day in dates:
-        if history.first_purchase_day(day) is None:  # before the shop's first purchase
-            continue
         features = history.features(day)
         used: dict = {}
         previous = chain[pd.Timestamp(day)] = value_membership(
             features, lines=history, reference_date=day, previous=previous,
-            value_model=value_model, policy=policy, random_state=random_state, model_used=used)
-        previous.attrs["value_model"] = used
+            value_model=value_model, policy=policy, random_state=random_state,
+            model_used=used).assign(value_model=used["method"])
     return chain

@@ -288,15 +288,15 @@ def select(
     last_month = previous
     chain: dict = {}
     if insiders_rule == "value" and previous is None and warmup_months:
-        dates = [d for d in monthly_reference_dates(pd.Timestamp(reference), warmup_months)[:-1]
-                 if lines.first_purchase_day(d) is not None]  # a young shop replays what it has
+        dates = monthly_reference_dates(pd.Timestamp(reference), warmup_months,
+                                        lines.first_purchase_day(reference))[:-1]
         with stage(f"Insiders: no last month given, the tier replayed over {len(dates)} months"):
             chain = warm_start(lines, dates, value_model=value_model, policy=membership,
                                random_state=random_state)
         if chain:
             artifacts.save_frame(
-                pd.concat({d.date().isoformat(): m.assign(value_model=m.attrs["value_model"]["method"])
-                           for d, m in chain.items()}, names=["reference_date"])
+                pd.concat({d.date().isoformat(): m for d, m in chain.items()},
+                          names=["reference_date"])
                 .reset_index(), path(run_dir, "warmup"), index=False)
         last_month = chain[max(chain)] if chain else None
     label = f"Insiders by {insiders_rule}" + (f" ({value_model} model)" if insiders_rule == "value" else "")
@@ -346,8 +346,7 @@ def select(
             "value_model": value_model if insiders_rule == "value" else None,
             "value_model_used": model_used["method"],
             "value_model_reason": model_used["reason"],
-            "warmup_months": len(chain) if insiders_rule == "value" and previous is None
-            and warmup_months else 0,
+            "warmup_months": len(chain),
             "policy": membership.to_dict(),
             "policy_text": membership.describe() if insiders_rule == "value" else
             "Insiders are the customers of the highest-value segment (the study's rule).",

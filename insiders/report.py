@@ -183,8 +183,8 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
 
     # history: replay the months before (same features and model) beside the stability check
     candidate = Candidate.from_row(chosen)  # the chosen model exactly (a DBSCAN keeps its eps)
-    first_day = inputs.lines["invoice_date"].min()
-    dates = [d for d in monthly_reference_dates(reference, replay_months)[:-1] if d >= first_day]
+    purchases = inputs.lines.loc[~inputs.lines["is_return"], "invoice_date"]
+    dates = monthly_reference_dates(reference, replay_months, purchases.min().normalize())[:-1]
     emb_cols = [f"{chosen['space']}_x", f"{chosen['space']}_y"]
     if chosen["space"] != "features" and set(emb_cols) <= set(inputs.embeddings.columns):
         embedding = inputs.embeddings.loc[features.index, emb_cols].to_numpy()

@@ -408,18 +408,16 @@ def _replace_month(conn, timeouts, month, run_row, customers, profiles, scores, 
             f"SELECT max(run_month) FROM {SCHEMA}.runs WHERE run_month < %s", (month,)
         ).fetchone()[0]
         rows["membership_history"] = _record_membership(conn, month, previous)
-        # a month loaded (or rerun) before an existing later month changes that month's
+        # a month loaded (or rerun) before existing later months changes the next one's
         # entries and exits: recompute them against this one
-        following = conn.execute(
-            f"SELECT min(run_month) FROM {SCHEMA}.runs WHERE run_month > %s", (month,)
-        ).fetchone()[0]
-        if following is not None:
+        later = [r[0] for r in conn.execute(
+            f"SELECT run_month FROM {SCHEMA}.runs WHERE run_month > %s ORDER BY run_month", (month,))]
+        if later:
             conn.execute(f"DELETE FROM {SCHEMA}.membership_history WHERE run_month = %s",
-                         (following,))
-            _record_membership(conn, following, month)
+                         (later[0],))
+            _record_membership(conn, later[0], month)
     rows["_previous"] = previous
-    rows["_later"] = [r[0] for r in conn.execute(
-        f"SELECT run_month FROM {SCHEMA}.runs WHERE run_month > %s ORDER BY run_month", (month,))]
+    rows["_later"] = later
     return rows
 
 

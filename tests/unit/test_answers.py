@@ -100,6 +100,9 @@ def test_monthly_reference_dates_are_the_14ths_before():
     dates = monthly_reference_dates(pd.Timestamp("2011-12-09"), 2)
     assert [d.date().isoformat() for d in dates] == ["2011-09-14", "2011-10-14", "2011-11-14",
                                                      "2011-12-09"]
+    # a young shop: none before its first purchase day (which itself may be one)
+    dates = monthly_reference_dates(pd.Timestamp("2011-02-14"), 5, pd.Timestamp("2010-12-14"))
+    assert [d.date().isoformat() for d in dates] == ["2010-12-14", "2011-01-14", "2011-02-14"]
 
 
 def test_actions_follow_the_figures():
