@@ -345,6 +345,8 @@ def _add_source(p: argparse.ArgumentParser, default: str | None = None) -> None:
     p.add_argument("--thousands", default=_DEFAULTS["thousands"],
                    help="thousands separator: auto (default), '.', ',', another character, "
                    "or 'none'")
+    p.add_argument("--sheet", help="the Excel sheet to read (default: every sheet, when they "
+                   "share one header; refused, naming them, when they do not)")
 
 
 def _add_filter_options(p: argparse.ArgumentParser) -> None:
@@ -432,7 +434,8 @@ def _ingest(args: argparse.Namespace) -> pd.DataFrame:
     with stage(f"ingest {args.source}"):
         read = _run_config(args).read
         return read_transactions(args.source, encoding=read.encoding, date_format=read.date_format,
-                                 decimal=read.decimal, thousands=read.thousands)
+                                 decimal=read.decimal, thousands=read.thousands,
+                                 sheet_name=read.sheet)
 
 
 def _is_filtered(source: str) -> bool:

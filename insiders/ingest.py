@@ -123,7 +123,7 @@ def read_transactions(
     date_format: str | None = None,
     decimal: str = "auto",
     thousands: str | None = "auto",
-    sheet_name: str | int = 0,
+    sheet_name: str | None = None,
     storage_options: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Read transaction lines and return them in the canonical schema.
@@ -148,7 +148,9 @@ def read_transactions(
             a point; refused when only values like ``1,234`` are present).
         thousands: thousands separator of text numbers, in groups of three digits; ``"auto"``
             allows whichever of ``.`` and ``,`` is not the decimal separator, None allows none.
-        sheet_name: the Excel sheet to read.
+        sheet_name: the workbook sheet to read; None reads every sheet, when they all carry
+            the same header (Online Retail II's two yearly sheets), as one source, and refuses
+            a workbook whose sheets differ, naming them.
         storage_options: passed to fsspec (e.g. ``{"client_kwargs": {"endpoint_url": ...}}``).
 
     Returns:
@@ -186,7 +188,7 @@ def _read_file(
     date_format: str | None = None,
     decimal: str = "auto",
     thousands: str | None = "auto",
-    sheet_name: str | int = 0,
+    sheet_name: str | None = None,
     storage_options: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """One file's lines in the canonical schema (see :func:`read_transactions`)."""
@@ -199,8 +201,14 @@ def _read_file(
         frame = _read_csv(src, raw_bytes, encoding)
         row_label = _csv_row_label
     elif fmt == "excel":
-        frame = _read_with(src, "Excel", lambda: pd.read_excel(io.BytesIO(raw_bytes), sheet_name))
-        row_label = _excel_row_label
+        sheets = _read_sheets(src, raw_bytes, sheet_name)
+        lines = pd.concat(
+            [_to_schema(frame, src, _sheet_row_label(name, len(sheets) > 1), date_format,
+                        decimal, thousands) for name, frame in sheets.items()],
+            ignore_index=True)
+        logger.info("read %d lines from %s (%s)", len(lines), src,
+                    ", ".join(f"sheet {name!r}" for name in sheets))
+        return lines
     else:
         frame = _read_with(src, "Parquet", lambda: pd.read_parquet(io.BytesIO(raw_bytes)))
         row_label = _plain_row_label
@@ -380,8 +388,45 @@ def _csv_row_label(i: int) -> str:
     return f"row {i + 1:,} (line {i + 2:,} of the file)"
 
 
-def _excel_row_label(i: int) -> str:
-    return f"row {i + 1:,} (sheet row {i + 2:,})"
+def _read_sheets(src: str, raw_bytes: bytes, sheet_name: str | None) -> dict[str, pd.DataFrame]:
+    """The workbook's sheets to read, by name: the one asked for, or every sheet when they all
+    carry the same header (empty sheets skipped); a workbook whose sheets differ is refused."""
+    book = _read_with(src, "Excel", lambda: pd.ExcelFile(io.BytesIO(raw_bytes)))
+    names = [str(name) for name in book.sheet_names]
+    listed = ", ".join(repr(name) for name in names)
+    if sheet_name is not None:
+        if sheet_name not in names:
+            raise IngestError(src, f"has no sheet {sheet_name!r}; its sheets: {listed}",
+                              value=sheet_name, hint="Set the param 'sheet' (CLI --sheet) to "
+                              "one of its sheets, or leave it empty to read them all")
+        names = [sheet_name]
+    sheets = {}
+    for name in names:
+        frame = _read_with(src, "Excel", lambda n=name: pd.read_excel(book, sheet_name=n))
+        if not frame.columns.empty or sheet_name is not None:
+            sheets[name] = frame
+    if not sheets:
+        raise IngestError(src, "every sheet of the workbook is empty",
+                          hint="Check the export; it has no lines")
+    headers = {name: [str(c) for c in frame.columns] for name, frame in sheets.items()}
+    first = next(iter(headers.values()))
+    differ = [name for name, header in headers.items() if header != first]
+    if differ:
+        raise IngestError(
+            src, f"the workbook's sheets do not share one header (sheets: {listed}; "
+            f"{', '.join(repr(n) for n in differ)} differ from {next(iter(headers))!r})",
+            hint="Set the param 'sheet' (CLI --sheet) to the sheet that holds the transaction "
+            "lines, or give the sheets one header")
+    return sheets
+
+
+def _sheet_row_label(name: str, named: bool) -> Callable[[int], str]:
+    """Rows of a sheet as the user finds them in the workbook (the header is row 1)."""
+    where = f"sheet {name!r} row" if named else "sheet row"
+
+    def label(i: int) -> str:
+        return f"row {i + 1:,} ({where} {i + 2:,})"
+    return label
 
 
 def _plain_row_label(i: int) -> str:

@@ -72,7 +72,7 @@ def ingest(
     with stage(f"ingest {source}"):
         frames = iter_transactions(
             source, encoding=read.encoding, date_format=read.date_format, decimal=read.decimal,
-            thousands=read.thousands, storage_options=storage_options,
+            thousands=read.thousands, sheet_name=read.sheet, storage_options=storage_options,
         )
         # every file is read and checked before the new attempt begins and the lines replace
         # the folder's: input that cannot be read leaves the folder as it was

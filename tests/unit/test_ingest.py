@@ -64,6 +64,53 @@ def test_excel_and_parquet_read_like_csv(tmp_path):
     pd.testing.assert_frame_equal(read_transactions(tmp_path / "lines.parquet"), from_csv)
 
 
+def _yearly_workbook(tmp_path: Path, second_header: dict | None = None) -> tuple[Path, pd.DataFrame]:
+    """Online Retail II's layout: one sheet per year, the same header on each (or, with
+    ``second_header``, the second sheet's columns renamed)."""
+    raw = pd.read_csv(csv_with(tmp_path, *GOOD_ROWS), dtype={"InvoiceNo": str})
+    raw["InvoiceDate"] = pd.to_datetime(raw["InvoiceDate"], format="%d-%b-%y")
+    later = raw.assign(InvoiceDate=raw["InvoiceDate"] + pd.DateOffset(years=1))
+    path = tmp_path / "online_retail_II.xlsx"
+    with pd.ExcelWriter(path) as book:
+        raw.to_excel(book, sheet_name="Year 2010-2011", index=False)
+        later.rename(columns=second_header or {}).to_excel(book, sheet_name="Year 2011-2012",
+                                                           index=False)
+        pd.DataFrame().to_excel(book, sheet_name="Notes", index=False)  # empty: skipped
+    return path, raw
+
+
+def test_a_workbook_of_yearly_sheets_is_read_whole(tmp_path):
+    path, raw = _yearly_workbook(tmp_path)
+    lines = read_transactions(path)
+    assert len(lines) == 2 * len(raw)  # never the first sheet alone
+    assert lines["invoice_date"].dt.year.value_counts().sort_index().tolist() == [3, 3]
+    one = read_transactions(path, sheet_name="Year 2011-2012")
+    assert len(one) == len(raw) and (one["invoice_date"].dt.year == 2011).all()
+
+
+def test_a_workbook_whose_sheets_differ_is_refused_naming_them(tmp_path):
+    path, _ = _yearly_workbook(tmp_path, second_header={"UnitPrice": "Price each"})
+    with pytest.raises(IngestError) as info:
+        read_transactions(path)
+    check(info.value, "'Year 2010-2011'", "'Year 2011-2012'", "do not share one header", "--sheet")
+    with pytest.raises(IngestError) as info:
+        read_transactions(path, sheet_name="Year 2012")
+    check(info.value, "has no sheet 'Year 2012'", "'Year 2010-2011'", "'sheet'")
+    assert len(read_transactions(path, sheet_name="Year 2010-2011")) == 3
+
+
+def test_an_error_in_a_later_sheet_names_the_sheet(tmp_path):
+    raw = pd.read_csv(csv_with(tmp_path, *GOOD_ROWS), dtype={"InvoiceNo": str})
+    bad = raw.assign(InvoiceDate=["01-Dec-10", "not a date", "01-Dec-10"])
+    path = tmp_path / "two.xlsx"
+    with pd.ExcelWriter(path) as book:
+        raw.to_excel(book, sheet_name="2010", index=False)
+        bad.to_excel(book, sheet_name="2011", index=False)
+    with pytest.raises(IngestError) as info:
+        read_transactions(path)
+    check(info.value, "row 2 (sheet '2011' row 3)", "column 'InvoiceDate'", "'not a date'")
+
+
 def test_file_url_is_read_through_fsspec(tmp_path):
     path = csv_with(tmp_path, *GOOD_ROWS)
     assert len(read_transactions(f"file://{path}")) == 3
