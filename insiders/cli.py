@@ -23,6 +23,7 @@ from insiders.config import (
 from insiders.errors import InputError
 from insiders.numba_target import NumbaTargetError
 from insiders.options import FEATURE_DESCRIPTIONS, FEATURE_ENGINES, MODELS, RULES, SCALERS, SPACES
+from insiders.presets import PRESETS, ROLES
 from insiders.progress import set_enabled, show_in_terminal, stage
 from insiders.schema import FILTERED_EXTRA
 
@@ -347,6 +348,15 @@ def _add_source(p: argparse.ArgumentParser, default: str | None = None) -> None:
                    "or 'none'")
     p.add_argument("--sheet", help="the Excel sheet to read (default: every sheet, when they "
                    "share one header; refused, naming them, when they do not)")
+    p.add_argument("--preset", default=_DEFAULTS["preset"], choices=list(PRESETS),
+                   help="the export's layout (default: online_retail, the UCI files with the "
+                   "study's data rules; shopify_orders, woocommerce_orders, transactions: "
+                   "customer,date,amount with the general rules only)")
+    p.add_argument("--columns", help="the export's columns by role, on top of the preset, e.g. "
+                   "'customer=Email,date=Created at,amount=Total' (roles: "
+                   + ", ".join(ROLES) + ")")
+    p.add_argument("--currency", help="ISO code of the amounts, e.g. EUR (default: the "
+                   "preset's, GBP for online_retail)")
 
 
 def _add_filter_options(p: argparse.ArgumentParser) -> None:
@@ -435,7 +445,7 @@ def _ingest(args: argparse.Namespace) -> pd.DataFrame:
         read = _run_config(args).read
         return read_transactions(args.source, encoding=read.encoding, date_format=read.date_format,
                                  decimal=read.decimal, thousands=read.thousands,
-                                 sheet_name=read.sheet)
+                                 sheet_name=read.sheet, preset=read.preset, columns=read.columns)
 
 
 def _is_filtered(source: str) -> bool:

@@ -24,6 +24,7 @@ from insiders.options import (
     SPACES,
     STUDY_FEATURES,
 )
+from insiders.presets import PRESETS, ROLES, parse_column_map, preset
 
 __all__ = [
     "FEATURE_ENGINES",
@@ -270,6 +271,21 @@ class ReadConfig:
     decimal: str = "auto"
     thousands: str | None = "auto"
     sheet: str | None = None
+    preset: str = "online_retail"
+    columns: str | None = None
+    currency: str | None = None
+
+    def __post_init__(self) -> None:
+        preset(self.preset)  # an unknown name is refused, naming the known ones
+        parse_column_map(self.columns)
+        if self.currency and not (len(self.currency) == 3 and self.currency.isalpha()
+                                  and self.currency.isupper()):
+            raise InputError(f"currency must be an ISO 4217 code like EUR, got {self.currency!r}")
+
+    @property
+    def money_currency(self) -> str:
+        """The ISO code of the amounts: the param, else the preset's ("" when neither says)."""
+        return self.currency or preset(self.preset).currency or ""
 
 
 @dataclass(frozen=True)
@@ -366,6 +382,9 @@ class RunConfig:
             "decimal": self.read.decimal,
             "thousands": self.read.thousands,
             "sheet": self.read.sheet,
+            "preset": self.read.preset,
+            "columns": self.read.columns,
+            "currency": self.read.currency,
             "max_quantity": self.quality.max_quantity,
             "max_unit_price": self.quality.max_unit_price,
             "max_line_revenue": self.quality.max_line_revenue,
@@ -412,13 +431,17 @@ class RunConfig:
         unknown = set(params) - set(PARAMS) - RUN_PARAMS
         if unknown:
             raise InputError(f"unknown param(s) {sorted(unknown)}; known: {', '.join(PARAMS)}")
-        p = {**cls().to_params(), **{k: v for k, v in params.items() if v is not None}}
+        given = {k: v for k, v in params.items() if v is not None}
+        rules = preset(given.get("preset") or ReadConfig.preset).rules  # the shop's, by preset
+        p = {**cls().to_params(), "min_unit_price": rules["min_unit_price"],
+             "excluded_customers": list(rules["excluded_customers"]), **given}
         k_max = int(p["k_max_tried"])
         if k_max < 2:
             raise InputError(f"k_max_tried must be at least 2, got {k_max}")
         return cls(
             read=ReadConfig(p["encoding"], p["date_format"] or None, p["decimal"],
-                            None if p["thousands"] == "" else p["thousands"], p["sheet"] or None),
+                            None if p["thousands"] == "" else p["thousands"], p["sheet"] or None,
+                            p["preset"], p["columns"] or None, p["currency"] or None),
             quality=QualityConfig(
                 max_quantity=int(p["max_quantity"]),
                 max_unit_price=float(p["max_unit_price"]),
@@ -433,6 +456,8 @@ class RunConfig:
                 anonymous=p["anonymous_policy"],
                 min_unit_price=float(p["min_unit_price"]),
                 excluded_customers=tuple(int(c) for c in p["excluded_customers"]),
+                non_product_code_pattern=rules["non_product_code_pattern"],
+                excluded_countries=tuple(rules["excluded_countries"]),
             ),
             engine=FeatureEngineConfig(p["feature_engine"], str(p["duckdb_memory_limit"])),
             embed=EmbedConfig(tuple(p["features"]), tuple(p["spaces"]), p["scaler"],
@@ -482,6 +507,15 @@ PARAMS: dict[str, ParamSpec] = {
                          {"type": "string", "enum": ["auto", ".", ","]}),
     "thousands": ParamSpec("Thousands separator", "Reading", "auto, '.', ',', another "
                            "character, or an empty text for none", _NULL_STR),
+    "preset": ParamSpec("Export layout", "Reading", "Which shop export the source is: "
+                        "online_retail (the UCI files, with the study's data rules), "
+                        "shopify_orders, woocommerce_orders or transactions (customer, date, "
+                        "amount)", {"type": "string", "enum": list(PRESETS)}),
+    "columns": ParamSpec("Column map", "Reading", "The export's columns by role, on top of the "
+                         "preset: customer=Email,date=Created at,amount=Total (roles: "
+                         + ", ".join(ROLES) + ")", _NULL_STR),
+    "currency": ParamSpec("Currency", "Reading", "ISO code of the amounts (EUR, USD...); empty: "
+                          "the preset's (GBP for online_retail)", _NULL_STR),
     "sheet": ParamSpec("Workbook sheet", "Reading", "The Excel sheet that holds the lines; "
                        "empty: every sheet, when they share one header", _NULL_STR),
     "max_quantity": ParamSpec("Largest quantity", "Data quality", "A line whose quantity is "

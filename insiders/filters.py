@@ -87,7 +87,8 @@ def filter_index(
         codes = con.execute(f"SELECT DISTINCT stock_code FROM {source} "
                             "WHERE stock_code IS NOT NULL").df()["stock_code"]
         pattern = re.compile(config.non_product_code_pattern)
-        non_product = [c for c in codes if pattern.fullmatch(str(c))]
+        non_product = ([c for c in codes if pattern.fullmatch(str(c))]
+                       if config.non_product_code_pattern else [])
         con.register("insiders_non_product", pd.DataFrame({"stock_code": pd.Series(
             non_product, dtype=object if non_product else "str")}))
         rule = _first_rule_sql(config)

@@ -74,7 +74,7 @@ def money(value: Any, currency: str = "GBP", *, signed: bool = False) -> str:
         text = f"{size:,.2f}"
     negative = amount < 0 and any(c in "123456789" for c in text)
     symbol = CURRENCY_SYMBOLS.get(currency)
-    text = symbol + text if symbol else f"{currency} {text}"
+    text = symbol + text if symbol else f"{currency} {text}" if currency else text
     return _signed(text, negative, signed)
 
 

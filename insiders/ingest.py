@@ -7,6 +7,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ import numpy as np
 import pandas as pd
 
 from insiders.errors import InputError
-from insiders.schema import ALIASES, COLUMNS, NULLABLE, normalise_name
+from insiders.presets import PRESETS, ROLES, Preset, parse_column_map, suggest_preset
+from insiders.presets import preset as get_preset
+from insiders.schema import ALIASES, COLUMNS, NULLABLE, customer_surrogates, normalise_name
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +36,10 @@ DATE_FORMATS = (
 )
 #: A date with the day and the month as numbers and the year last, optionally a time.
 _DAY_MONTH = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?:([ T])\d{1,2}:\d{2}(:\d{2})?)?")
+
+#: A date and time followed by its UTC offset (Shopify's exports), and the offset alone.
+_WITH_OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?\s*(?:[+-]\d{2}:?\d{2}|Z)")
+_OFFSET = r"\s*(?:[+-]\d{2}:?\d{2}|Z)$"
 
 #: C1 control characters: what cp1252 text (€, curly quotes) turns into when read as Latin-1.
 _C1 = re.compile("[\x80-\x9f]")
@@ -124,6 +131,8 @@ def read_transactions(
     decimal: str = "auto",
     thousands: str | None = "auto",
     sheet_name: str | None = None,
+    preset: str = "online_retail",
+    columns: str | dict[str, str] | None = None,
     storage_options: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Read transaction lines and return them in the canonical schema.
@@ -151,6 +160,10 @@ def read_transactions(
         sheet_name: the workbook sheet to read; None reads every sheet, when they all carry
             the same header (Online Retail II's two yearly sheets), as one source, and refuses
             a workbook whose sheets differ, naming them.
+        preset: the export's layout (:data:`insiders.presets.PRESETS`): ``online_retail``
+            (the UCI files), ``shopify_orders``, ``woocommerce_orders``, ``transactions``.
+        columns: a column map on top of the preset, ``"customer=Email,date=Created at"``
+            (roles: :data:`insiders.presets.ROLES`).
         storage_options: passed to fsspec (e.g. ``{"client_kwargs": {"endpoint_url": ...}}``).
 
     Returns:
@@ -163,6 +176,7 @@ def read_transactions(
     src = str(source)
     parts = list(iter_transactions(src, encoding=encoding, date_format=date_format,
                                    decimal=decimal, thousands=thousands, sheet_name=sheet_name,
+                                   preset=preset, columns=columns,
                                    storage_options=storage_options))
     if len(parts) == 1:
         return parts[0]
@@ -189,10 +203,13 @@ def _read_file(
     decimal: str = "auto",
     thousands: str | None = "auto",
     sheet_name: str | None = None,
+    preset: str = "online_retail",
+    columns: str | dict[str, str] | None = None,
     storage_options: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """One file's lines in the canonical schema (see :func:`read_transactions`)."""
     fmt = detect_format(src)
+    layout = (get_preset(preset), parse_column_map(columns))
     _check_separators(src, decimal, thousands)
     raw_bytes = _read_bytes(src, storage_options or {})
     if not raw_bytes.strip():
@@ -204,7 +221,7 @@ def _read_file(
         sheets = _read_sheets(src, raw_bytes, sheet_name)
         lines = pd.concat(
             [_to_schema(frame, src, _sheet_row_label(name, len(sheets) > 1), date_format,
-                        decimal, thousands) for name, frame in sheets.items()],
+                        decimal, thousands, layout) for name, frame in sheets.items()],
             ignore_index=True)
         logger.info("read %d lines from %s (%s)", len(lines), src,
                     ", ".join(f"sheet {name!r}" for name in sheets))
@@ -212,7 +229,7 @@ def _read_file(
     else:
         frame = _read_with(src, "Parquet", lambda: pd.read_parquet(io.BytesIO(raw_bytes)))
         row_label = _plain_row_label
-    lines = _to_schema(frame, src, row_label, date_format, decimal, thousands)
+    lines = _to_schema(frame, src, row_label, date_format, decimal, thousands, layout)
     logger.info("read %d lines from %s", len(lines), src)
     return lines
 
@@ -446,22 +463,102 @@ def _rename_columns(frame: pd.DataFrame, src: str) -> pd.DataFrame:
         elif (name.startswith("Unnamed:") or not name.strip()) and frame[col].isna().all():
             drop.append(col)  # e.g. the trailing empty column of the shop's export
         else:
+            suggested = suggest_preset([str(c) for c in frame.columns])
             raise IngestError(
                 src,
                 "unknown column",
                 column=name,
-                hint="Rename it to one of InvoiceNo, StockCode, Description, Quantity, "
+                hint=(f"This looks like the preset {suggested!r}: set the param 'preset' (CLI "
+                      f"--preset {suggested}). " if suggested else "")
+                + "Rename it to one of InvoiceNo, StockCode, Description, Quantity, "
                 "InvoiceDate, UnitPrice, CustomerID, Country (or the Online Retail II names "
-                "Invoice, Price, Customer ID), or remove it",
+                "Invoice, Price, Customer ID), or remove it; or name the export's columns with "
+                f"the param 'columns' (CLI --columns customer=...,date=...) or a preset "
+                f"({', '.join(PRESETS)})",
             )
     missing = [c for c in COLUMNS if c not in renames.values()]
     if missing:
         raise IngestError(
             src,
             f"missing column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns))}",
-            hint="Export every column of the transaction table",
+            hint="Export every column of the transaction table, or name the columns there are "
+            "with the param 'columns' (CLI --columns customer=...,date=...,amount=...)",
         )
     return frame.drop(columns=drop).rename(columns=renames)
+
+
+@dataclass
+class _Mapped:
+    """A frame mapped by a preset or a column map, and what the mapping left to compute."""
+
+    frame: pd.DataFrame  # the schema's columns (absent ones empty), ``status`` if mapped
+    names: dict[str | None, str]  # schema column -> the export's header, for messages
+    absent: set[str]  # schema columns the export does not have
+    amount: bool  # ``unit_price`` holds the line's amount (to divide by the quantity)
+    text_keys: bool  # customers are keys to keep as text (e-mails, ids with leading zeros)
+
+
+def _map_columns(frame: pd.DataFrame, src: str, layout: tuple[Preset, dict[str, str]]) -> _Mapped:
+    """The export's columns by role: the column map's, else the preset's (see
+    :mod:`insiders.presets`); order-level fields filled from the order's first line."""
+    preset, given = layout
+    headers = {normalise_name(c): c for c in frame.columns}
+    found = [str(c) for c in frame.columns]
+    roles: dict[str, Any] = {}
+    for role in ROLES:
+        if role in given:
+            column = given[role] if given[role] in frame.columns else headers.get(
+                normalise_name(given[role]))
+            if column is None:
+                raise IngestError(src, f"the column map names {given[role]!r} for {role!r}, "
+                                  f"but the file has no such column; found {', '.join(found)}",
+                                  hint="Fix the param 'columns' (CLI --columns)")
+            roles[role] = column
+        elif (column := next((headers[normalise_name(o)] for o in preset.columns.get(role, ())
+                              if normalise_name(o) in headers), None)) is not None:
+            roles[role] = column
+    priced = "amount" in roles or ("unit_price" in roles and "quantity" in roles)
+    missing = [r for r in ("customer", "date") if r not in roles] + (
+        [] if priced else ["amount (or quantity and unit_price)"])
+    if missing:
+        suggested = suggest_preset(found)
+        raise IngestError(
+            src, f"no column for {', '.join(missing)} under the preset {preset.name!r}; found "
+            f"{', '.join(found)}",
+            hint=(f"This looks like the preset {suggested!r} (CLI --preset {suggested}); "
+                  if suggested and suggested != preset.name else "")
+            + "name the columns with the param 'columns' (CLI --columns customer=COLUMN,"
+            f"date=COLUMN,amount=COLUMN) or pick a preset: {', '.join(PRESETS)}")
+    used = set(roles.values())
+    ignored = [c for c in found if c not in {str(u) for u in used}]
+    if preset.strict and ignored and not given:
+        raise IngestError(src, "unknown column", column=ignored[0],
+                          hint=f"The preset {preset.name!r} reads exactly its columns")
+    if ignored:
+        logger.info("%s: columns not used: %s", src, ", ".join(ignored))
+    invoice = roles.get("invoice")
+    out = pd.DataFrame(index=frame.index)
+    for role, column in roles.items():
+        values = frame[column]
+        if invoice is not None and role in preset.order_fields and role != "invoice":
+            # later lines of an order leave the order's fields empty: take the first line's
+            empty = values.isna() | (values.astype("str").str.strip() == "")
+            values = values.where(~empty, values.where(~empty).groupby(frame[invoice]).transform(
+                "first"))
+        target = "unit_price" if role == "amount" else ROLES[role] or role
+        if role == "amount" and "unit_price" in roles and "quantity" in roles:
+            continue  # the unit price and the quantity say it already
+        out[target] = values
+    names = {("unit_price" if r == "amount" else ROLES[r] or r): str(c) for r, c in roles.items()}
+    absent = {c for c in COLUMNS if c not in out.columns}
+    for column in absent:
+        out[column] = None
+    keys = out["customer_id"]
+    text_keys = not pd.api.types.is_numeric_dtype(keys) and bool(
+        (~keys.dropna().astype("str").str.strip().str.fullmatch(r"[1-9]\d{0,17}|0")).any())
+    return _Mapped(out.reset_index(drop=True), names, absent,
+                   "amount" in roles and not ("unit_price" in roles and "quantity" in roles),
+                   text_keys)
 
 
 def _first_bad(mask: pd.Series | np.ndarray) -> int:
@@ -475,9 +572,15 @@ def _to_schema(
     date_format: str | None,
     decimal: str,
     thousands: str | None,
+    layout: tuple[Preset, dict[str, str]] | None = None,
 ) -> pd.DataFrame:
-    original_names = {ALIASES.get(normalise_name(c)): str(c) for c in frame.columns}
-    frame = _rename_columns(frame, src).reset_index(drop=True)
+    if layout is None or (layout[0].name == "online_retail" and not layout[1]):
+        original_names = {ALIASES.get(normalise_name(c)): str(c) for c in frame.columns}
+        mapped = _Mapped(_rename_columns(frame, src).reset_index(drop=True), original_names,
+                         set(), False, False)
+    else:
+        mapped = _map_columns(frame, src, layout)
+    frame, original_names, absent = mapped.frame, mapped.names, mapped.absent
 
     def fail(column: str, i: int, problem: str, hint: str) -> IngestError:
         value = frame[column].iloc[i]
@@ -492,7 +595,7 @@ def _to_schema(
 
     for column in COLUMNS:
         values = frame[column]
-        if column not in NULLABLE and values.isna().any():
+        if column not in NULLABLE and column not in absent and values.isna().any():
             i = _first_bad(values.isna())
             raise IngestError(
                 src,
@@ -501,16 +604,22 @@ def _to_schema(
                 column=original_names[column],
                 hint="Fill it in or remove the line",
             )
+    numbers = [c for c in _NUMBER_COLUMNS if c not in absent
+               and not (c == "customer_id" and mapped.text_keys)]
     texts = {
         column: _NumberTexts(frame[column])
-        for column in _NUMBER_COLUMNS
+        for column in numbers
         if not pd.api.types.is_numeric_dtype(frame[column])
     }
     separators = _separators(texts, decimal, thousands, fail, row_label, original_names)
     out: dict[str, pd.Series] = {}
     for column in COLUMNS:
         values = frame[column]
-        if column == "invoice_date":
+        if column in absent:
+            out[column] = values
+        elif column == "customer_id" and mapped.text_keys:
+            out[column] = customer_surrogates(values)
+        elif column == "invoice_date":
             out[column] = _parse_dates(values, column, date_format, fail)
         elif column in texts:
             out[column] = _parse_text_numbers(texts[column], column, separators, decimal == "auto", fail)
@@ -520,8 +629,38 @@ def _to_schema(
             text = values.astype("str").str.strip()
             out[column] = text.where(values.notna(), None) if column in NULLABLE else text
     lines = pd.DataFrame(out)
+    if "status" in frame:
+        lines = _purchases_only(lines, frame["status"], layout[0], src)
+    if mapped.amount:  # a line's amount: the unit price is the amount per item
+        amount = lines["unit_price"].astype("float64")
+        if "quantity" in absent:
+            lines["quantity"] = np.where(amount < 0, -1, 1).astype("int64")
+        elif (lines["quantity"] == 0).any():
+            raise fail("quantity", _first_bad(lines["quantity"] == 0), "a quantity of 0 beside "
+                       "an amount", "Fix the value or remove the line")
+        lines["unit_price"] = (amount / lines["quantity"].astype("float64")).abs()
+    elif "quantity" in absent:
+        lines["quantity"] = np.int64(1)
+    if "invoice_no" in absent:  # one order per customer and timestamp
+        lines["invoice_no"] = (lines["customer_id"].astype("str") + " "
+                               + lines["invoice_date"].dt.strftime("%Y-%m-%d %H:%M:%S"))
+    for column in ("stock_code", "country", "description"):
+        if column in absent:
+            lines[column] = pd.Series(None, index=lines.index, dtype="object")
+    lines["quantity"] = lines["quantity"].astype("int64")
     lines["description"] = lines["description"].astype("str")
-    return lines
+    return lines[list(COLUMNS)]
+
+
+def _purchases_only(lines: pd.DataFrame, status: pd.Series, preset: Preset,
+                    src: str) -> pd.DataFrame:
+    """The lines whose order status is a purchase under the preset's rule."""
+    excluded = status.astype("str").map(normalise_name).isin(
+        {normalise_name(s) for s in preset.excluded_statuses}).to_numpy()
+    if excluded.any():
+        logger.info("%s: %d lines of orders whose status is %s are not purchases (preset %s)",
+                    src, int(excluded.sum()), " or ".join(preset.excluded_statuses), preset.name)
+    return lines[~excluded].reset_index(drop=True)
 
 
 def _parse_numbers(values: pd.Series, column: str, fail: Callable[..., IngestError]) -> pd.Series:
@@ -770,6 +909,11 @@ def _parse_dates(
         return dates.astype("datetime64[ns]")
     text = values.astype("str").str.strip()
     first = text.iloc[0]
+    if not date_format and _WITH_OFFSET.fullmatch(first):
+        # Shopify's "2011-12-09 12:50:00 +0000": the shop's own wall-clock time is kept (a
+        # purchase's day is the shop's day), the offset dropped
+        text = text.str.replace(_OFFSET, "", regex=True)
+        first = text.iloc[0]
     if date_format:
         formats = [date_format]
     elif _DAY_MONTH.fullmatch(first):

@@ -72,7 +72,8 @@ def ingest(
     with stage(f"ingest {source}"):
         frames = iter_transactions(
             source, encoding=read.encoding, date_format=read.date_format, decimal=read.decimal,
-            thousands=read.thousands, sheet_name=read.sheet, storage_options=storage_options,
+            thousands=read.thousands, sheet_name=read.sheet, preset=read.preset,
+            columns=read.columns, storage_options=storage_options,
         )
         # every file is read and checked before the new attempt begins and the lines replace
         # the folder's: input that cannot be read leaves the folder as it was
@@ -85,6 +86,8 @@ def ingest(
         "lines_read": n_lines,
         "first_line": str(seen["first"].date()),
         "last_line": str(seen["last"].date()),
+        "preset": read.preset,
+        "currency": read.money_currency,
     }
     artifacts.save_json(facts, path(run_dir, "facts"))  # a new attempt: no earlier stage's facts
     return facts
@@ -283,7 +286,8 @@ def select(
         table, labels[chosen["candidate"]], value_score=policy.value_score, previous=previous,
         name_top=insiders_rule == "cluster",
     )
-    reference = artifacts.load_json(path(run_dir, "facts"))["reference_date"]
+    facts_so_far = artifacts.load_json(path(run_dir, "facts"))
+    reference, currency = facts_so_far["reference_date"], facts_so_far.get("currency", "")
     lines = LineHistory(load_lines(run_dir, VALUE_COLUMNS))  # shared by every fit
     last_month = previous
     chain: dict = {}
@@ -305,7 +309,7 @@ def select(
         segments = tier_members(
             table, segments, lines=lines, reference_date=reference, previous=last_month,
             rule=insiders_rule, value_model=value_model, policy=membership,
-            random_state=random_state, model_used=model_used,
+            random_state=random_state, currency=currency, model_used=model_used,
         )
     profiles = profile_segments(table, segments, value_score=policy.value_score)
     artifacts.save_frame(segments, path(run_dir, "segments"))
@@ -392,7 +396,9 @@ def report(run_dir: str, *, replay_months: int = 5, random_state: int = 42,
     with stage("report: the nine questions"):
         built = build_report(load_inputs(run_dir), replay_months=replay_months,
                              random_state=random_state,
-                             stability_sample_size=stability_sample_size)
+                             stability_sample_size=stability_sample_size,
+                             currency=artifacts.load_json(path(run_dir, "facts")).get(
+                                 "currency", ""))
         written = write_report(built, run_dir)
     return record_facts(run_dir, {"report": written["report_html"], "answers": len(built.answers)})
 

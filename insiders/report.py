@@ -131,6 +131,7 @@ class Report:
     forecasts: pd.DataFrame  # month, model, expected_revenue, naive_revenue
     findings: Findings
     plots: dict[str, bytes]
+    currency: str = "GBP"  # ISO code of the amounts ("": none given)
 
     @property
     def context(self) -> dict[str, Any]:
@@ -139,11 +140,11 @@ class Report:
 
     @property
     def markdown(self) -> str:
-        return render_markdown(self.context)
+        return render_markdown(self.context, self.currency)
 
     @property
     def html(self) -> str:
-        return render_html(self.context, self.plots)
+        return render_html(self.context, self.plots, self.currency)
 
 
 def _answer(rows: list[dict], question: int, metric: str, value: float | None = None,
@@ -153,7 +154,8 @@ def _answer(rows: list[dict], question: int, metric: str, value: float | None = 
 
 
 def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot: int = 20,
-                 random_state: int = 42, stability_sample_size: int | None = None) -> Report:
+                 random_state: int = 42, stability_sample_size: int | None = None,
+                 currency: str = "GBP") -> Report:
     """Answer the nine questions from a run's tables.
 
     Args:
@@ -163,6 +165,7 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
         random_state: seed of every random step.
         stability_sample_size: the bootstrap draws from a seeded sample of this many
             customers when there are more (None: from all of them).
+        currency: ISO code of the amounts, for the text and the plots ("": none given).
     """
     sel = inputs.selection
     policy, chosen = sel["policy"], sel["chosen"]
@@ -252,10 +255,11 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
 
     plots = {  # computed apart from the text
         "embedding.png": png(plot_embedding(embedding, segments.reindex(features.index), chosen,
-                                            feature_names)),
-        "features_by_segment.png": png(plot_features(features, segments, feature_names)),
+                                            feature_names, currency=currency)),
+        "features_by_segment.png": png(plot_features(features, segments, feature_names,
+                                                     currency=currency)),
         "shares.png": png(plot_shares(profiles)),
-        "forecast.png": png(plot_forecast(series, forecast)),
+        "forecast.png": png(plot_forecast(series, forecast, currency=currency)),
         "membership.png": png(plot_membership(changes)),
     }
     forecasts = pd.DataFrame({
@@ -263,7 +267,7 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
         "model": forecast.method, "expected_revenue": forecast.forecast["expected"],
         "naive_revenue": forecast.forecast["naive"]})
     return Report(answers=answers_table(findings), forecasts=forecasts, findings=findings,
-                  plots=plots)
+                  plots=plots, currency=currency)
 
 
 def answers_table(f: Findings) -> pd.DataFrame:
@@ -332,7 +336,7 @@ def png(fig) -> bytes:
 
 
 def _symbol(currency: str) -> str:
-    return formats.CURRENCY_SYMBOLS.get(currency, currency)
+    return formats.CURRENCY_SYMBOLS.get(currency, currency) or "no currency given"
 
 
 def _ticks(kind: str, currency: str = "GBP"):

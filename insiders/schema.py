@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+
+import pandas as pd
 
 #: Canonical column names, in order, with the pandas dtype each one gets.
 COLUMNS: dict[str, str] = {
@@ -56,3 +59,29 @@ ALIASES.update({normalise_name(c): c for c in COLUMNS})
 #: (NaN where the rule has no such figure; see :mod:`insiders.membership`).
 TIER_COLUMNS: tuple[str, ...] = ("expected_revenue", "p_active", "value_rank", "status",
                                  "member_since", "months_below", "reason")
+
+
+#: Customer ids made from text keys start here; a key that is a plain whole number below it
+#: (no sign, no leading zero) is its own id, as in the UCI files.
+SURROGATE_START = 2**62
+
+
+def customer_surrogates(keys: pd.Series) -> pd.Series:
+    """Customer ids for keys kept as text (e-mails, UUIDs, ids with leading zeros).
+
+    A plain whole number below :data:`SURROGATE_START` is its own id; any other key (trimmed,
+    case kept) gets ``SURROGATE_START`` plus 62 bits of its BLAKE2b hash: the same key gives
+    the same id in every file, month and machine, and two keys collide with a probability of
+    about n^2 / 2^63 (a run with colliding keys would merge two customers).
+    """
+    text = keys.astype("str").str.strip().where(keys.notna(), None)
+    uniques = text.dropna().unique()
+
+    def one(key: str) -> int:
+        if re.fullmatch(r"[1-9]\d{0,17}|0", key) and int(key) < SURROGATE_START:
+            return int(key)
+        digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+        return SURROGATE_START + (int.from_bytes(digest, "big") % SURROGATE_START)
+
+    ids = dict(zip(uniques, (one(k) for k in uniques), strict=True))
+    return text.map(ids).astype("Int64")

@@ -70,7 +70,9 @@ def test_leaf_modules_import_nothing_above_them():
     assert graph["run_folder"] <= {"artifacts", "errors"}
     assert graph["errors"] == set()
     assert graph["queries"] == set()
-    assert graph["config"] <= {"options", "models", "errors"}  # errors: the leaf below all
+    assert graph["config"] <= {"options", "models", "presets", "errors"}  # errors: below all
+    assert graph["presets"] <= {"schema", "errors"}  # export layouts are data
+    assert graph["schema"] == set()
     assert graph["options"] <= {"models"}
     assert graph["models"] <= {"errors"}
     assert graph["numba_target"] == set()

@@ -1,0 +1,125 @@
+"""Other shops' exports (generated from the bundled data, see tests/exports.py) read through a
+preset or a column map give the UCI file's lines, features and Insiders, customers keyed by
+e-mail; the study's rules stay with the online_retail preset."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from insiders.config import RunConfig
+from insiders.features import build_customer_features
+from insiders.filters import filter_transactions
+from insiders.ingest import IngestError, read_transactions
+from insiders.membership import value_membership
+from insiders.presets import suggest_preset
+from insiders.schema import COLUMNS, customer_surrogates
+from tests import exports
+
+CUT = pd.Timestamp("2011-12-09")
+SAME = ["invoice_date", "quantity", "customer_id"]
+
+
+@pytest.fixture(scope="module")
+def purchases(real_lines) -> pd.DataFrame:
+    """The UCI file's purchase lines after the study's rules (so that no rule is left to
+    apply), of customers only: what the platforms' exports below hold. An order has one time
+    on those platforms (a few UCI invoices span two minutes: their first line's is kept)."""
+    kept = filter_transactions(real_lines).lines
+    bought = kept.loc[kept["quantity"] > 0, list(COLUMNS)].reset_index(drop=True)
+    return bought.assign(invoice_date=bought.groupby("invoice_no")["invoice_date"].transform("first"))
+
+
+def by_email(lines: pd.DataFrame) -> pd.DataFrame:
+    """UCI lines with the e-mail keys' customer ids, as an e-mail-keyed export reads."""
+    return lines.assign(customer_id=customer_surrogates(exports.email(lines["customer_id"])))
+
+
+def ordered(lines: pd.DataFrame) -> pd.DataFrame:
+    columns = ["customer_id", "invoice_date", "quantity", "unit_price"]
+    return lines.sort_values(columns, kind="stable").reset_index(drop=True)
+
+
+def test_a_shopify_export_reads_as_the_uci_lines(tmp_path, purchases):
+    refunded = "#" + str(purchases["invoice_no"].iloc[0])
+    path = tmp_path / "orders_export.csv"
+    exports.shopify_orders(purchases, refunded=refunded).to_csv(path, index=False)
+    assert suggest_preset(list(pd.read_csv(path, nrows=0).columns)) == "shopify_orders"
+    lines = read_transactions(path, preset="shopify_orders")
+    # a refunded order is not a purchase; every other line is the UCI line, keyed by e-mail,
+    # its order-level fields taken from the order's first line
+    expected = by_email(purchases[purchases["invoice_no"] != refunded[1:]])
+    got, want = ordered(lines), ordered(expected)
+    pd.testing.assert_frame_equal(got[SAME], want[SAME])
+    assert (got["invoice_no"] == "#" + want["invoice_no"]).all()
+    assert (got["unit_price"] - want["unit_price"]).abs().max() < 1e-9
+    assert (got["stock_code"] == want["stock_code"]).all()
+    assert (got["country"] == want["country"]).all()
+
+
+def test_the_platform_exports_give_the_uci_files_features_and_insiders(tmp_path, purchases):
+    shopify, woo = tmp_path / "shopify.csv", tmp_path / "woo.csv"
+    exports.shopify_orders(purchases).to_csv(shopify, index=False)
+    exports.woocommerce_orders(purchases).to_csv(woo, index=False)
+    uci = by_email(purchases)
+    want = build_customer_features(uci, CUT)
+    tier = value_membership(want, lines=uci, reference_date=CUT, previous=None)
+    insiders = set(tier.index[tier["is_insider"]])
+    for path, preset in ((shopify, "shopify_orders"), (woo, "woocommerce_orders")):
+        lines = read_transactions(path, preset=preset)
+        got = build_customer_features(lines, CUT)
+        pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-6)
+        theirs = value_membership(got, lines=lines, reference_date=CUT, previous=None)
+        assert set(theirs.index[theirs["is_insider"]]) == insiders, preset
+
+
+def test_a_transaction_log_with_a_column_map_gives_the_uci_revenue(tmp_path, real_lines):
+    kept = filter_transactions(real_lines).lines[list(COLUMNS)]
+    log = exports.transactions(kept).rename(columns={"customer": "Customer Email",
+                                                     "date": "Order date"})
+    log["Customer Email"] = exports.email(log["Customer Email"])
+    path = tmp_path / "log.csv"
+    log.to_csv(path, index=False)
+    with pytest.raises(IngestError, match="no column for customer, date"):
+        read_transactions(path, preset="transactions")
+    lines = read_transactions(path, preset="transactions",
+                              columns="customer=Customer Email,date=Order date")
+    assert lines["stock_code"].isna().all() and lines["country"].isna().all()
+    # one order per customer and timestamp, returns as negative quantities
+    assert lines.groupby(["customer_id", "invoice_date"])["invoice_no"].nunique().max() == 1
+    assert (lines["quantity"] < 0).sum() == (kept["quantity"] < 0).sum()
+    got, want = (build_customer_features(x, CUT) for x in (lines, by_email(kept)))
+    for column in ("gross_revenue", "recency_days", "n_items", "qty_returned"):
+        pd.testing.assert_series_equal(got[column], want[column], check_exact=False, atol=0.01)
+
+
+def test_the_studys_rules_stay_with_the_online_retail_preset():
+    study, shop = RunConfig(), RunConfig.from_params({"preset": "transactions"})
+    assert study.filters.excluded_customers == (16446,)
+    assert shop.filters.excluded_customers == () and shop.filters.excluded_countries == ()
+    assert shop.filters.non_product_code_pattern == "" and shop.filters.min_unit_price == 0
+    assert (study.read.money_currency, shop.read.money_currency) == ("GBP", "")
+    named = RunConfig.from_params({"preset": "transactions", "excluded_customers": [7],
+                                   "currency": "EUR"})
+    assert named.filters.excluded_customers == (7,) and named.read.money_currency == "EUR"
+
+
+def test_a_general_shop_keeps_the_lines_the_study_dropped(real_lines):
+    from insiders.filters import filter_transactions as run_filters
+
+    shop = RunConfig.from_params({"preset": "transactions"}).filters
+    kept = run_filters(real_lines, shop).lines
+    assert 16446 in set(kept["customer_id"])
+    assert kept["stock_code"].isin(["POST", "M"]).any()
+
+
+def test_an_unknown_layout_names_the_presets_and_the_flag(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text("client,when,paid\n1,2011-01-01,3.5\n")
+    with pytest.raises(IngestError) as info:
+        read_transactions(path, preset="transactions")
+    message = str(info.value)
+    assert "shopify_orders" in message and "--columns" in message
+    lines = read_transactions(path, preset="transactions",
+                              columns="customer=client,date=when,amount=paid")
+    assert lines["unit_price"].tolist() == [3.5] and lines["quantity"].tolist() == [1]
