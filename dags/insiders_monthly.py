@@ -46,7 +46,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import Asset, Param, Variable, dag, task
 
-from insiders.config import PARAMS, RunConfig
+from insiders.config import PARAMS, RunConfig, form_defaults
 from insiders.options import INSIDERS_LOADED_ASSET
 
 #: Updated when a run month is in the warehouse (see dags/insiders_crm_handoff.py).
@@ -161,7 +161,7 @@ def _spark_master() -> str:
 
 def _method_params() -> dict[str, Param]:
     """One Param per choice of the run configuration, with its default, title and help."""
-    defaults = RunConfig().to_params()
+    defaults = form_defaults()
     return {
         name: Param(defaults[name], title=spec.title, description=spec.description,
                     section=spec.section, **spec.schema)

@@ -371,15 +371,16 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--min-unit-price",
         type=float,
-        default=defaults.min_unit_price,
-        help=f"drop lines priced below this (default: {defaults.min_unit_price})",
+        help=f"drop lines priced below this (default: the preset's; {defaults.min_unit_price} "
+        "for online_retail, 0 for the others)",
     )
     p.add_argument(
         "--exclude-customer",
         type=int,
         action="append",
         metavar="ID",
-        help="drop this customer (repeatable; default: 16446, the study's outlier)",
+        help="drop this customer (repeatable; default: the preset's; 16446, the study's "
+        "outlier, for online_retail, none for the others)",
     )
     _add_quality_options(p)
 

@@ -30,6 +30,7 @@ __all__ = [
     "FEATURE_ENGINES",
     "INSIDERS_RULES",
     "PARAMS",
+    "PRESET_RULE_PARAMS",
     "VALUE_MODELS",
     "EmbedConfig",
     "FeatureEngineConfig",
@@ -41,6 +42,7 @@ __all__ = [
     "ReadConfig",
     "RunConfig",
     "SelectionPolicy",
+    "form_defaults",
 ]
 
 #: How Insiders are chosen: by expected value with hysteresis, or the top-value cluster.
@@ -548,10 +550,12 @@ PARAMS: dict[str, ParamSpec] = {
                                   "one customer per anonymous invoice (synthetic, the study's)",
                                   {"type": "string", "enum": list(ANONYMOUS_POLICIES)}),
     "min_unit_price": ParamSpec("Lowest unit price", "Filters", "Lines priced below this are "
-                                "removed (the study: 0.04)", {"type": "number", "minimum": 0}),
+                                "removed; empty: the preset's (online_retail: the study's "
+                                "0.04; others: 0)", {"type": ["null", "number"], "minimum": 0}),
     "excluded_customers": ParamSpec("Excluded customers", "Filters", "Customer ids dropped on "
-                                    "purpose (the study: 16446, an extreme outlier)",
-                                    {"type": "array", "items": {"type": "integer"}}),
+                                    "purpose; empty: the preset's (online_retail: the study's "
+                                    "16446, an extreme outlier; others: none)",
+                                    {"type": ["null", "array"], "items": {"type": "integer"}}),
     "feature_engine": ParamSpec("Feature engine", "Engine", "Where the customer features' SQL "
                                 "runs: duckdb (in the worker, the default) or spark (on the "
                                 "master of connection spark_default, local[*] without one)",
@@ -638,3 +642,12 @@ PARAMS: dict[str, ParamSpec] = {
 
 #: Params of a run that are not choices of the method: where and when.
 RUN_PARAMS = frozenset({"source", "reference_date", "reuse_spaces"})
+
+#: Params whose default is the preset's data rule (:data:`insiders.presets.STUDY_RULES`).
+PRESET_RULE_PARAMS = ("min_unit_price", "excluded_customers")
+
+
+def form_defaults() -> dict[str, Any]:
+    """The params' defaults as a form or the CLI offers them: the preset's rules left empty,
+    so that they follow the preset chosen with them."""
+    return {**RunConfig().to_params(), **dict.fromkeys(PRESET_RULE_PARAMS)}

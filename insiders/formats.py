@@ -26,6 +26,7 @@ Rules:
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -52,10 +53,22 @@ def identifier(value: Any) -> str:
         return MISSING
     if isinstance(value, str):
         return value
+    if isinstance(value, numbers.Integral):  # exactly: ids made from text keys pass 2^53
+        return str(int(value))
     number = float(value)
     if not number.is_integer():
         raise ValueError(f"an id must be a whole number, got {value!r}")
     return str(int(number))
+
+
+def masked_key(key: Any) -> str:
+    """A customer key as a report or a log may show it: an e-mail (personal data) masked to its
+    first letter and its domain (``c***@shop.example``); any other key as it is."""
+    if _missing(key):
+        return MISSING
+    text = str(key)
+    local, at, domain = text.partition("@")
+    return f"{local[:1]}***@{domain}" if at and local and domain else text
 
 
 def money(value: Any, currency: str = "GBP", *, signed: bool = False) -> str:

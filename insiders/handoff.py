@@ -2,6 +2,8 @@
 
 ``insiders.csv`` lists every Insider; ``joined.csv`` and ``left.csv`` are the month's add and
 remove lists. One row per customer, plain ids, dates as ``YYYY-MM-DD``, amounts rounded.
+``customer_key`` is the customer as the shop's export names them (an e-mail, an id with its
+leading zeros): the key a CRM matches on; ``customer_id`` is the product's own id for it.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 import pandas as pd
 
 from insiders.kept_lines import load_lines
+from insiders.schema import CUSTOMER_KEY, key_column
 
 __all__ = ["COLUMNS", "crm_table", "hand_off", "publish"]
 
 #: The columns of every hand-off file, in order.
-COLUMNS = ("customer_id", "country", "segment_id", "segment_name", "status", "member_since",
+COLUMNS = ("customer_id", "customer_key", "country", "segment_id", "segment_name", "status", "member_since",
            "last_purchase_date", "expected_revenue", "p_active", "value_rank", "gross_revenue",
            "recency_days", "n_invoices", "frequency", "reason")
 
@@ -39,6 +42,8 @@ def crm_table(features: pd.DataFrame, segments: pd.DataFrame, lines: pd.DataFram
     out["country"] = customer_country(lines).reindex(out.index)
     out["last_purchase_date"] = (reference - pd.to_timedelta(out["recency_days"], unit="D")).dt.date
     out["member_since"] = pd.to_datetime(out["member_since"]).dt.date
+    if CUSTOMER_KEY not in out:  # a run folder from before the keys were kept
+        out[CUSTOMER_KEY] = key_column(out.index, None)
     out = out.reset_index()
     for column, digits in (("expected_revenue", 2), ("p_active", 3), ("gross_revenue", 2),
                            ("frequency", 2)):

@@ -19,7 +19,14 @@ import pandas as pd
 from insiders.errors import InputError
 from insiders.presets import PRESETS, ROLES, Preset, parse_column_map, suggest_preset
 from insiders.presets import preset as get_preset
-from insiders.schema import ALIASES, COLUMNS, NULLABLE, customer_surrogates, normalise_name
+from insiders.schema import (
+    ALIASES,
+    COLUMNS,
+    CUSTOMER_KEY,
+    NULLABLE,
+    customer_surrogates,
+    normalise_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -574,7 +581,8 @@ def _to_schema(
     thousands: str | None,
     layout: tuple[Preset, dict[str, str]] | None = None,
 ) -> pd.DataFrame:
-    if layout is None or (layout[0].name == "online_retail" and not layout[1]):
+    keyed = layout is not None and not (layout[0].name == "online_retail" and not layout[1])
+    if not keyed:
         original_names = {ALIASES.get(normalise_name(c)): str(c) for c in frame.columns}
         mapped = _Mapped(_rename_columns(frame, src).reset_index(drop=True), original_names,
                          set(), False, False)
@@ -629,6 +637,9 @@ def _to_schema(
             text = values.astype("str").str.strip()
             out[column] = text.where(values.notna(), None) if column in NULLABLE else text
     lines = pd.DataFrame(out)
+    keys = frame["customer_id"]
+    lines[CUSTOMER_KEY] = (keys.astype("Int64").astype("str") if pd.api.types.is_numeric_dtype(keys)
+                           else keys.astype("str").str.strip()).where(keys.notna(), None)
     if "status" in frame:
         lines = _purchases_only(lines, frame["status"], layout[0], src)
     if mapped.amount:  # a line's amount: the unit price is the amount per item
@@ -649,7 +660,9 @@ def _to_schema(
             lines[column] = pd.Series(None, index=lines.index, dtype="object")
     lines["quantity"] = lines["quantity"].astype("int64")
     lines["description"] = lines["description"].astype("str")
-    return lines[list(COLUMNS)]
+    # a preset's or a column map's lines keep the export's customer keys (the UCI files' keys
+    # are their ids)
+    return lines[[*COLUMNS, CUSTOMER_KEY]] if keyed else lines[list(COLUMNS)]
 
 
 def _purchases_only(lines: pd.DataFrame, status: pd.Series, preset: Preset,

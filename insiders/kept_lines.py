@@ -18,7 +18,8 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DERIVED", "duckdb_relation", "kept_frame", "kept_index", "load_lines", "spark_frame"]
+__all__ = ["DERIVED", "customer_keys", "duckdb_relation", "kept_frame", "kept_index",
+           "load_lines", "spark_frame"]
 
 #: The columns the filter adds to the lines read, and their SQL (over the raw line ``r``).
 DERIVED = {
@@ -68,6 +69,32 @@ def load_lines(run_dir: str, columns: list[str] | tuple[str, ...] | None = None)
     raw = _take_rows(path(run_dir, "raw_lines"), kept["line_index"].to_numpy(np.int64), wanted)
     lines = _derive(raw, kept)
     return lines if columns is None else lines[list(columns)]
+
+
+def customer_keys(run_dir: str) -> pd.Series | None:
+    """Each customer's key as the export wrote it (``customer_key`` of the lines read, by
+    ``customer_id``), or None when the lines read carry none (the ids are the keys)."""
+    import contextlib
+
+    import fsspec
+    import pyarrow.parquet as pq
+
+    from insiders import artifacts
+    from insiders.run_folder import path
+    from insiders.schema import CUSTOMER_KEY
+
+    uri = path(run_dir, "raw_lines")
+    local = artifacts.local_path(uri)
+    with contextlib.ExitStack() as stack:
+        source = local if local is not None else stack.enter_context(fsspec.open(uri, "rb"))
+        parquet = pq.ParquetFile(source)
+        if CUSTOMER_KEY not in parquet.schema_arrow.names:
+            return None
+        table = parquet.read(columns=["customer_id", CUSTOMER_KEY])
+    keys = table.group_by("customer_id").aggregate([(CUSTOMER_KEY, "min")]).to_pandas()
+    keys = keys.dropna(subset=["customer_id"])
+    return keys.set_index(keys["customer_id"].astype("int64"))[f"{CUSTOMER_KEY}_min"].rename(
+        CUSTOMER_KEY)
 
 
 def _take_rows(uri: str, positions: np.ndarray, columns: list[str] | None) -> pd.DataFrame:

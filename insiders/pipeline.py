@@ -33,12 +33,13 @@ from insiders.filters import filter_index
 from insiders.handoff import CRM_COLUMNS, crm_table, hand_off
 from insiders.history import monthly_reference_dates
 from insiders.ingest import iter_transactions
-from insiders.kept_lines import load_lines
+from insiders.kept_lines import customer_keys, load_lines
 from insiders.membership import tier_members, warm_start
 from insiders.parallel import cores
 from insiders.progress import stage
 from insiders.quality import check_lines
 from insiders.run_folder import begin_attempt, path, record_facts, seal
+from insiders.schema import CUSTOMER_KEY, key_column
 from insiders.segments import assign_segments, profile_segments
 from insiders.select import SelectionPolicy, choose_candidate
 from insiders.spaces import embeddings_frame, fit_spaces, load_spaces, save_spaces
@@ -311,6 +312,7 @@ def select(
             rule=insiders_rule, value_model=value_model, policy=membership,
             random_state=random_state, currency=currency, model_used=model_used,
         )
+    segments[CUSTOMER_KEY] = key_column(segments.index, customer_keys(run_dir))
     profiles = profile_segments(table, segments, value_score=policy.value_score)
     artifacts.save_frame(segments, path(run_dir, "segments"))
     artifacts.save_frame(profiles, path(run_dir, "profiles"), index=False)

@@ -25,6 +25,7 @@ from insiders.kept_lines import load_lines
 from insiders.models import Candidate, spec
 from insiders.parallel import side_by_side
 from insiders.progress import stage
+from insiders.schema import CUSTOMER_KEY, key_column
 from insiders.value import VALUE_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -491,7 +492,8 @@ HEADERS: dict[str, str] = {
     "selected_by": "Selected by (same number of customers)",
     "share_insiders": "Insiders among them",
     # customers and their features
-    "customer_id": "Customer", "gross_revenue": "Revenue", "recency_days": "Days since last purchase",
+    "customer_id": "Customer", "customer": "Customer", "gross_revenue": "Revenue",
+    "recency_days": "Days since last purchase",
     "n_lines": "Purchase lines", "frequency": "Invoices per 30 days", "qty_returned": "Units returned",
     "n_invoices": "Invoices", "n_items": "Units bought", "n_products": "Distinct products",
     "avg_ticket": "Mean revenue per line", "avg_basket_size": "Units per invoice",
@@ -691,6 +693,10 @@ def report_context(f: Findings) -> dict[str, Any]:
     insiders = inputs.segments.index[inputs.segments["is_insider"]]
     top = (inputs.features.loc[insiders].sort_values("gross_revenue", ascending=False)
            .head(10).reset_index())
+    keys = inputs.segments.get(CUSTOMER_KEY)
+    keyed = keys is not None and bool((keys != key_column(keys.index, None)).any())
+    if keyed:  # the export's keys, e-mails masked (personal data stays in the CSV and warehouse)
+        top["customer"] = keys.reindex(top["customer_id"]).map(formats.masked_key).to_numpy()
     exit_median = None
     if not f.exits.empty:
         exit_median = f.exits[["recency_days", "gross_revenue", "n_lines", "frequency"]].median()
@@ -704,7 +710,8 @@ def report_context(f: Findings) -> dict[str, Any]:
         "n_insiders": f.n_insiders, "n_customers": f.n_customers,
         "share_customers": f.share_customers, "share_revenue": f.share_revenue,
         "revenue_insiders": f.revenue_insiders,
-        "top": Table.of(top, {"customer_id": "id", **_features_table([
+        "top": Table.of(top, {**({"customer": "text"} if keyed else {"customer_id": "id"}),
+                              **_features_table([
             "gross_revenue", "recency_days", "n_lines", "frequency", "qty_returned"])}),
         "vs_rest": Table.of(f.vs_rest.reset_index().assign(
             feature_label=lambda t: t["feature"].map(lambda n: HEADERS.get(n, n))), {

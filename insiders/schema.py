@@ -39,6 +39,11 @@ ALIASES: dict[str, str] = {
     "price": "unit_price",
 }
 
+#: The customer's key as the export wrote it (an e-mail, a UUID, an id with leading zeros): the
+#: lines read through a preset other than ``online_retail`` carry it beside :data:`COLUMNS`,
+#: and the month's segments, hand-off files and warehouse rows keep it for the CRM.
+CUSTOMER_KEY = "customer_key"
+
 #: Columns a filtered line table carries on top of :data:`COLUMNS`.
 FILTERED_EXTRA = {"is_return": "bool", "is_synthetic_customer": "bool"}
 
@@ -85,3 +90,12 @@ def customer_surrogates(keys: pd.Series) -> pd.Series:
 
     ids = dict(zip(uniques, (one(k) for k in uniques), strict=True))
     return text.map(ids).astype("Int64")
+
+
+def key_column(ids: pd.Index, keys: pd.Series | None) -> pd.Series:
+    """Each customer's key (:data:`CUSTOMER_KEY`) for ``ids``: the export's text key, else the
+    id itself written as text (the UCI files, made-up ids of anonymous invoices)."""
+    as_text = pd.Series(ids, index=ids).astype("Int64").astype("str")
+    if keys is None:
+        return as_text.rename(CUSTOMER_KEY)
+    return keys.reindex(ids).fillna(as_text).astype("str").rename(CUSTOMER_KEY)

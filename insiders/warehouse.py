@@ -40,7 +40,7 @@ from psycopg import sql
 
 from insiders import artifacts, queries, run_folder
 from insiders.options import FEATURE_DESCRIPTIONS
-from insiders.schema import TIER_COLUMNS
+from insiders.schema import CUSTOMER_KEY, TIER_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ QUALITY_TABLE: str | None = "quality_counts"
 RUN_QUALITY_COLUMNS: tuple[str, ...] = ("lines_quarantined",)
 #: What migration 0005 added to the model scores: why a candidate could not be fitted.
 SCORE_MODEL_COLUMNS: tuple[str, ...] = ("left_out",)
+#: What migration 0006 added to the customers' rows: the key the shop's export names them by.
+SEGMENT_KEY_COLUMNS: tuple[str, ...] = (CUSTOMER_KEY,)
 #: What migration 0005 added to the runs: the value model used and why it stepped down.
 RUN_MODEL_COLUMNS: dict[str, str] = {"value_model": "value_model_used",
                                      "value_model_reason": "value_model_reason"}
@@ -287,7 +289,7 @@ def load_run(
     customers = segments.join(features, how="inner").reset_index()
     customers = customers[
         ["customer_id", "segment_id", "segment_name", "is_insider", "cluster", *FEATURE_DESCRIPTIONS,
-         *TIER_COLUMNS]
+         *TIER_COLUMNS, *[c for c in SEGMENT_KEY_COLUMNS if c in customers]]  # older folders lack it
     ]
     for column in {"value_rank", "months_below"} & set(customers.columns):
         customers[column] = customers[column].astype("Int64")

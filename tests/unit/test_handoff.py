@@ -39,3 +39,21 @@ def test_the_hand_off_lists_members_joiners_and_leavers():
     assert files["left"]["customer_id"].tolist() == [103]
     text = files["insiders_csv"].to_csv(index=False)
     assert "101," in text and "101.0" not in text and "2011-02-12" in text
+
+
+def test_the_hand_off_carries_the_exports_own_keys():
+    lines = make_lines([("1", "A1", 1, "2011-01-10 09:00", 2.0, 7, "France"),
+                        ("2", "A1", 1, "2011-01-11 09:00", 2.0, 8, "France")])
+    ids = pd.Index([7, 8], name="customer_id")
+    features = pd.DataFrame({"gross_revenue": [2.0, 2.0], "recency_days": [1, 0],
+                             "n_invoices": [1, 1], "frequency": [1.0, 1.0]}, index=ids)
+    segments = pd.DataFrame({
+        "segment_id": [1, 1], "segment_name": ["A", "A"], "is_insider": [True, True],
+        "status": ["new", "new"], "member_since": pd.to_datetime(["2011-01-01"] * 2),
+        "expected_revenue": [1.0, 2.0], "p_active": [0.5, 0.5], "value_rank": [2.0, 1.0],
+        "reason": ["", ""], "customer_key": ["ana@shop.example", "00042"]}, index=ids)
+    table = crm_table(features, segments, lines, "2011-01-12")
+    assert dict(zip(table["customer_id"], table["customer_key"], strict=True)) == {
+        7: "ana@shop.example", 8: "00042"}  # e-mails whole for the CRM, leading zeros kept
+    text = hand_off(table)["insiders_csv"].to_csv(index=False)
+    assert ",00042," in text and "ana@shop.example" in text

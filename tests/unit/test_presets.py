@@ -123,3 +123,15 @@ def test_an_unknown_layout_names_the_presets_and_the_flag(tmp_path):
     lines = read_transactions(path, preset="transactions",
                               columns="customer=client,date=when,amount=paid")
     assert lines["unit_price"].tolist() == [3.5] and lines["quantity"].tolist() == [1]
+
+
+def test_text_keys_are_kept_exactly_and_get_stable_ids(tmp_path):
+    path = tmp_path / "keys.csv"
+    path.write_text("customer,date,amount\n00042,2011-01-01,3\n42,2011-01-02,4\n"
+                    "Ana@Shop.example ,2011-01-03,5\n00042,2011-02-01,6\n")
+    lines = read_transactions(path, preset="transactions")
+    assert lines["customer_key"].tolist() == ["00042", "42", "Ana@Shop.example", "00042"]
+    ids = lines["customer_id"].tolist()
+    assert ids[1] == 42 and ids[0] == ids[3] and len(set(ids)) == 3  # leading zeros: another key
+    again = read_transactions(path, preset="transactions")  # the same ids in every run
+    assert again["customer_id"].tolist() == ids

@@ -17,7 +17,10 @@ def test_load_fills_every_table_with_the_runs_figures(warehouse_dsn, run_dirs):
         result = warehouse.load_run(conn, run_dir, run_month="2011-12-15", run_id="manual__1")
         run = conn.execute("SELECT * FROM insiders.runs").fetchall()
         cols = [d.name for d in conn.execute("SELECT * FROM insiders.runs LIMIT 0").description]
+        keyed = conn.execute("SELECT count(*) FROM insiders.customer_segments "
+                             "WHERE customer_key = customer_id::text").fetchone()[0]
     row = dict(zip(cols, run[0], strict=True))
+    assert keyed == row["customers"]  # the UCI file's keys are its ids
     selection = artifacts.load_json(pipeline.path(run_dir, "selection"))
     features = artifacts.load_frame(pipeline.path(run_dir, "features"))
     scores = artifacts.load_frame(pipeline.path(run_dir, "scores"))
