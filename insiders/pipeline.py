@@ -39,7 +39,7 @@ from insiders.parallel import cores
 from insiders.progress import stage
 from insiders.quality import check_lines
 from insiders.run_folder import begin_attempt, path, record_facts, seal
-from insiders.schema import CUSTOMER_KEY, key_column
+from insiders.schema import CUSTOMER_KEY, PRODUCT_FEATURES, key_column
 from insiders.segments import assign_segments, profile_segments
 from insiders.select import SelectionPolicy, choose_candidate
 from insiders.spaces import embeddings_frame, fit_spaces, load_spaces, save_spaces
@@ -61,6 +61,7 @@ def ingest(
     leaves the folder as it was."""
     read = read or ReadConfig()
     seen: dict[str, Any] = {"first": None, "last": None}
+    absent: set[str] = set()  # the schema's columns the export lacks
     attempt: list[str] = []
 
     def checked(frames):  # one file's lines at a time: the first and last day, as they pass
@@ -74,7 +75,7 @@ def ingest(
         frames = iter_transactions(
             source, encoding=read.encoding, date_format=read.date_format, decimal=read.decimal,
             thousands=read.thousands, sheet_name=read.sheet, preset=read.preset,
-            columns=read.columns, storage_options=storage_options,
+            columns=read.columns, storage_options=storage_options, absent=absent,
         )
         # every file is read and checked before the new attempt begins and the lines replace
         # the folder's: input that cannot be read leaves the folder as it was
@@ -89,6 +90,7 @@ def ingest(
         "last_line": str(seen["last"].date()),
         "preset": read.preset,
         "currency": read.money_currency,
+        "columns_absent": sorted(absent),
     }
     artifacts.save_json(facts, path(run_dir, "facts"))  # a new attempt: no earlier stage's facts
     return facts
@@ -102,10 +104,14 @@ def check_quality(
     ``memory_limit``); write the counts and the quarantined lines. A broken file rule refuses
     the run (:class:`insiders.quality.QualityError`)."""
     config = config or QualityConfig()
-    source = artifacts.load_json(path(run_dir, "facts")).get("source", "the data")
+    facts = artifacts.load_json(path(run_dir, "facts"))
+    source = facts.get("source", "the data")
+    # equal lines may be two items of one order when the export names no invoice or product
+    duplicates = not {"invoice_no", "stock_code"} & set(facts.get("columns_absent", ()))
     with stage("data quality"):
         result = check_lines(path(run_dir, "raw_lines"), config, source=source,
-                             reference_date=reference_date, memory_limit=memory_limit)
+                             reference_date=reference_date, memory_limit=memory_limit,
+                             duplicates=duplicates)
     artifacts.save_frame(result.counts, path(run_dir, "quality"), index=False)
     artifacts.save_frame(result.quarantined, path(run_dir, "quality_lines"), index=False)
     line_rules = result.counts[result.counts["kind"] == "line"]
@@ -196,6 +202,17 @@ def embed(
     config = config or EmbedConfig()
     table = artifacts.load_frame(path(run_dir, "features"))
     skipped: dict[str, str] = {}
+    features_skipped: dict[str, str] = {}
+    names = list(config.features)
+    try:
+        absent = artifacts.load_json(path(run_dir, "facts")).get("columns_absent", [])
+    except FileNotFoundError:  # features made outside a run
+        absent = []
+    if "stock_code" in absent and set(names) - set(PRODUCT_FEATURES):
+        for name in (n for n in names if n in PRODUCT_FEATURES):
+            features_skipped[name] = "left out: the export has no product column"
+            logger.warning("feature %s %s", name, features_skipped[name])
+        names = [n for n in names if n not in PRODUCT_FEATURES]
     if reuse_spaces:
         fitted = load_spaces(reuse_spaces).reuse(table)
     else:
@@ -208,7 +225,7 @@ def embed(
             logger.warning("tree-leaf space %s", skipped["tree"])
         fitted = fit_spaces(
             table,
-            feature_names=config.features,
+            feature_names=names,
             spaces=spaces,
             scaler=config.scaler,
             random_state=config.random_state,
@@ -221,6 +238,7 @@ def embed(
     return record_facts(run_dir, {
         "spaces": list(fitted.embeddings),
         "spaces_skipped": skipped,
+        "features_skipped": features_skipped,
         "fit_sample_size": config.fit_sample_size,
         "fitted_on": len(table) if sample is None else len(sample),
         "reused_from": reuse_spaces,

@@ -82,13 +82,17 @@ def drop_lines(lines: pd.DataFrame, quarantined: pd.DataFrame) -> pd.DataFrame:
 def check_lines(lines: pd.DataFrame | str, config: QualityConfig | None = None,
                 *, source: str = "the data", reference_date: str | None = None,
                 memory_limit: str | None = None,
-                storage_options: dict[str, Any] | None = None) -> QualityResult:
+                storage_options: dict[str, Any] | None = None,
+                duplicates: bool = True) -> QualityResult:
     """Check every rule on the lines read (canonical schema, see :mod:`insiders.ingest`): a
     frame, or a Parquet file of them read in place (a run folder's ``raw_lines.parquet``, so
     lines larger than memory are checked by DuckDB within ``memory_limit``).
 
     With a ``reference_date``, the lines dated after it are counted too
     (``after_reference_date``): kept, but no feature of this month uses them.
+
+    ``duplicates=False`` checks no line against another: without an invoice or a product
+    column (a transaction log), two equal lines may well be two items of one order.
 
     Raises:
         QualityError: a file rule is broken; the message names the rule, the share found, the
@@ -98,7 +102,7 @@ def check_lines(lines: pd.DataFrame | str, config: QualityConfig | None = None,
     with connect(memory_limit) as con:
         lines_view(con, "insiders_lines", lines, COLUMNS, storage_options)
         stretch = _main_stretch(con, config.max_date_gap_days)
-        con.execute(_DUPLICATES)
+        con.execute(_DUPLICATES if duplicates else _NO_DUPLICATES)
         first_rule = _first_rule_sql(stretch)
         params = {"max_quantity": config.max_quantity, "max_unit_price": config.max_unit_price,
                   "max_line_revenue": config.max_line_revenue}
@@ -173,6 +177,9 @@ def check_lines(lines: pd.DataFrame | str, config: QualityConfig | None = None,
     if reference_date is not None:
         count("after_reference_date", "info", f"dated after the reference date {reference_date}: "
               "kept, not used by this month's features", reference_date, "kept", combos["later"])
+    for row in rows if not duplicates else ():
+        if row["rule"] in ("duplicate_line", "duplicate_share"):
+            row["action"], row["threshold"] = "not checked", "no invoice or product column"
     counts = pd.DataFrame(rows)
     logger.info("data quality: %d of %d lines quarantined or dropped (%s)", len(quarantined),
                 n, ", ".join(f"{r}: {c}" for r, c in zip(counts["rule"], counts["lines"], strict=True)
@@ -187,6 +194,9 @@ SELECT unnest(list_sort(positions)[2:]) AS line_index
 FROM (SELECT list(line_index) AS positions FROM insiders_lines
       GROUP BY {columns} HAVING count(*) > 1)
 """.format(columns=", ".join(COLUMNS))
+
+_NO_DUPLICATES = ("CREATE TEMP TABLE insiders_duplicates AS "
+                  "SELECT CAST(NULL AS BIGINT) AS line_index WHERE false")
 
 #: Lines and revenue per combination of first rule broken, duplicate, return and later.
 _COMBOS = """

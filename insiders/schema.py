@@ -22,6 +22,9 @@ COLUMNS: dict[str, str] = {
 #: Columns that may be empty: anonymous lines have no customer, some lines no description.
 NULLABLE = frozenset({"customer_id", "description"})
 
+#: The features that need a product column (distinct products per customer or per invoice).
+PRODUCT_FEATURES = ("n_products", "avg_unique_basket_size")
+
 #: Source column name (normalised by :func:`normalise_name`) -> canonical name.
 #: Covers the UCI "Online Retail" names, the "Online Retail II" names and our own.
 ALIASES: dict[str, str] = {

@@ -289,6 +289,14 @@ class UMAPEmbedding(_Embedding):
         return placed
 
 
+def distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``X`` in the order they first appear, and for each row of ``X``
+    the position of its distinct row (``distinct[rows]`` is ``X``)."""
+    _, first, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    return X[first[order]], np.argsort(order)[inverse.ravel()]
+
+
 class TSNEEmbedding(_Embedding):
     """t-SNE (openTSNE, which can also place new points into a fitted embedding).
 
@@ -307,6 +315,11 @@ class TSNEEmbedding(_Embedding):
             and a ward k=8 silhouette of 0.375 against 0.388.
         random_state: seed.
         n_jobs: threads (results repeat exactly for a given seed and thread count).
+        deduplicate: fit on the distinct rows only, and give identical customers the
+            coordinates of their row. Shops with many look-alike customers (one purchase of one
+            price) hold thousands of identical rows: t-SNE's perplexity search on zero
+            distances made the fit two to three times slower (bench/bench_tsne_duplicates.py);
+            identical inputs get identical places either way.
     """
 
     def __init__(
@@ -317,18 +330,23 @@ class TSNEEmbedding(_Embedding):
         theta: float = 0.8,
         random_state: int = 42,
         n_jobs: int = 1,
+        deduplicate: bool = True,
     ) -> None:
         self.perplexity = perplexity
         self.n_iter = n_iter
         self.theta = theta
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.deduplicate = deduplicate
 
     def fit(self, X: np.ndarray, y: None = None) -> TSNEEmbedding:
-        """Fit the embedding; sets ``embedding_``."""
+        """Fit the embedding; sets ``embedding_`` (one row per row of ``X``)."""
         import openTSNE
 
         X = check_array(X)
+        self.rows_ = None
+        if self.deduplicate:
+            X, self.rows_ = distinct_rows(X)
         start = principal_layout(X, 2, random_state=self.random_state)
         start *= 1e-4 / np.std(start[:, 0])  # openTSNE's scale for a PCA start
         self.tsne_ = openTSNE.TSNE(
@@ -339,8 +357,13 @@ class TSNEEmbedding(_Embedding):
             random_state=self.random_state,
             n_jobs=self.n_jobs,
         ).fit(X, initialization=start)
-        self.embedding_ = np.asarray(self.tsne_, dtype=np.float64)
+        self.embedding_ = self._fitted_rows()
         return self
+
+    def _fitted_rows(self) -> np.ndarray:
+        """The fitted embedding, one row per row fitted (distinct rows expanded)."""
+        embedding = np.asarray(self.tsne_, dtype=np.float64)
+        return embedding if getattr(self, "rows_", None) is None else embedding[self.rows_]
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Place new points into the fitted embedding (openTSNE's ``transform``).
@@ -350,8 +373,13 @@ class TSNEEmbedding(_Embedding):
         one frame.
         """
         check_is_fitted(self, "embedding_")
-        placed = np.asarray(self.tsne_.transform(check_array(X)), dtype=np.float64)
-        self.embedding_ = np.asarray(self.tsne_, dtype=np.float64)
+        X = check_array(X)
+        if self.deduplicate:  # identical new customers are placed once
+            distinct, rows = distinct_rows(X)
+            placed = np.asarray(self.tsne_.transform(distinct), dtype=np.float64)[rows]
+        else:
+            placed = np.asarray(self.tsne_.transform(X), dtype=np.float64)
+        self.embedding_ = self._fitted_rows()
         return placed
 
 

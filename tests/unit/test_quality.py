@@ -79,6 +79,15 @@ def test_a_file_appended_twice_is_refused():
         check_lines(pd.concat([lines, lines], ignore_index=True), source="export.csv")
 
 
+def test_without_invoices_or_products_equal_lines_are_never_called_duplicates():
+    lines = _base()
+    log = pd.concat([lines, lines], ignore_index=True)  # two equal items in each order
+    result = check_lines(log, source="log.csv", duplicates=False)
+    assert result.quarantined.empty
+    actions = dict(zip(result.counts["rule"], result.counts["action"], strict=True))
+    assert actions["duplicate_line"] == actions["duplicate_share"] == "not checked"
+
+
 def test_flipped_signs_are_refused():
     lines = _base()
     lines["quantity"] = -lines["quantity"]

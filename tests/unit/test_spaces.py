@@ -75,6 +75,17 @@ def test_tsne_is_seeded():
     assert TSNEEmbedding(random_state=3, n_iter=100).fit(X).transform(X[:5]).shape == (5, 2)
 
 
+def test_tsne_places_look_alike_customers_together_and_fits_their_distinct_rows():
+    copies = np.vstack([X[:60], X[:60], X[:60], X[60:80]])  # most rows repeat an earlier one
+    fitted = TSNEEmbedding(random_state=3, n_iter=100).fit(copies)
+    assert fitted.embedding_.shape == (len(copies), 2)
+    assert np.array_equal(fitted.embedding_[:60], fitted.embedding_[60:120])
+    alone = TSNEEmbedding(random_state=3, n_iter=100).fit(X[:80])  # the distinct rows
+    assert np.array_equal(fitted.embedding_[:60], alone.embedding_[:60])
+    placed = fitted.transform(np.vstack([X[90:95], X[90:95]]))
+    assert np.array_equal(placed[:5], placed[5:])
+
+
 def test_tree_leaf_space_predicts_revenue_and_transforms():
     model = TreeLeafEmbedding(target_column=0, n_estimators=20, random_state=3).fit(X)
     assert model.embedding_.shape == (400, 2)
