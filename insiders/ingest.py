@@ -197,8 +197,9 @@ def iter_transactions(source: str | Path, **options: Any) -> Iterator[pd.DataFra
     glob's files in the order of their sorted names), each read and checked as
     :func:`read_transactions` does: for sources larger than memory, one file at a time.
 
-    ``absent=set()`` (an option) collects the schema's columns some file's export lacks (its
-    preset or column map names none: see :mod:`insiders.presets`)."""
+    ``found={}`` (an option) collects what the exports say beyond their lines: ``absent``, the
+    schema's columns some file lacks (its preset or column map names none: see
+    :mod:`insiders.presets`), and ``currencies``, the ISO codes of a currency column."""
     src = str(source)
     files = _files_of(src, options.get("storage_options") or {})
     for file in files if files is not None else [src]:
@@ -216,11 +217,11 @@ def _read_file(
     preset: str = "online_retail",
     columns: str | dict[str, str] | None = None,
     storage_options: dict[str, Any] | None = None,
-    absent: set[str] | None = None,
+    found: dict[str, set[str]] | None = None,
 ) -> pd.DataFrame:
     """One file's lines in the canonical schema (see :func:`read_transactions`)."""
     fmt = detect_format(src)
-    layout = (get_preset(preset), parse_column_map(columns), absent)
+    layout = (get_preset(preset), parse_column_map(columns), found)
     _check_separators(src, decimal, thousands)
     raw_bytes = _read_bytes(src, storage_options or {})
     if not raw_bytes.strip():
@@ -583,7 +584,7 @@ def _to_schema(
     date_format: str | None,
     decimal: str,
     thousands: str | None,
-    layout: tuple[Preset, dict[str, str], set[str] | None] | None = None,
+    layout: tuple[Preset, dict[str, str], dict[str, set[str]] | None] | None = None,
 ) -> pd.DataFrame:
     keyed = layout is not None and not (layout[0].name == "online_retail" and not layout[1])
     if not keyed:
@@ -593,7 +594,10 @@ def _to_schema(
     else:
         mapped = _map_columns(frame, src, layout[:2])
         if layout[2] is not None:
-            layout[2].update(mapped.absent)
+            layout[2].setdefault("absent", set()).update(mapped.absent)
+            if "currency" in mapped.frame:
+                codes = mapped.frame["currency"].dropna().astype("str").str.strip().str.upper()
+                layout[2].setdefault("currencies", set()).update(set(codes) - {""})
     frame, original_names, absent = mapped.frame, mapped.names, mapped.absent
 
     def fail(column: str, i: int, problem: str, hint: str) -> IngestError:

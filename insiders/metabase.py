@@ -274,6 +274,7 @@ ORDER BY f.month, f.model""",
         description="The customers in Insiders as of the latest run month, highest revenue first "
         "(view insiders.current_insiders).",
         sql="""SELECT c.customer_id,
+       c.customer_key,
        c.segment_name,
        c.gross_revenue,
        c.recency_days,

@@ -61,7 +61,7 @@ def ingest(
     leaves the folder as it was."""
     read = read or ReadConfig()
     seen: dict[str, Any] = {"first": None, "last": None}
-    absent: set[str] = set()  # the schema's columns the export lacks
+    found: dict[str, set[str]] = {}  # the schema's columns the export lacks, its currencies
     attempt: list[str] = []
 
     def checked(frames):  # one file's lines at a time: the first and last day, as they pass
@@ -69,13 +69,14 @@ def ingest(
             dates = frame["invoice_date"]
             for key, day, pick in (("first", dates.min(), min), ("last", dates.max(), max)):
                 seen[key] = day if seen[key] is None else pick(seen[key], day)
+            _data_currency(found.get("currencies", set()), source)  # one, before any is kept
             yield frame
 
     with stage(f"ingest {source}"):
         frames = iter_transactions(
             source, encoding=read.encoding, date_format=read.date_format, decimal=read.decimal,
             thousands=read.thousands, sheet_name=read.sheet, preset=read.preset,
-            columns=read.columns, storage_options=storage_options, absent=absent,
+            columns=read.columns, storage_options=storage_options, found=found,
         )
         # every file is read and checked before the new attempt begins and the lines replace
         # the folder's: input that cannot be read leaves the folder as it was
@@ -89,11 +90,21 @@ def ingest(
         "first_line": str(seen["first"].date()),
         "last_line": str(seen["last"].date()),
         "preset": read.preset,
-        "currency": read.money_currency,
-        "columns_absent": sorted(absent),
+        "currency": read.currency or _data_currency(found.get("currencies", set()), source)
+        or read.money_currency,
+        "columns_absent": sorted(found.get("absent", ())),
     }
     artifacts.save_json(facts, path(run_dir, "facts"))  # a new attempt: no earlier stage's facts
     return facts
+
+
+def _data_currency(codes: set[str], source: str) -> str | None:
+    """The one currency an export's currency column names (None: it has none)."""
+    if len(codes) > 1:
+        raise InputError(f"{source}: the amounts are in {len(codes)} currencies "
+                         f"({', '.join(sorted(codes))}); the product compares amounts as one. "
+                         "Export one currency's orders, or convert them to one")
+    return next(iter(codes), None)
 
 
 def check_quality(

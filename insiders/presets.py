@@ -6,7 +6,8 @@ A shop's export is mapped onto the schema (:data:`insiders.schema.COLUMNS`) by *
   and ``unit_price``;
 - optional: ``invoice`` (absent: one order per customer and timestamp), ``product`` (absent:
   product features and product rules are left out), ``description``, ``country``, ``status``
-  (an order status, for the preset's rule on cancelled or refunded orders).
+  (an order status, for the preset's rule on cancelled or refunded orders), ``currency`` (the
+  ISO code of the amounts: the run's currency when its param names none).
 
 A **preset** names the columns of a known export (:data:`PRESETS`), the statuses that are not
 purchases, the order-level columns an export fills only on an order's first line, its
@@ -41,6 +42,7 @@ ROLES: dict[str, str | None] = {
     "customer": "customer_id",
     "country": "country",
     "status": None,
+    "currency": None,
 }
 
 #: The study's data rules (:class:`insiders.config.FilterConfig` fields).
@@ -103,8 +105,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         {"invoice": ("Name",), "customer": ("Email",), "date": ("Created at",),
          "quantity": ("Lineitem quantity",), "unit_price": ("Lineitem price",),
          "product": ("Lineitem sku",), "description": ("Lineitem name",),
-         "country": ("Billing Country",), "status": ("Financial Status",)},
-        order_fields=("customer", "date", "country", "status"),
+         "country": ("Billing Country",), "status": ("Financial Status",),
+         "currency": ("Currency",)},
+        order_fields=("customer", "date", "country", "status", "currency"),
         excluded_statuses=("refunded", "voided")),
     Preset(
         "woocommerce_orders", "WooCommerce's order export, one row per item (order_number, "
@@ -114,7 +117,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         {"invoice": ("order_number", "order_id"), "customer": ("billing_email", "customer_id"),
          "date": ("order_date",), "status": ("status",), "country": ("billing_country",),
          "product": ("item_sku",), "description": ("item_name",),
-         "quantity": ("item_quantity",), "amount": ("item_total",)},
+         "quantity": ("item_quantity",), "amount": ("item_total",),
+         "currency": ("currency", "order_currency")},
         excluded_statuses=("cancelled", "refunded", "failed", "pending", "checkoutdraft")),
     Preset(
         "transactions", "a transaction log as CLV libraries take it: customer, date, amount, "

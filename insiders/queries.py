@@ -65,7 +65,9 @@ def latest_months(conn, limit: int = 12) -> list[Row]:
         conn,
         f"SELECT v.run_month, v.reference_date, v.customers, v.insiders, "
         f"v.insiders_share_customers, v.insiders_share_revenue, v.chosen_candidate, "
-        f"v.silhouette, v.entered, v.left_group, r.revenue, r.artifacts, r.run_id, r.loaded_at "
+        f"v.silhouette, v.entered, v.left_group, r.revenue, r.artifacts, r.run_id, r.loaded_at, "
+        # a warehouse not yet migrated to 0006 has no currency column: NULL then
+        f"to_jsonb(r) ->> 'currency' AS currency "
         f"FROM {SCHEMA}.insiders_by_month v JOIN {SCHEMA}.runs r USING (run_month) "
         f"ORDER BY v.run_month DESC LIMIT %s",
         (limit,),

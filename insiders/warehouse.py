@@ -58,8 +58,10 @@ QUALITY_TABLE: str | None = "quality_counts"
 RUN_QUALITY_COLUMNS: tuple[str, ...] = ("lines_quarantined",)
 #: What migration 0005 added to the model scores: why a candidate could not be fitted.
 SCORE_MODEL_COLUMNS: tuple[str, ...] = ("left_out",)
-#: What migration 0006 added to the customers' rows: the key the shop's export names them by.
+#: What migration 0006 added to the customers' rows: the key the shop's export names them by;
+#: and to the runs: the currency of the amounts (from the run's facts).
 SEGMENT_KEY_COLUMNS: tuple[str, ...] = (CUSTOMER_KEY,)
+RUN_SHOP_COLUMNS: tuple[str, ...] = ("currency",)
 #: What migration 0005 added to the runs: the value model used and why it stepped down.
 RUN_MODEL_COLUMNS: dict[str, str] = {"value_model": "value_model_used",
                                      "value_model_reason": "value_model_reason"}
@@ -334,6 +336,7 @@ def load_run(
         "lines_read": feature_facts.get("lines_read"),
         "lines_kept": feature_facts.get("lines_kept"),
         **{c: feature_facts.get(c) for c in RUN_QUALITY_COLUMNS},
+        **{c: feature_facts.get(c) for c in RUN_SHOP_COLUMNS},
         "customers": len(customers),
         "revenue": float(features["gross_revenue"].sum()),
         "insiders": insiders["customers"],

@@ -219,10 +219,11 @@ def report_link(row: dict[str, Any]) -> dict[str, str]:
     return {"state": "missing", "uri": report_uri(artifacts)}
 
 
-def _render(**context: Any) -> str:
+def _render(currency: str = "", **context: Any) -> str:
     from insiders import templating  # Jinja2: on the first render, not at plugin import
 
-    return templating.render(PAGE_TEMPLATE, {"conn_id": CONN_ID, "dag_id": DAG_ID, **context})
+    return templating.render(PAGE_TEMPLATE, {"conn_id": CONN_ID, "dag_id": DAG_ID, **context},
+                             currency=currency)
 
 
 def render_summary(snap: Snapshot) -> str:
@@ -232,7 +233,10 @@ def render_summary(snap: Snapshot) -> str:
     latest = snap.months[0]
     months = [{**m, "month": _month(m["run_month"]), "report": report_link(m)} for m in snap.months]
     loaded = latest.get("loaded_at")
+    # months loaded before the warehouse kept the currency were all in pounds (NULL)
+    currency = "GBP" if latest.get("currency") is None else latest["currency"]
     return _render(view="summary", title=f"Insiders {_month(latest['run_month'])}", snap=snap,
+                   currency=currency,
                    latest=months[0], months=months, segments=snap.segments,
                    loaded=f"{loaded:%Y-%m-%d %H:%M %Z}" if loaded else None)
 

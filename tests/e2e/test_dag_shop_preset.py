@@ -51,5 +51,6 @@ def test_dag_runs_a_shopify_export_with_its_preset(airflow, s3_endpoint, postgre
     assert (segments["customer_key"] == expected["customer_key"]).all()
     assert (segments["is_insider"] == expected["is_insider"]).all()
     run = tables["runs"].iloc[0]
+    assert run["currency"] == "GBP"  # the export's Currency column says
     assert run["insiders"] == facts["select"]["insiders"]["customers"]
     assert pd.Timestamp(run["run_month"]) == pd.Timestamp("2011-11-01")

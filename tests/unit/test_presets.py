@@ -4,10 +4,13 @@ e-mail; the study's rules stay with the online_retail preset."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
 from insiders.config import RunConfig
+from insiders.errors import InputError
 from insiders.features import build_customer_features
 from insiders.filters import filter_transactions
 from insiders.ingest import IngestError, read_transactions
@@ -135,3 +138,24 @@ def test_text_keys_are_kept_exactly_and_get_stable_ids(tmp_path):
     assert ids[1] == 42 and ids[0] == ids[3] and len(set(ids)) == 3  # leading zeros: another key
     again = read_transactions(path, preset="transactions")  # the same ids in every run
     assert again["customer_id"].tolist() == ids
+
+
+def test_the_exports_currency_column_names_the_runs_currency(tmp_path, purchases):
+    from insiders import pipeline
+    from insiders.config import ReadConfig
+
+    orders = exports.shopify_orders(purchases.head(300)).assign(Currency="eur")
+    orders.to_csv(tmp_path / "eur.csv", index=False)
+    facts = pipeline.ingest(str(tmp_path / "eur.csv"), str(tmp_path / "run"),
+                            ReadConfig(preset="shopify_orders"))
+    assert facts["currency"] == "EUR" and facts["preset"] == "shopify_orders"
+    told = pipeline.ingest(str(tmp_path / "eur.csv"), str(tmp_path / "run2"),
+                           ReadConfig(preset="shopify_orders", currency="USD"))
+    assert told["currency"] == "USD"  # the param says
+    orders.loc[orders.index[-1], "Currency"] = "GBP"
+    orders.to_csv(tmp_path / "two.csv", index=False)
+    with pytest.raises(InputError, match="2 currencies"):
+        pipeline.ingest(str(tmp_path / "two.csv"), str(tmp_path / "run"),
+                        ReadConfig(preset="shopify_orders"))
+    kept = json.loads((tmp_path / "run" / "facts.json").read_text())
+    assert kept["currency"] == "EUR"  # refused before anything replaced the folder's lines
