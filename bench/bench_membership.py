@@ -31,7 +31,8 @@ from insiders.features import build_customer_features
 from insiders.filters import filter_transactions
 from insiders.ingest import read_transactions
 from insiders.membership import MembershipPolicy, decide_membership
-from insiders.value import ValueModel, top_n
+from insiders.ranking import top_n
+from insiders.value import ValueModel
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "online_retail.parquet"
 CUTS = tuple(f"2011-{m:02d}-09" for m in range(4, 10))

@@ -12,6 +12,7 @@ from sklearn.tree import DecisionTreeClassifier, _tree
 
 from insiders.formats import count, days, number, ratio, share
 from insiders.models import fit_labels
+from insiders.ranking import top_by_past_revenue, top_by_rfm
 from insiders.rules import RULES, SegmentRules, over, return_rate
 
 logger = logging.getLogger(__name__)
@@ -227,18 +228,6 @@ def revenue_test(features: pd.DataFrame, is_insider: pd.Series, *, n_resamples: 
     }
 
 
-def rfm_score(features: pd.DataFrame) -> pd.Series:
-    """The classic RFM score: quintiles of recency (lower is better), frequency (invoices)
-    and monetary value, summed (3 to 15)."""
-    def quintile(values: pd.Series, ascending: bool) -> pd.Series:
-        ranks = values.rank(method="first", ascending=ascending)
-        return pd.qcut(ranks, 5, labels=False) + 1
-
-    return (quintile(features["recency_days"], ascending=False)
-            + quintile(features["n_invoices"], ascending=True)
-            + quintile(features["gross_revenue"], ascending=True))
-
-
 def out_of_time(lines: pd.DataFrame, selected_at: pd.Timestamp, features: pd.DataFrame,
                 is_insider: pd.Series, until: pd.Timestamp) -> pd.DataFrame:
     """Select on data up to ``selected_at``; measure what each group bought after it, up to
@@ -258,9 +247,8 @@ def out_of_time(lines: pd.DataFrame, selected_at: pd.Timestamp, features: pd.Dat
     groups = {
         "Insiders": insiders,
         "Rest of the base": features.index.difference(insiders),
-        "Top N by past revenue": features["gross_revenue"].nlargest(n).index,
-        "Top N by RFM score": rfm_score(features).sort_values(ascending=False, kind="stable")
-        .index[:n],
+        "Top N by past revenue": top_by_past_revenue(features, n),
+        "Top N by RFM score": top_by_rfm(features, n),
     }
     rows = []
     for name, members in groups.items():

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from insiders.features import as_date, build_customer_features
-from insiders.value import HORIZON_DAYS, DateLike, ValueModel, future_revenue, top_n
+from insiders.ranking import top_by_past_revenue, top_by_rfm, top_n
+from insiders.value import HORIZON_DAYS, DateLike, ValueModel, future_revenue
 
 __all__ = [
     "Selection",
@@ -27,7 +28,6 @@ __all__ = [
     "n_active_share",
     "precomputed",
     "retention",
-    "rfm_score",
     "select_rfm",
     "select_top_revenue",
     "select_value_model",
@@ -41,31 +41,14 @@ def _lines_up_to(lines: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
     return lines[lines["invoice_date"].dt.normalize() <= cut]
 
 
-def rfm_score(features: pd.DataFrame) -> pd.Series:
-    """Quintiles of recency (recent is 5), invoices and gross revenue, summed (3 to 15).
-
-    Quintiles come from percentile ranks with ties averaged, so equal values get equal
-    quintiles (unlike ``rank(method="first")``, which splits ties by row order).
-    """
-    def quintile(values: pd.Series, ascending: bool) -> pd.Series:
-        pct = values.rank(method="average", pct=True, ascending=ascending)
-        return np.ceil(pct * 5).clip(1, 5).astype("int64")
-
-    return (quintile(features["recency_days"], ascending=False)
-            + quintile(features["n_invoices"], ascending=True)
-            + quintile(features["gross_revenue"], ascending=True))
-
-
 def select_top_revenue(lines: pd.DataFrame, cut: pd.Timestamp, n: int) -> pd.Index:
     """The N customers with the highest gross revenue up to the cut."""
-    features = build_customer_features(lines, cut)
-    return top_n(features["gross_revenue"], n)
+    return top_by_past_revenue(build_customer_features(lines, cut), n)
 
 
 def select_rfm(lines: pd.DataFrame, cut: pd.Timestamp, n: int) -> pd.Index:
     """The N customers with the highest RFM score, ties broken by gross revenue."""
-    features = build_customer_features(lines, cut)
-    return top_n(rfm_score(features).astype(float), n, tiebreak=features["gross_revenue"])
+    return top_by_rfm(build_customer_features(lines, cut), n)
 
 
 def select_value_model(model_factory: Callable[[], ValueModel], *,

@@ -9,7 +9,7 @@ and a member leaves only after ``grace_months`` consecutive months below the exi
 ``--previous``, the warehouse in the DAG).
 
 Ranks, not raw values, decide: values are rounded before ranking and ties go to the higher
-past revenue, then the lower customer id (:func:`insiders.value.rank_scores`), so float noise
+past revenue, then the lower customer id (:func:`insiders.ranking.rank_scores`), so float noise
 in the value model cannot move a customer across a bar.
 """
 
@@ -20,8 +20,9 @@ import pandas as pd
 
 from insiders.config import MembershipPolicy
 from insiders.formats import count, money
+from insiders.ranking import rank_scores
 from insiders.schema import TIER_COLUMNS
-from insiders.value import LineHistory, rank_scores
+from insiders.value import LineHistory
 
 __all__ = [
     "STATUSES",

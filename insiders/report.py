@@ -618,8 +618,8 @@ def backtest_months(lines: pd.DataFrame, history, reference: pd.Timestamp,
     Returns one row per (rule, cut_date): ``rule``, ``cut_date`` (ISO), ``share``.
     """
     from insiders import backtest
+    from insiders.ranking import top_n
     from insiders.select import cluster_values
-    from insiders.value import top_n
 
     cuts = [d for d in sorted(history.segments) if d + pd.Timedelta(days=horizon_days) <= reference]
     if not cuts:

@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from insiders.errors import InputError
-from insiders.features import as_date, build_customer_features
+from insiders.features import MIN_TENURE_DAYS, as_date, build_customer_features
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,6 @@ __all__ = [
     "btyd_summary",
     "future_revenue",
     "invoices_per_30d",
-    "rank_scores",
-    "top_n",
     "training_cuts",
     "value_features",
 ]
@@ -63,8 +61,6 @@ DateLike = date | datetime | str | pd.Timestamp
 
 #: The forecast window: three months.
 HORIZON_DAYS = 91
-#: Tenure below this counts as this, so that a first-week buyer does not look like a daily one.
-MIN_TENURE_DAYS = 30
 #: The value models :class:`ValueModel` knows.
 METHODS = ("gbm", "bgnbd", "blend")
 #: The last step down when no model can be fitted (:meth:`ValueModel.fit`).
@@ -229,27 +225,6 @@ def _btyd_summary(buys: pd.DataFrame, ref: pd.Timestamp) -> pd.DataFrame:
     )
     summary.index.name = "customer_id"
     return summary
-
-
-# --- ranking without float noise -------------------------------------------------------------
-def rank_scores(scores: pd.Series, *, tiebreak: pd.Series | None = None, decimals: int = 6) -> pd.Index:
-    """Customer ids ordered from best to worst score, the same on any machine.
-
-    Scores are rounded to ``decimals`` first (a 1e-12 difference from summation order or
-    thread count does not reorder customers), ties go to the higher ``tiebreak`` (e.g. past
-    revenue, also rounded), then to the smaller customer id.
-    """
-    keys = [scores.index.to_numpy()]
-    if tiebreak is not None:
-        keys.append(-np.round(tiebreak.reindex(scores.index).fillna(0.0).to_numpy(float), decimals))
-    keys.append(-np.round(scores.to_numpy(float), decimals))
-    order = np.lexsort(keys)  # the last key is the primary one
-    return scores.index[order]
-
-
-def top_n(scores: pd.Series, n: int, *, tiebreak: pd.Series | None = None, decimals: int = 6) -> pd.Index:
-    """The ``n`` best customers by score (see :func:`rank_scores`)."""
-    return rank_scores(scores, tiebreak=tiebreak, decimals=decimals)[: max(int(n), 0)]
 
 
 # --- BG/NBD + Gamma-Gamma --------------------------------------------------------------------

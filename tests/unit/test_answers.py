@@ -9,6 +9,7 @@ import pytest
 from insiders import answers
 from insiders.filters import filter_transactions
 from insiders.history import monthly_reference_dates
+from insiders.ranking import rfm_score
 from tests.conftest import make_lines
 
 rng = np.random.default_rng(0)
@@ -60,7 +61,7 @@ def test_revenue_test_resamples_in_batches_past_its_memory_bound(monkeypatch):
 
 
 def test_rfm_score_ranges_and_orders():
-    score = answers.rfm_score(FEATURES)
+    score = rfm_score(FEATURES)
     assert score.between(3, 15).all()
     assert score[:100].mean() > score[100:].mean()
 

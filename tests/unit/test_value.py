@@ -18,6 +18,7 @@ from insiders.backtest import (
     select_value_model,
 )
 from insiders.filters import filter_transactions
+from insiders.ranking import top_n
 from insiders.value import (
     BetaGeoGammaGamma,
     LineHistory,
@@ -25,7 +26,6 @@ from insiders.value import (
     btyd_summary,
     future_revenue,
     invoices_per_30d,
-    top_n,
     training_cuts,
     value_features,
 )
