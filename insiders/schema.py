@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas only where keys are made: the DAG file parses without it
+    import pandas as pd
 
 #: Canonical column names, in order, with the pandas dtype each one gets.
 COLUMNS: dict[str, str] = {
@@ -98,6 +100,8 @@ def customer_surrogates(keys: pd.Series) -> pd.Series:
 def key_column(ids: pd.Index, keys: pd.Series | None) -> pd.Series:
     """Each customer's key (:data:`CUSTOMER_KEY`) for ``ids``: the export's text key, else the
     id itself written as text (the UCI files, made-up ids of anonymous invoices)."""
+    import pandas as pd
+
     as_text = pd.Series(ids, index=ids).astype("Int64").astype("str")
     if keys is None:
         return as_text.rename(CUSTOMER_KEY)
