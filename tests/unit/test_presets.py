@@ -159,3 +159,27 @@ def test_the_exports_currency_column_names_the_runs_currency(tmp_path, purchases
                         ReadConfig(preset="shopify_orders"))
     kept = json.loads((tmp_path / "run" / "facts.json").read_text())
     assert kept["currency"] == "EUR"  # refused before anything replaced the folder's lines
+
+
+def test_insiders_run_on_a_transaction_log_says_what_it_lacked(tmp_path, real_lines):
+    from insiders.cli import main
+
+    kept = filter_transactions(real_lines).lines[list(COLUMNS)]
+    log = exports.transactions(kept).rename(columns={"customer": "Client"})
+    log["Client"] = exports.email(log["Client"])
+    path = tmp_path / "log.csv"
+    log.to_csv(path, index=False)
+    out = tmp_path / "run"
+    assert main(["-q", "run", str(path), "--preset", "transactions", "--columns",
+                 "customer=Client", "--currency", "EUR", "--features", "gross_revenue",
+                 "recency_days", "n_lines", "frequency", "qty_returned", "n_products",
+                 "--spaces", "features", "umap", "--models", "kmeans", "ward",
+                 "--out-dir", str(out)]) == 0
+    facts = json.loads((out / "facts.json").read_text())
+    assert set(facts["columns_absent"]) == {"invoice_no", "stock_code", "country", "description"}
+    assert facts["features_skipped"] == {"n_products": "left out: the export has no product column"}
+    insiders = pd.read_csv(out / "insiders.csv", dtype={"customer_key": str})
+    assert insiders["customer_key"].str.endswith("@shop.example").all()
+    report = (out / "report.md").read_text()
+    assert "£" not in report and "€" in report and "`transactions` preset" in report
+    assert "@shop.example |" not in report.replace("***@shop.example |", "")  # masked
