@@ -24,6 +24,7 @@ from insiders.schema import (
     COLUMNS,
     CUSTOMER_KEY,
     NULLABLE,
+    PLAIN_ID,
     customer_surrogates,
     normalise_name,
 )
@@ -549,28 +550,27 @@ def _map_columns(frame: pd.DataFrame, src: str, layout: tuple[Preset, dict[str, 
     if ignored:
         logger.info("%s: columns not used: %s", src, ", ".join(ignored))
     invoice = roles.get("invoice")
+    # an amount is the line's price unless the unit price and the quantity say it already
+    amount = "amount" in roles and not ("unit_price" in roles and "quantity" in roles)
     out = pd.DataFrame(index=frame.index)
     for role, column in roles.items():
+        if role == "amount" and not amount:
+            continue
         values = frame[column]
         if invoice is not None and role in preset.order_fields and role != "invoice":
             # later lines of an order leave the order's fields empty: take the first line's
             empty = values.isna() | (values.astype("str").str.strip() == "")
             values = values.where(~empty, values.where(~empty).groupby(frame[invoice]).transform(
                 "first"))
-        target = "unit_price" if role == "amount" else ROLES[role] or role
-        if role == "amount" and "unit_price" in roles and "quantity" in roles:
-            continue  # the unit price and the quantity say it already
-        out[target] = values
+        out["unit_price" if role == "amount" else ROLES[role] or role] = values
     names = {("unit_price" if r == "amount" else ROLES[r] or r): str(c) for r, c in roles.items()}
     absent = {c for c in COLUMNS if c not in out.columns}
     for column in absent:
         out[column] = None
     keys = out["customer_id"]
     text_keys = not pd.api.types.is_numeric_dtype(keys) and bool(
-        (~keys.dropna().astype("str").str.strip().str.fullmatch(r"[1-9]\d{0,17}|0")).any())
-    return _Mapped(out.reset_index(drop=True), names, absent,
-                   "amount" in roles and not ("unit_price" in roles and "quantity" in roles),
-                   text_keys)
+        (~keys.dropna().astype("str").str.strip().str.fullmatch(PLAIN_ID.pattern)).any())
+    return _Mapped(out.reset_index(drop=True), names, absent, amount, text_keys)
 
 
 def _first_bad(mask: pd.Series | np.ndarray) -> int:
@@ -647,18 +647,16 @@ def _to_schema(
             text = values.astype("str").str.strip()
             out[column] = text.where(values.notna(), None) if column in NULLABLE else text
     lines = pd.DataFrame(out)
-    keys = frame["customer_id"]
-    lines[CUSTOMER_KEY] = (keys.astype("Int64").astype("str") if pd.api.types.is_numeric_dtype(keys)
-                           else keys.astype("str").str.strip()).where(keys.notna(), None)
-    if "status" in frame:
-        lines = _purchases_only(lines, frame["status"], layout[0], src)
+    # the lines of orders whose status is not a purchase (dropped last: rows named as read)
+    excluded = (_not_purchases(frame["status"], layout[0], src) if "status" in frame
+                else np.zeros(len(lines), dtype=bool))
     if mapped.amount:  # a line's amount: the unit price is the amount per item
         amount = lines["unit_price"].astype("float64")
         if "quantity" in absent:
             lines["quantity"] = np.where(amount < 0, -1, 1).astype("int64")
-        elif (lines["quantity"] == 0).any():
-            raise fail("quantity", _first_bad(lines["quantity"] == 0), "a quantity of 0 beside "
-                       "an amount", "Fix the value or remove the line")
+        elif (zero := (lines["quantity"] == 0).to_numpy() & ~excluded).any():
+            raise fail("quantity", _first_bad(zero), "a quantity of 0 beside an amount",
+                       "Fix the value or remove the line")
         lines["unit_price"] = (amount / lines["quantity"].astype("float64")).abs()
     elif "quantity" in absent:
         lines["quantity"] = np.int64(1)
@@ -670,20 +668,23 @@ def _to_schema(
             lines[column] = pd.Series(None, index=lines.index, dtype="object")
     lines["quantity"] = lines["quantity"].astype("int64")
     lines["description"] = lines["description"].astype("str")
-    # a preset's or a column map's lines keep the export's customer keys (the UCI files' keys
-    # are their ids)
-    return lines[[*COLUMNS, CUSTOMER_KEY]] if keyed else lines[list(COLUMNS)]
+    if not keyed:  # the UCI files' keys are their ids
+        return lines[list(COLUMNS)]
+    # a preset's or a column map's lines keep the export's customer keys
+    keys = frame["customer_id"]
+    lines[CUSTOMER_KEY] = (keys.astype("Int64").astype("str") if pd.api.types.is_numeric_dtype(keys)
+                           else keys.astype("str").str.strip()).where(keys.notna(), None)
+    return lines.loc[~excluded, [*COLUMNS, CUSTOMER_KEY]].reset_index(drop=True)
 
 
-def _purchases_only(lines: pd.DataFrame, status: pd.Series, preset: Preset,
-                    src: str) -> pd.DataFrame:
-    """The lines whose order status is a purchase under the preset's rule."""
+def _not_purchases(status: pd.Series, preset: Preset, src: str) -> np.ndarray:
+    """Which lines belong to orders whose status is not a purchase under the preset's rule."""
     excluded = status.astype("str").map(normalise_name).isin(
         {normalise_name(s) for s in preset.excluded_statuses}).to_numpy()
     if excluded.any():
         logger.info("%s: %d lines of orders whose status is %s are not purchases (preset %s)",
                     src, int(excluded.sum()), " or ".join(preset.excluded_statuses), preset.name)
-    return lines[~excluded].reset_index(drop=True)
+    return excluded
 
 
 def _parse_numbers(values: pd.Series, column: str, fail: Callable[..., IngestError]) -> pd.Series:

@@ -427,9 +427,7 @@ def report(run_dir: str, *, replay_months: int = 5, random_state: int = 42,
     with stage("report: the nine questions"):
         built = build_report(load_inputs(run_dir), replay_months=replay_months,
                              random_state=random_state,
-                             stability_sample_size=stability_sample_size,
-                             currency=artifacts.load_json(path(run_dir, "facts")).get(
-                                 "currency", ""))
+                             stability_sample_size=stability_sample_size)
         written = write_report(built, run_dir)
     return record_facts(run_dir, {"report": written["report_html"], "answers": len(built.answers)})
 

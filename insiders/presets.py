@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from insiders.errors import InputError
-from insiders.schema import normalise_name
+from insiders.schema import ALIASES, normalise_name
 
 __all__ = ["PRESETS", "ROLES", "Preset", "parse_column_map", "preset", "suggest_preset"]
 
@@ -93,10 +93,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset(
         "online_retail", "UCI Online Retail and Online Retail II (InvoiceNo/Invoice, StockCode, "
         "Description, Quantity, InvoiceDate, UnitPrice/Price, CustomerID/Customer ID, Country)",
-        {"invoice": ("InvoiceNo", "Invoice"), "product": ("StockCode",),
-         "description": ("Description",), "quantity": ("Quantity",), "date": ("InvoiceDate",),
-         "unit_price": ("UnitPrice", "Price"), "customer": ("CustomerID",),
-         "country": ("Country",)},
+        {role: tuple(name for name, canonical in ALIASES.items() if canonical == column)
+         for role, column in ROLES.items() if column},  # the UCI and Online Retail II names
         currency="GBP", rules=dict(STUDY_RULES), strict=True),
     Preset(
         "shopify_orders", "Shopify's orders export (Name, Email, Created at, Lineitem quantity, "

@@ -177,9 +177,10 @@ def check_lines(lines: pd.DataFrame | str, config: QualityConfig | None = None,
     if reference_date is not None:
         count("after_reference_date", "info", f"dated after the reference date {reference_date}: "
               "kept, not used by this month's features", reference_date, "kept", combos["later"])
-    for row in rows if not duplicates else ():
-        if row["rule"] in ("duplicate_line", "duplicate_share"):
-            row["action"], row["threshold"] = "not checked", "no invoice or product column"
+    if not duplicates:
+        for row in rows:
+            if row["rule"] in ("duplicate_line", "duplicate_share"):
+                row["action"], row["threshold"] = "not checked", "no invoice or product column"
     counts = pd.DataFrame(rows)
     logger.info("data quality: %d of %d lines quarantined or dropped (%s)", len(quarantined),
                 n, ", ".join(f"{r}: {c}" for r, c in zip(counts["rule"], counts["lines"], strict=True)

@@ -156,7 +156,7 @@ def _answer(rows: list[dict], question: int, metric: str, value: float | None = 
 
 def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot: int = 20,
                  random_state: int = 42, stability_sample_size: int | None = None,
-                 currency: str = "GBP") -> Report:
+                 currency: str | None = None) -> Report:
     """Answer the nine questions from a run's tables.
 
     Args:
@@ -166,8 +166,11 @@ def build_report(inputs: ReportInputs, *, replay_months: int = 5, stability_boot
         random_state: seed of every random step.
         stability_sample_size: the bootstrap draws from a seeded sample of this many
             customers when there are more (None: from all of them).
-        currency: ISO code of the amounts, for the text and the plots ("": none given).
+        currency: ISO code of the amounts, for the text and the plots ("": none given); by
+            default the run's (``facts.json``).
     """
+    if currency is None:
+        currency = inputs.facts.get("currency", "")
     sel = inputs.selection
     policy, chosen = sel["policy"], sel["chosen"]
     feature_names = list(inputs.facts.get("features") or

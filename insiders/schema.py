@@ -74,6 +74,8 @@ TIER_COLUMNS: tuple[str, ...] = ("expected_revenue", "p_active", "value_rank", "
 #: Customer ids made from text keys start here; a key that is a plain whole number below it
 #: (no sign, no leading zero) is its own id, as in the UCI files.
 SURROGATE_START = 2**62
+#: A key that is a plain whole number: no sign, no leading zero.
+PLAIN_ID = re.compile(r"[1-9]\d{0,17}|0")
 
 
 def customer_surrogates(keys: pd.Series) -> pd.Series:
@@ -88,7 +90,7 @@ def customer_surrogates(keys: pd.Series) -> pd.Series:
     uniques = text.dropna().unique()
 
     def one(key: str) -> int:
-        if re.fullmatch(r"[1-9]\d{0,17}|0", key) and int(key) < SURROGATE_START:
+        if PLAIN_ID.fullmatch(key) and int(key) < SURROGATE_START:
             return int(key)
         digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
         return SURROGATE_START + (int.from_bytes(digest, "big") % SURROGATE_START)

@@ -183,3 +183,14 @@ def test_insiders_run_on_a_transaction_log_says_what_it_lacked(tmp_path, real_li
     report = (out / "report.md").read_text()
     assert "£" not in report and "€" in report and "`transactions` preset" in report
     assert "@shop.example |" not in report.replace("***@shop.example |", "")  # masked
+
+
+def test_an_error_after_a_cancelled_order_names_the_row_as_read(tmp_path):
+    path = tmp_path / "woo.csv"
+    path.write_text("order_number,order_date,status,billing_email,item_quantity,item_total\n"
+                    "1,2011-01-01 10:00:00,cancelled,a@x.org,0,0\n"  # not a purchase: never checked
+                    "2,2011-01-02 10:00:00,completed,b@x.org,2,5\n"
+                    "3,2011-01-03 10:00:00,completed,c@x.org,0,4\n")
+    with pytest.raises(IngestError) as info:
+        read_transactions(path, preset="woocommerce_orders")
+    assert "row 3 " in str(info.value) and "a quantity of 0" in str(info.value)
