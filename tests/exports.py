@@ -46,6 +46,7 @@ def woocommerce_orders(lines: pd.DataFrame) -> pd.DataFrame:
         "order_number": bought["invoice_no"].astype("str"),
         "order_date": bought["invoice_date"].dt.strftime("%Y-%m-%d %H:%M:%S"),
         "status": "completed",
+        "order_currency": "GBP",
         "billing_email": email(bought["customer_id"]),
         "billing_country": bought["country"],
         "item_sku": bought["stock_code"],

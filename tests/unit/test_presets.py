@@ -194,3 +194,22 @@ def test_an_error_after_a_cancelled_order_names_the_row_as_read(tmp_path):
     with pytest.raises(IngestError) as info:
         read_transactions(path, preset="woocommerce_orders")
     assert "row 3 " in str(info.value) and "a quantity of 0" in str(info.value)
+
+
+def test_a_transaction_log_with_its_orders_and_products_mapped_gives_the_uci_insiders(
+        tmp_path, real_lines):
+    """What the minimal form lacks is its only loss: the same log with the optional order and
+    product columns mapped gives the UCI file's features and Insiders exactly."""
+    kept = filter_transactions(real_lines).lines[list(COLUMNS)]
+    log = exports.transactions(kept).assign(order=kept["invoice_no"].to_numpy(),
+                                            sku=kept["stock_code"].to_numpy())
+    log["customer"] = exports.email(log["customer"])
+    path = tmp_path / "log.csv"
+    log.to_csv(path, index=False)
+    lines = read_transactions(path, preset="transactions", columns="invoice=order,product=sku")
+    uci = by_email(kept)
+    got, want = (build_customer_features(x, CUT) for x in (lines, uci))
+    pd.testing.assert_frame_equal(got, want, check_exact=False, atol=0.01)
+    theirs, ours = (value_membership(f, lines=x, reference_date=CUT, previous=None)
+                    for f, x in ((got, lines), (want, uci)))
+    assert set(theirs.index[theirs["is_insider"]]) == set(ours.index[ours["is_insider"]])
