@@ -4,13 +4,14 @@
 Picks the shop's best customers (**Insiders**) on the 15th of every month, as of the day
 before (the run's data interval, so a backfill of last March answers for last March).
 
-`ingest` -> `check_quality` -> `filter_lines` -> `features` -> `embed` -> `compare` -> `select` -> `report`
--> `load` -> `export` -> `resync_metabase`
+`ingest` -> `check_quality` -> `filter_lines` -> `features` -> `embed` -> `compare` -> `select`
+-> `backtest` -> `report` -> `load` -> `export` -> `resync_metabase`
 
 Each task is a thin call into the `insiders` package; files go under one folder per run
 month (`insiders_artifacts` Variable: `s3://bucket/prefix` through the `aws_default`
 connection, or `file://...`; default `var/runs` beside this project), XCom carries only
-that folder and small facts. `report` answers the nine business questions (HTML and
+that folder and small facts. `backtest` replays the months before and checks the choice
+against plain rules; `report` answers the nine business questions (HTML and
 Markdown with plots, `answers.csv`, `forecasts.csv`); `load` then replaces the run month
 in the Postgres warehouse (`insiders_warehouse` connection), answers included, in one
 transaction, so a rerun never duplicates it and a failure changes nothing, and updates the
@@ -285,8 +286,14 @@ def insiders_monthly():
         return {**run, "insiders": facts["insiders"], "chosen": facts["chosen"]["candidate"]}
 
     @task
+    def backtest(run: dict[str, Any], params=None) -> dict[str, Any]:
+        """Replay the earlier months, refit the clusters on bootstrap samples, back-test the rules."""
+        facts = _stage("backtest", run, params)
+        return {**run, "backtest_months": facts["backtest_months"]}
+
+    @task
     def report(run: dict[str, Any], params=None) -> dict[str, Any]:
-        """Answer the nine questions: report.html and .md with plots, answers, forecast."""
+        """Answer the nine questions from the run folder: report.html and .md with plots."""
         facts = _stage("report", run, params)
         return {**run, "report": facts["report"]}
 
@@ -334,7 +341,7 @@ def insiders_monthly():
         return metabase.resync(config)
 
     segmented = select(compare(embed(features(filter_lines(check_quality(ingest()))))))
-    resync_metabase(export(load(report(segmented))))
+    resync_metabase(export(load(report(backtest(segmented)))))
 
 
 insiders_monthly()

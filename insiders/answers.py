@@ -11,7 +11,6 @@ from scipy import stats
 from sklearn.tree import DecisionTreeClassifier, _tree
 
 from insiders.formats import count, days, number, ratio, share
-from insiders.models import fit_labels
 from insiders.ranking import top_by_past_revenue, top_by_rfm
 from insiders.rules import RULES, SegmentRules, over, return_rate
 
@@ -259,47 +258,14 @@ def out_of_time(lines: pd.DataFrame, selected_at: pd.Timestamp, features: pd.Dat
     return pd.DataFrame(rows)
 
 
-def bootstrap_stability(embedding: np.ndarray, labels: np.ndarray, insider_cluster: int, *,
-                        model: str, param: float, n_boot: int = 20,
-                        random_state: int = 42, max_n: int | None = None,
-                        sample_size: int | None = None) -> dict[str, float]:
-    """Stability of the clusters: refit the model on bootstrap resamples of the customers
-    (on the fitted embedding) and compare, for each original cluster, its members with the
-    best-matching bootstrap cluster (Jaccard index); reports Insiders' and the mean.
-
-    With more than ``max_n`` customers, the resamples are drawn from a seeded sample of
-    ``max_n`` of them (``n_sampled`` says how many), so that the refits' time and memory stay
-    bounded; with fewer, from all of them, as before. A refit of more than ``sample_size``
-    customers is fitted on a seeded sample of them, as the run's
-    (:func:`insiders.models.fit_labels`).
-    """
-    n_all = len(labels)
-    if max_n is not None and n_all > max_n:
-        keep = np.sort(np.random.default_rng([random_state, n_all]).choice(n_all, max_n,
-                                                                           replace=False))
-        embedding, labels = embedding[keep], labels[keep]
-    rng = np.random.default_rng(random_state)
-    n = len(labels)
-    clusters = [c for c in np.unique(labels) if c >= 0]
-    scores: dict[int, list[float]] = {c: [] for c in clusters}
-    for _ in range(n_boot):
-        idx = np.unique(rng.choice(n, n, replace=True))
-        boot = fit_labels(embedding[idx], model, param, random_state=random_state,
-                          sample_size=sample_size)
-        original = labels[idx]
-        for c in clusters:
-            members = set(np.flatnonzero(original == c))
-            if not members:
-                continue
-            best = max(
-                len(members & set(np.flatnonzero(boot == b))) / len(members | set(np.flatnonzero(boot == b)))
-                for b in np.unique(boot) if b >= 0
-            )
-            scores[c].append(best)
-    means = {c: float(np.mean(v)) for c, v in scores.items() if v}
-    return {"insiders_jaccard": means[insider_cluster],
-            "mean_jaccard": float(np.mean(list(means.values()))),
-            "min_jaccard": float(min(means.values())), "n_boot": n_boot, "n_sampled": n}
+def map_coordinates(features: pd.DataFrame, embeddings: pd.DataFrame, space: str,
+                     feature_names: list[str]) -> np.ndarray:
+    """The customers' 2-D coordinates in the chosen space; for the features space, their
+    features' percentile ranks."""
+    columns = [f"{space}_x", f"{space}_y"]
+    if space != "features" and set(columns) <= set(embeddings.columns):
+        return embeddings.loc[features.index, columns].to_numpy()
+    return features[feature_names].rank(pct=True).to_numpy()
 
 
 # --- Q9 --------------------------------------------------------------------------------------

@@ -173,14 +173,19 @@ def build_parser() -> argparse.ArgumentParser:
             "to last month's with --previous) and choose this month's Insiders (by default the "
             "top customers by expected revenue, with an entry and an exit bar).",
             _cmd_select, _add_run_dir, _add_policy_options)
-    p = command("report", "answer the nine business questions",
-                "Write report.html (self-contained, with plots) and report.md, answers.csv and "
-                "forecasts.csv into the run folder. Replays the monthly run on the months "
-                "before (data cut at each 15th) for history and out-of-time checks.",
-                _cmd_report, _add_run_dir)
-    p.add_argument("--replay-months", type=int, default=5,
-                   help="months replayed before the run (default: 5)")
+    p = command("backtest", "replay earlier months and back-test the choice",
+                "Replay the monthly run on the months before (data cut at each 15th, the "
+                "chosen model and the tier as the run chose them), refit the clusters on "
+                "bootstrap samples, and compare the Insiders with plain rules on the months "
+                "that have 91 days of data after them. Writes the tables the report reads.",
+                _cmd_backtest, _add_run_dir)
+    p.add_argument("--replay-months", type=int, default=_DEFAULTS["replay_months"],
+                   help="months replayed before the run (default: %(default)s)")
     _add_stability_sample(p)
+    command("report", "answer the nine business questions",
+            "Write report.html (self-contained, with plots) and report.md, answers.csv and "
+            "forecasts.csv into the run folder, from its tables (the backtest stage's "
+            "included).", _cmd_report, _add_run_dir)
     p = command("warehouse", "set up or read the Postgres warehouse",
                 "Apply the warehouse's migrations (init), create a read-only login (for "
                 "Metabase), or print the latest run month's Insiders summary from the warehouse.",
@@ -570,11 +575,19 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from insiders import pipeline
+
+    facts = pipeline.run_stage("backtest", args.run_dir, _run_config(args))
+    print(f"back-test: {facts['backtest_months']} earlier months replayed -> "
+          f"{run_folder.path(args.run_dir, 'backtest')}")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from insiders import pipeline
 
-    facts = pipeline.report(args.run_dir, replay_months=args.replay_months,
-                            stability_sample_size=args.stability_sample_size)
+    facts = pipeline.run_stage("report", args.run_dir, _run_config(args))
     print(f"report -> {facts['report']}")
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ from insiders.history import monthly_reference_dates
 from insiders.ingest import iter_transactions
 from insiders.kept_lines import customer_keys, load_lines
 from insiders.membership import tier_members, warm_start
+from insiders.models import spec
 from insiders.parallel import cores
 from insiders.progress import stage
 from insiders.quality import check_lines
@@ -85,7 +87,7 @@ def ingest(
             before_rename=lambda: attempt.append(begin_attempt(run_dir, run_id)))
     facts = {
         "attempt": attempt[0],
-        "source": source,
+        "source": as_given(source),
         "lines_read": n_lines,
         "first_line": str(seen["first"].date()),
         "last_line": str(seen["last"].date()),
@@ -96,6 +98,19 @@ def ingest(
     }
     artifacts.save_json(facts, path(run_dir, "facts"))  # a new attempt: no earlier stage's facts
     return facts
+
+
+#: The project's folder: its bundled files are named relative to it.
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def as_given(source: str) -> str:
+    """The source as a user names it: a file of this project (its bundled data) relative to
+    the project (``data/online_retail.parquet``), anything else as it was given."""
+    local = Path(source[7:] if source.startswith("file://") else source)
+    if local.is_absolute() and local.is_relative_to(PROJECT):
+        return str(local.relative_to(PROJECT))
+    return source
 
 
 def _data_currency(codes: set[str], source: str) -> str | None:
@@ -366,7 +381,7 @@ def select(
                 "calinski_harabasz",
                 "noise_share",
             )
-        },
+        } | {"assign_rule": spec(str(chosen["model"])).assign_rule},
         "insiders": {
             "segment_id": int(segments.loc[members, "segment_id"].mode().min()) if members.any() else None,
             "customers": int(members.sum()),
@@ -419,23 +434,51 @@ def export_insiders(run_dir: str) -> str:
     return uri
 
 
-def report(run_dir: str, *, replay_months: int = 5, random_state: int = 42,
-           stability_sample_size: int = 10_000) -> dict[str, Any]:
-    """Answer the nine questions: report.html, report.md, plots, answers.csv, forecasts.csv."""
+def backtest(run_dir: str, *, replay_months: int = 5, random_state: int = 42,
+             stability_sample_size: int = 10_000) -> dict[str, Any]:
+    """Replay the run over the months before it, refit its clusters on bootstrap samples and
+    check its Insiders against plain rules (:mod:`insiders.lookback`); write the tables the
+    report reads (``backtest.json``, ``replayed_insiders.csv``, ``membership_changes.csv``,
+    ``membership_exits.parquet``, ``out_of_time.csv``, ``rule_capture.csv``)."""
+    from insiders.lookback import look_back
+
+    selection = artifacts.load_json(path(run_dir, "selection"))
+    warmup = None
+    if selection.get("membership", {}).get("warmup"):
+        long = artifacts.load_frame(path(run_dir, "warmup"))
+        warmup = {pd.Timestamp(day): part.drop(columns="reference_date").set_index("customer_id")
+                  for day, part in long.groupby("reference_date")}
+    found = look_back(
+        load_lines(run_dir, VALUE_COLUMNS), artifacts.load_frame(path(run_dir, "features")),
+        artifacts.load_frame(path(run_dir, "segments")),
+        artifacts.load_frame(path(run_dir, "embeddings")), selection,
+        artifacts.load_json(path(run_dir, "facts")), warmup=warmup, replay_months=replay_months,
+        random_state=random_state, stability_sample_size=stability_sample_size)
+    artifacts.save_json(found.facts(), path(run_dir, "backtest"))
+    artifacts.save_frame(found.tiers, path(run_dir, "replayed_insiders"), index=False)
+    artifacts.save_frame(found.changes, path(run_dir, "membership_changes"), index=False)
+    artifacts.save_frame(found.exits, path(run_dir, "membership_exits"))
+    if found.out_of_time is not None:
+        artifacts.save_frame(found.out_of_time, path(run_dir, "out_of_time"), index=False)
+    artifacts.save_frame(found.capture, path(run_dir, "rule_capture"), index=False)
+    return record_facts(run_dir, {"backtest_months": len(found.replayed)})
+
+
+def report(run_dir: str, *, random_state: int = 42) -> dict[str, Any]:
+    """Answer the nine questions from the run folder: report.html, report.md, plots/,
+    answers.csv, forecasts.csv."""
     from insiders.report import build_report, load_inputs, write_report
 
     with stage("report: the nine questions"):
-        built = build_report(load_inputs(run_dir), replay_months=replay_months,
-                             random_state=random_state,
-                             stability_sample_size=stability_sample_size)
+        built = build_report(load_inputs(run_dir), random_state=random_state)
         written = write_report(built, run_dir)
     return record_facts(run_dir, {"report": written["report_html"], "answers": len(built.answers)})
 
 
 #: The stages, in order: each reads the run folder the ones before it wrote.
 STAGES: tuple[str, ...] = (
-    "ingest", "check_quality", "filter_lines", "features", "embed", "compare", "select", "report",
-    "export_insiders",
+    "ingest", "check_quality", "filter_lines", "features", "embed", "compare", "select",
+    "backtest", "report", "export_insiders",
 )
 
 
@@ -494,9 +537,10 @@ def run_stage(
                                  value_model=config.value_model, membership=config.membership,
                                  random_state=config.embed.random_state,
                                  warmup_months=config.replay_months),
-        "report": lambda: report(run_dir, replay_months=config.replay_months,
-                                 random_state=config.embed.random_state,
-                                 stability_sample_size=config.stability_sample_size),
+        "backtest": lambda: backtest(run_dir, replay_months=config.replay_months,
+                                     random_state=config.embed.random_state,
+                                     stability_sample_size=config.stability_sample_size),
+        "report": lambda: report(run_dir, random_state=config.embed.random_state),
         "export_insiders": lambda: export_insiders(run_dir),
     }
     if name not in stages:

@@ -20,7 +20,14 @@ Run folder layout::
     membership_warmup.parquet  the tier replayed over earlier months, with no last month (select)
     profiles.csv         per-segment profile               (select)
     selection.json       policy, chosen model, Insiders    (select)
-    report.html, .md     the nine questions answered, plots/  (report)
+    backtest.json        months replayed, the month the forecast follows, cluster stability
+                         (backtest)
+    replayed_insiders.csv the Insiders of every replayed month   (backtest)
+    membership_changes.csv Insiders, joined, left per month      (backtest)
+    membership_exits.parquet who left, with the change of their features (backtest)
+    out_of_time.csv      what the groups chosen months ago bought since   (backtest)
+    rule_capture.csv     next-91-day revenue share per rule and month     (backtest)
+    report.html, .md     the nine questions answered, plots/*.png  (report)
     answers.csv          the answers' numbers               (report)
     forecasts.csv        expected revenue, next months      (report)
     insiders.csv         the Insiders: country, segment, status, since, value, reason (export)
@@ -67,7 +74,19 @@ FILES = {
     "insiders_csv": "insiders.csv",
     "joined": "joined.csv",
     "left": "left.csv",
+    "backtest": "backtest.json",
+    "replayed_insiders": "replayed_insiders.csv",
+    "membership_changes": "membership_changes.csv",
+    "membership_exits": "membership_exits.parquet",
+    "out_of_time": "out_of_time.csv",
+    "rule_capture": "rule_capture.csv",
     "report": "report.html",
+    "report_md": "report.md",
+    "plot_embedding": "plots/embedding.png",
+    "plot_features": "plots/features_by_segment.png",
+    "plot_shares": "plots/shares.png",
+    "plot_forecast": "plots/forecast.png",
+    "plot_membership": "plots/membership.png",
     "answers": "answers.csv",
     "forecasts": "forecasts.csv",
 }
@@ -99,7 +118,10 @@ STAGE_FILES: dict[str, tuple[str, ...]] = {
     "embed": ("spaces", "embeddings"),
     "compare": ("scores", "labels"),
     "select": ("segments", "profiles", "selection", "warmup"),
-    "report": ("report", "answers", "forecasts"),
+    "backtest": ("backtest", "replayed_insiders", "membership_changes", "membership_exits",
+                 "out_of_time", "rule_capture"),
+    "report": ("report", "report_md", "answers", "forecasts", "plot_embedding", "plot_features",
+               "plot_shares", "plot_forecast", "plot_membership"),
     "export_insiders": ("insiders_csv", "joined", "left"),
 }
 

@@ -30,6 +30,17 @@ def overlaps(current: pd.Series, previous: pd.Series) -> tuple[pd.DataFrame, pd.
 
 HIGH_RETURNS = "high returns"
 
+#: What a feature is called in a segment's name ("..., higher units per invoice").
+FEATURE_WORDS = {
+    "gross_revenue": "revenue", "recency_days": "days since last purchase",
+    "n_lines": "purchase lines", "frequency": "buying rhythm", "frequency_study": "buying rhythm",
+    "qty_returned": "units returned", "n_invoices": "invoices", "n_items": "units bought",
+    "n_products": "product range", "avg_ticket": "revenue per line",
+    "avg_basket_size": "basket size", "avg_unique_basket_size": "distinct products per basket",
+    "avg_days_between_purchases": "days between purchases", "n_returns": "return lines",
+    "value_returned": "value returned",
+}
+
 
 def name_segment(
     profile: pd.Series, base: pd.Series, value_score: str, tier: str | None = None,
@@ -53,6 +64,34 @@ def name_segment(
         if rules.is_high_returns(rate, return_rate(base["qty_returned"], base["n_items"])):
             parts.append(HIGH_RETURNS)
     return ", ".join(parts)
+
+
+def _told_apart(features: pd.DataFrame, labels: pd.Series, names: dict[int, str],
+                fresh: list[int]) -> dict[int, str]:
+    """New names for the ``fresh`` clusters whose name another cluster has too: the name plus
+    what sets the cluster apart from the others of that name, the feature on which its
+    customers' mean percentile rank differs most from theirs ("..., higher units per
+    invoice"); no two of them get the same words."""
+    groups: dict[str, list[int]] = {}
+    for cluster, name in names.items():
+        groups.setdefault(name, []).append(cluster)
+    ranks = features.select_dtypes("number").rank(pct=True).groupby(labels).mean()
+    out: dict[int, str] = {}
+    taken = set(names.values())
+    for name, clusters in groups.items():
+        if len(clusters) < 2:
+            continue
+        for cluster in (c for c in clusters if c in fresh):
+            others = ranks.loc[[c for c in clusters if c != cluster]].mean()
+            gap = (ranks.loc[cluster] - others).dropna()
+            for feature in gap.abs().sort_values(ascending=False, kind="stable").index:
+                word = "higher" if gap[feature] > 0 else "lower"
+                told = f"{name}, {word} {FEATURE_WORDS.get(feature, feature)}"
+                if told not in taken:
+                    out[cluster] = told
+                    taken.add(told)
+                    break
+    return out
 
 
 def assign_segments(
@@ -114,6 +153,7 @@ def assign_segments(
     insider_cluster = order[0]
     used = {INSIDERS}
     others = [c for c in order if c != insider_cluster] if name_top else list(order)
+    fresh: list[int] = []  # clusters named from their profile this month
     for cluster in order:
         if cluster == insider_cluster and name_top:
             names[cluster] = INSIDERS
@@ -124,10 +164,10 @@ def assign_segments(
             rank = others.index(cluster)
             tier = TIERS[round(rank * 2 / (len(others) - 1))] if len(others) > 1 else TIERS[1]
             name = name_segment(means.loc[cluster], base, value_score, tier)
-            if name in used:
-                name = f"{name} #{ids[cluster]}"
+            fresh.append(cluster)
         names[cluster] = name
         used.add(name)
+    names.update(_told_apart(features, labels, names, fresh))
 
     out = pd.DataFrame({"cluster": labels.astype("int64")}, index=features.index)
     out["segment_id"] = out["cluster"].map(ids).fillna(NOISE_SEGMENT).astype("int64")

@@ -25,13 +25,14 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from insiders import artifacts, numba_target
 from insiders.errors import InputError
 from insiders.layout import principal_layout
-from insiders.options import SPACES, STUDY_FEATURES
+from insiders.options import SCALERS, SPACES, STUDY_FEATURES
 from insiders.parallel import side_by_side
 from insiders.progress import stage
 
 logger = logging.getLogger(__name__)
 
-SCALERS = {
+#: How each scaler of :data:`insiders.options.SCALERS` (the names, declared there) is made.
+SCALER_MAKERS = {
     "minmax": MinMaxScaler,
     "standard": StandardScaler,
     "robust": RobustScaler,
@@ -42,9 +43,9 @@ SCALERS = {
 def make_scaler(kind: str = "minmax") -> TransformerMixin:
     """A fresh scaler: ``minmax`` (the study's), ``standard``, ``robust`` or ``quantile``."""
     try:
-        return SCALERS[kind]()
+        return SCALER_MAKERS[kind]()
     except KeyError:
-        raise InputError(f"unknown scaler {kind!r}; choose one of {sorted(SCALERS)}") from None
+        raise InputError(f"unknown scaler {kind!r}; choose one of {', '.join(SCALERS)}") from None
 
 
 def import_umap():

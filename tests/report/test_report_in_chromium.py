@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from insiders import report
+from insiders import plots
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,7 @@ def test_the_report_fits_a_1280_px_window(measured):
 
 
 def test_every_plot_loads_as_an_image(measured):
-    assert measured["images"] == len(report.PLOTS), measured
+    assert measured["images"] == len(plots.PLOTS), measured
     assert measured["broken"] == 0, measured
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insiders import formats, report
+from insiders import formats, headers, plots, report
 from tests.report.test_templates import findings
 
 
@@ -23,9 +23,9 @@ def f() -> report.Findings:
 
 def pages(f: report.Findings) -> dict[str, str]:
     context = report.report_context(f)
-    plots = {name: b"\x89PNG fake" for name in report.PLOTS}
+    drawn = {name: b"\x89PNG fake" for name in plots.PLOTS}
     return {"md": report.render_markdown(context),
-            "html": html.unescape(report.render_html(context, plots))}
+            "html": html.unescape(report.render_html(context, drawn))}
 
 
 @pytest.mark.parametrize("page", ["md", "html"])
@@ -69,7 +69,7 @@ def test_how_this_was_chosen_shows_the_chosen_model_highlighted(f, rank):
     f.inputs.scores = scores(12, rank)
     f.inputs.selection["chosen"]["silhouette"] = float(f.inputs.scores["silhouette"][rank - 1])
     text = pages(f)
-    raw = report.render_html(report.report_context(f), {n: b"x" for n in report.PLOTS})
+    raw = report.render_html(report.report_context(f), {n: b"x" for n in plots.PLOTS})
     for page in text.values():  # the section (not the summary's link to it) after Q9
         assert page.index("9. What can marketing") < page.rindex("How this was chosen")
         assert page.rindex("How this was chosen") < page.index("umap/ward/k=3")
@@ -88,7 +88,7 @@ def test_chosen_model_missing_from_the_scores_still_has_its_row(f):
 
 
 def test_headers_are_words_and_cells_aligned_by_kind(f):
-    raw = report.render_html(report.report_context(f), {n: b"x" for n in report.PLOTS})
+    raw = report.render_html(report.report_context(f), {n: b"x" for n in plots.PLOTS})
     headers = re.findall(r"<th[^>]*>([^<]*)</th>", raw)
     assert len(headers) > 40
     assert [h for h in headers if "_" in h or h != h.strip() or not h] == []
@@ -111,7 +111,7 @@ def test_every_table_column_has_a_header():
     context = report.report_context(findings())
     tables = [v for v in context.values() if isinstance(v, report.Table)]
     assert len(tables) >= 10
-    unnamed = [c.key for t in tables for c in t.columns if c.key not in report.HEADERS]
+    unnamed = [c.key for t in tables for c in t.columns if c.key not in headers.HEADERS]
     assert unnamed == []
 
 
@@ -137,21 +137,21 @@ def figures(f: report.Findings) -> dict[str, object]:
     series = pd.Series(np.linspace(600_000, 1_300_000, len(months)), index=months)
     changes = f.changes.assign(insiders=[1_200, 1_300], entered=[1_200, 300], left=[0, 200])
     return {
-        "embedding": report.plot_embedding(features[["gross_revenue", "recency_days"]].rank(
+        "embedding": plots.plot_embedding(features[["gross_revenue", "recency_days"]].rank(
             pct=True).to_numpy(), segments, {**f.inputs.selection["chosen"], "space": "features"},
             f.feature_names),
-        "umap": report.plot_embedding(np.random.default_rng(0).normal(size=(len(features), 2)),
+        "umap": plots.plot_embedding(np.random.default_rng(0).normal(size=(len(features), 2)),
                                       segments, f.inputs.selection["chosen"]),
-        "features": report.plot_features(features, segments, f.feature_names),
-        "shares": report.plot_shares(f.inputs.profiles),
-        "forecast": report.plot_forecast(series, f.forecast),
-        "membership": report.plot_membership(changes),
+        "features": plots.plot_features(features, segments, f.feature_names),
+        "shares": plots.plot_shares(f.inputs.profiles),
+        "forecast": plots.plot_forecast(series, f.forecast),
+        "membership": plots.plot_membership(changes),
     }
 
 
 def test_plots_label_their_axes_in_units_without_offsets(f):
-    plots = figures(f)
-    for name, fig in plots.items():
+    drawn = figures(f)
+    for name, fig in drawn.items():
         for ax in (a for a in fig.axes if a.get_visible()):
             assert ax.get_xlabel() and ax.get_ylabel(), (name, ax.get_title())
             assert ax.get_title() or fig._suptitle is not None, name
@@ -159,14 +159,14 @@ def test_plots_label_their_axes_in_units_without_offsets(f):
             assert ax.yaxis.get_offset_text().get_text() == "", (name, ax.get_title())
             labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
             assert not [t for t in labels if re.search(r"e[+-]?\d|×|\$10\^", t)], (name, labels)
-    forecast = plots["forecast"].axes[0]
+    forecast = drawn["forecast"].axes[0]
     assert "£" in forecast.get_ylabel() and "month" in forecast.get_ylabel().lower()
     ticks = [t.get_text() for t in forecast.get_yticklabels() if t.get_text()]
     assert ticks and all(t.startswith("£") for t in ticks) and any(" M" in t for t in ticks)
-    assert plots["membership"].axes[0].get_ylabel() == "Customers"
-    assert plots["forecast"].axes[0].get_xlabel() == "Month"
-    revenue = plots["features"].axes[0]
+    assert drawn["membership"].axes[0].get_ylabel() == "Customers"
+    assert drawn["forecast"].axes[0].get_xlabel() == "Month"
+    revenue = drawn["features"].axes[0]
     assert "£" in revenue.get_ylabel() and revenue.get_title() == "Revenue"
-    for fig in plots.values():
-        png = report.png(fig)
+    for fig in drawn.values():
+        png = plots.png(fig)
         assert png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import tomllib
 
-from insiders import answers, formats, report
+from insiders import answers, formats, plots, report
 from insiders.segments import profile_segments
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +72,8 @@ def findings(exits: bool = True) -> report.Findings:
         embeddings=pd.DataFrame(),
         selection={"policy_text": "ward with k = 3 (fixed)",
                    "chosen": {"candidate": "umap/ward/k=3", "silhouette": 0.4729, "model": "ward",
-                              "space": "umap"}},
+                              "space": "umap",
+                              "assign_rule": "the segment with the nearest centroid"}},
         facts={"source": "data/online_retail.parquet", "lines_read": 541_909,
                "lines_kept": 404_714, "reference_date": "2011-12-14"})
     exits_frame = pd.DataFrame({"recency_days": [30.0, 31.0], "gross_revenue": [-12.5, 0.0],
@@ -101,7 +102,7 @@ def findings(exits: bool = True) -> report.Findings:
 def built() -> report.Report:
     f = findings()
     return report.Report(answers=report.answers_table(f), forecasts=pd.DataFrame(), findings=f,
-                         plots={name: b"\x89PNG fake " + name.encode() for name in report.PLOTS})
+                         plots={name: b"\x89PNG fake " + name.encode() for name in plots.PLOTS})
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +159,7 @@ def test_the_html_report_escapes_segment_names(pages):
     assert "Low value, &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; co" in page
     assert "<script" not in page
     assert page.count("<h2>") == 10 and page.count("<table>") == 10
-    assert page.count("data:image/png;base64,") == len(report.PLOTS)
+    assert page.count("data:image/png;base64,") == len(plots.PLOTS)
 
 
 def test_the_markdown_report_carries_no_raw_html(pages):
@@ -169,7 +170,7 @@ def test_the_markdown_report_carries_no_raw_html(pages):
     assert not re.search(r"(?<!\\)<script", md)
     rendered = MarkdownIt("commonmark").enable("table").render(md)
     assert "<script" not in rendered and "&lt;script&gt;" in rendered
-    for name in report.PLOTS:
+    for name in plots.PLOTS:
         assert f"](plots/{name})" in md
 
 
@@ -219,8 +220,8 @@ def test_the_report_says_when_the_models_were_fitted_on_a_sample(pages):
     f = findings()
     f.inputs.facts.update(fitted_on=10, clustered_on=12, cluster_sample_size=12)
     context = report.report_context(f)
-    plots = {name: b"\x89PNG fake" for name in report.PLOTS}
-    md, page = report.render_markdown(context), report.render_html(context, plots)
+    drawn = {name: b"\x89PNG fake" for name in plots.PLOTS}
+    md, page = report.render_markdown(context), report.render_html(context, drawn)
     told = ("The clustering models were fitted on a seeded sample of 12 customers "
             "(`cluster_sample_size`); each of the other 6 was assigned to the segment with "
             "the nearest centroid.")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insiders import answers
+from insiders import answers, lookback
 from insiders.filters import filter_transactions
 from insiders.history import monthly_reference_dates
 from insiders.ranking import rfm_score
@@ -125,11 +125,11 @@ def test_bootstrap_stability_of_clear_blobs():
     from sklearn.datasets import make_blobs
 
     X, truth = make_blobs(n_samples=300, centers=3, cluster_std=0.5, random_state=0)
-    one = answers.bootstrap_stability(X, truth, 0, model="ward", param=3, n_boot=6)
-    assert one == answers.bootstrap_stability(X, truth, 0, model="ward", param=3, n_boot=6)
+    one = lookback.bootstrap_stability(X, truth, 0, model="ward", param=3, n_boot=6)
+    assert one == lookback.bootstrap_stability(X, truth, 0, model="ward", param=3, n_boot=6)
     assert one["insiders_jaccard"] > 0.95 and one["min_jaccard"] > 0.95 and one["n_boot"] == 6
     # three blobs cut in five: the pieces are not stable
-    split = answers.bootstrap_stability(X, truth, 0, model="kmeans", param=5, n_boot=6)
+    split = lookback.bootstrap_stability(X, truth, 0, model="kmeans", param=5, n_boot=6)
     assert split["min_jaccard"] < 0.9
 
 
@@ -137,13 +137,13 @@ def test_bootstrap_stability_draws_from_a_seeded_sample_beyond_its_size():
     from sklearn.datasets import make_blobs
 
     X, truth = make_blobs(n_samples=300, centers=3, cluster_std=0.5, random_state=0)
-    whole = answers.bootstrap_stability(X, truth, 0, model="ward", param=3, n_boot=4)
+    whole = lookback.bootstrap_stability(X, truth, 0, model="ward", param=3, n_boot=4)
     assert whole["n_sampled"] == 300
-    assert answers.bootstrap_stability(X, truth, 0, model="ward", param=3, n_boot=4,
+    assert lookback.bootstrap_stability(X, truth, 0, model="ward", param=3, n_boot=4,
                                        max_n=300) == whole  # up to the size: as before
-    sampled = answers.bootstrap_stability(X, truth, 0, model="ward", param=3, n_boot=4,
+    sampled = lookback.bootstrap_stability(X, truth, 0, model="ward", param=3, n_boot=4,
                                           max_n=120)
     assert sampled["n_sampled"] == 120 and sampled != whole
-    assert sampled == answers.bootstrap_stability(X, truth, 0, model="ward", param=3, n_boot=4,
+    assert sampled == lookback.bootstrap_stability(X, truth, 0, model="ward", param=3, n_boot=4,
                                                   max_n=120)
     assert sampled["insiders_jaccard"] > 0.95  # clear blobs stay stable on a sample

@@ -16,7 +16,7 @@ def test_help_lists_every_subcommand_and_each_has_its_own_help(capsys):
 
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
-    assert {"ingest", "filter", "features", "embed", "compare", "select", "report", "run",
+    assert {"ingest", "filter", "features", "embed", "compare", "select", "backtest", "report", "run",
             "warehouse", "metabase"} <= set(commands)
     with pytest.raises(SystemExit) as info:
         main(["--help"])
@@ -74,6 +74,8 @@ def test_run_prints_comparison_chosen_model_and_insiders(tmp_path, capsys):
     assert "Insiders: " in out and "of customers)" in out and "of revenue" in out
     for name in ("model_scores.csv", "segments.parquet", "profiles.csv", "selection.json"):
         assert (tmp_path / name).exists()
+    # the bundled data is named as the project names it, not by this machine's path
+    assert "Data: `data/online_retail.parquet`" in (tmp_path / "report.md").read_text()
     # the stage commands rerun a stage on the same folder; best_silhouette picks another model
     assert main(["-q", "select", "--run-dir", str(tmp_path), "--rule", "best_silhouette",
                  "--k-range", "3", "6"]) == 0

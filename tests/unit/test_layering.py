@@ -78,6 +78,16 @@ def test_leaf_modules_import_nothing_above_them():
     assert graph["numba_target"] == set()
 
 
+def test_the_report_presents_and_computes_no_model():
+    """The report reads the run folder and presents it: the replays, refits and back-tests are
+    the backtest stage's (:mod:`insiders.lookback`), the plots their own module's."""
+    graph = internal_imports()
+    stages = {"models", "value", "history", "membership", "lookback", "backtest", "spaces",
+              "select", "compare", "segments", "pipeline"}
+    for presenter in ("report", "plots", "answers", "headers"):
+        assert not graph[presenter] & stages, (presenter, graph[presenter] & stages)
+
+
 @pytest.mark.parametrize("code", [
     "import insiders.warehouse",
     "import insiders.queries, insiders.run_folder, insiders.config",

@@ -140,3 +140,25 @@ def test_the_rules_thresholds():
     assert rules.is_one_off(1.4) and not rules.is_one_off(1.5)
     assert [rules.value_tier(v) for v in (2.0, 1.99, 0.75, 0.74)] == [
         "High value", "Mid value", "Mid value", "Low value"]
+
+
+def test_look_alike_personas_are_named_by_what_sets_them_apart():
+    """Two segments of one value tier and recency are told apart by the feature on which they
+    differ most (here basket size), never by a number."""
+    cluster = np.repeat([0, 1, 2, 3, 4], 40)
+    n = len(cluster)
+    features = pd.DataFrame({
+        "gross_revenue": np.choose(cluster, [5000.0, 4990.0, 800.0, 300.0, 100.0]),
+        "recency_days": np.choose(cluster, [5.0, 6.0, 40.0, 200.0, 300.0]) + np.arange(n) % 3,
+        "avg_basket_size": np.choose(cluster, [400.0, 20.0, 100.0, 90.0, 80.0]) + np.arange(n) % 7,
+        "n_invoices": 6.0,
+    }, index=pd.Index(np.arange(n) + 1, name="customer_id"))
+    labels = pd.Series(cluster, index=features.index)
+    seg = assign_segments(features, labels, name_top=False)
+    names = seg.groupby("cluster")["segment_name"].first()
+    assert names.is_unique and not names.str.contains("#").any()
+    assert names[0] == names[0].split(",")[0] + ", active, higher basket size"
+    assert names[1] == names[0].replace("higher", "lower")
+    # next month, matched to these segments, they keep their names
+    again = assign_segments(features, labels, name_top=False, previous=seg)
+    assert again.groupby("cluster")["segment_name"].first().equals(names)

@@ -237,3 +237,12 @@ def test_the_embed_stage_says_what_it_sampled_and_left_out(tmp_path):
     facts = pipeline.embed(run_dir, EmbedConfig(spaces=("features", "tree")))
     assert facts["spaces"] == ["features", "tree"] and facts["spaces_skipped"] == {}
     assert facts["fitted_on"] == 400
+
+
+def test_every_scaler_named_in_the_options_can_be_made():
+    from insiders.options import SCALERS
+    from insiders.spaces import SCALER_MAKERS, make_scaler
+
+    assert list(SCALER_MAKERS) == list(SCALERS)
+    for name in SCALERS:
+        assert hasattr(make_scaler(name), "fit_transform")
