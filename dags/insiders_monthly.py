@@ -4,8 +4,8 @@
 Picks the shop's best customers (**Insiders**) on the 15th of every month, as of the day
 before (the run's data interval, so a backfill of last March answers for last March).
 
-`ingest` -> `check_quality` -> `filter_lines` -> `features` -> `embed` -> `compare` -> `select`
--> `backtest` -> `report` -> `load` -> `export` -> `resync_metabase`
+`ingest` -> `check_quality` -> `filter_lines` -> `features` -> `embed` -> `compare` -> `segments`
+-> `tier` -> `backtest` -> `report` -> `load` -> `export` -> `resync_metabase`
 
 Each task is a thin call into the `insiders` package; files go under one folder per run
 month (`insiders_artifacts` Variable: `s3://bucket/prefix` through the `aws_default`
@@ -280,10 +280,16 @@ def insiders_monthly():
         return {**run, "best_candidate": facts["best"]["candidate"]}
 
     @task
-    def select(run: dict[str, Any], params=None) -> dict[str, Any]:
-        """Pick the model by policy; find Insiders; keep segment ids from last month."""
-        facts = _stage("select", run, params, previous_segments=_previous(run, "segments"))
-        return {**run, "insiders": facts["insiders"], "chosen": facts["chosen"]["candidate"]}
+    def segments(run: dict[str, Any], params=None) -> dict[str, Any]:
+        """Pick the model by policy; keep segment ids and names from last month."""
+        facts = _stage("segments", run, params, previous_segments=_previous(run, "segments"))
+        return {**run, "chosen": facts["chosen"]["candidate"], "segments": facts["segments"]}
+
+    @task
+    def tier(run: dict[str, Any], params=None) -> dict[str, Any]:
+        """Choose this month's Insiders by value, with last month's members."""
+        facts = _stage("tier", run, params, previous_segments=_previous(run, "segments"))
+        return {**run, "insiders": facts["insiders"]}
 
     @task
     def backtest(run: dict[str, Any], params=None) -> dict[str, Any]:
@@ -340,8 +346,9 @@ def insiders_monthly():
         )
         return metabase.resync(config)
 
-    segmented = select(compare(embed(features(filter_lines(check_quality(ingest()))))))
-    resync_metabase(export(load(report(backtest(segmented)))))
+    segmented = segments(compare(embed(features(filter_lines(check_quality(ingest()))))))
+    chosen = tier(segmented)
+    resync_metabase(export(load(report(backtest(chosen)))))
 
 
 insiders_monthly()

@@ -169,9 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
             "(model_scores.csv) and every candidate's labels.",
             _cmd_compare, _add_run_dir, _add_grid_options)
     command("select", "pick the model and find Insiders",
-            "Pick one model by the stated policy, give segments stable ids and names (matched "
-            "to last month's with --previous) and choose this month's Insiders (by default the "
-            "top customers by expected revenue, with an entry and an exit bar).",
+            "Two stages: segments (pick one model by the stated policy, give segments stable "
+            "ids and names, matched to last month's with --previous), then tier (choose this "
+            "month's Insiders: by default the top customers by expected revenue, with an entry "
+            "and an exit bar, last month's members from --previous).",
             _cmd_select, _add_run_dir, _add_policy_options)
     p = command("backtest", "replay earlier months and back-test the choice",
                 "Replay the monthly run on the months before (data cut at each 15th, the "
@@ -538,8 +539,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_select(args: argparse.Namespace) -> int:
     from insiders import pipeline
 
-    facts = pipeline.run_stage("select", args.run_dir, _run_config(args),
-                               previous_segments=args.previous)
+    config = _run_config(args)
+    for name in ("segments", "tier"):
+        facts = pipeline.run_stage(name, args.run_dir, config, previous_segments=args.previous)
     print(_selection_summary(facts))
     return 0
 
@@ -551,7 +553,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     facts = pipeline.run_all(
         args.source, out, _run_config(args), reference_date=args.reference_date,
         previous_segments=args.previous, reuse_spaces=args.reuse_spaces,
-    )["select"]
+    )["tier"]
     quarantine = artifacts.load_frame(run_folder.path(out, "quarantine"))
     scores = artifacts.load_frame(run_folder.path(out, "scores"))
     profiles = artifacts.load_frame(run_folder.path(out, "profiles"))

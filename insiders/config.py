@@ -349,6 +349,28 @@ class EmbedConfig:
 
 
 @dataclass(frozen=True)
+class TierConfig:
+    """The Insiders tier stage's part of the run configuration.
+
+    Attributes:
+        rule: ``"value"``: the top customers by expected revenue, with an entry and a lower
+            exit bar (:mod:`insiders.membership`); ``"cluster"``: the highest-value segment
+            (the study's rule).
+        value_model: the expected-revenue model (``"value"``).
+        membership: the bars (``"value"``).
+        warmup_months: with no last month, the tier is first replayed over this many earlier
+            months (``"value"``).
+        random_state: the value model's seed.
+    """
+
+    rule: str = "value"
+    value_model: str = "blend"
+    membership: MembershipPolicy = field(default_factory=MembershipPolicy)
+    warmup_months: int = 5
+    random_state: int = 42
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Every choice of one run, in one object: what the CLI flags, the DAG params and the
     tests all build (:meth:`from_params`), and what the stages take.
@@ -375,6 +397,13 @@ class RunConfig:
             raise InputError(f"insiders_rule must be one of {INSIDERS_RULES}, got {self.insiders_rule!r}")
         if self.value_model not in VALUE_MODELS:
             raise InputError(f"value_model must be one of {VALUE_MODELS}, got {self.value_model!r}")
+
+    @property
+    def tier(self) -> TierConfig:
+        """The tier stage's part (its months replayed are the report's, its seed the run's)."""
+        return TierConfig(rule=self.insiders_rule, value_model=self.value_model,
+                          membership=self.membership, warmup_months=self.replay_months,
+                          random_state=self.embed.random_state)
 
     def to_params(self) -> dict[str, Any]:
         """The flat, JSON-friendly params (every name in :data:`PARAMS`)."""

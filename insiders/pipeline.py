@@ -22,10 +22,10 @@ from insiders.config import (
     FeatureEngineConfig,
     FilterConfig,
     GridConfig,
-    MembershipPolicy,
     QualityConfig,
     ReadConfig,
     RunConfig,
+    TierConfig,
 )
 from insiders.errors import InputError
 from insiders.feature_sql import customer_features, lines_summary
@@ -295,95 +295,89 @@ def compare(run_dir: str, config: GridConfig | None = None) -> dict[str, Any]:
     }
 
 
-def select(
+def segments(
     run_dir: str,
     policy: SelectionPolicy | None = None,
     previous_segments: str | None = None,
     *,
-    insiders_rule: str = "value",
-    value_model: str = "blend",
-    membership: MembershipPolicy | None = None,
-    random_state: int = 0,
-    warmup_months: int = 5,
+    name_top: bool = False,
 ) -> dict[str, Any]:
-    """Pick the model by policy, keep segment ids stable, choose this month's Insiders,
-    profile segments.
+    """Pick the model by policy and give its clusters segment ids and names that stay from
+    month to month (``segments.parquet``, the tier's columns not yet in; ``selection.json``).
 
     Args:
         run_dir: the run folder.
         policy: the selection policy of the segments (the study's choice by default).
         previous_segments: last month's ``segments.parquet`` (or None on a first month).
-        insiders_rule: ``"value"``: Insiders are the top customers by expected revenue, with
-            an entry and a lower exit bar (:mod:`insiders.membership`); ``"cluster"``: the
-            highest-value segment (the study's rule).
-        value_model, membership, random_state: the value model and the bars (``"value"``).
-        warmup_months: with no last month, the tier is first replayed over this many earlier
-            months (:func:`insiders.membership.warm_start`; saved as ``membership_warmup``).
+        name_top: name the highest-value segment "Insiders" (the study's cluster rule).
     """
     policy = policy or SelectionPolicy()
-    membership = membership or MembershipPolicy()
     table = artifacts.load_frame(path(run_dir, "features"))
-    scores = artifacts.load_frame(path(run_dir, "scores"))
-    labels = artifacts.load_frame(path(run_dir, "labels"))
-    chosen = choose_candidate(scores, policy)
+    chosen = choose_candidate(artifacts.load_frame(path(run_dir, "scores")), policy)
     previous = artifacts.load_frame(previous_segments) if previous_segments else None
-    segments = assign_segments(
-        table, labels[chosen["candidate"]], value_score=policy.value_score, previous=previous,
-        name_top=insiders_rule == "cluster",
-    )
-    facts_so_far = artifacts.load_json(path(run_dir, "facts"))
-    reference, currency = facts_so_far["reference_date"], facts_so_far.get("currency", "")
-    lines = LineHistory(load_lines(run_dir, VALUE_COLUMNS))  # shared by every fit
-    last_month = previous
-    chain: dict = {}
-    if insiders_rule == "value" and previous is None and warmup_months:
-        dates = monthly_reference_dates(pd.Timestamp(reference), warmup_months,
-                                        lines.first_purchase_day(reference))[:-1]
-        with stage(f"Insiders: no last month given, the tier replayed over {len(dates)} months"):
-            chain = warm_start(lines, dates, value_model=value_model, policy=membership,
-                               random_state=random_state)
-        if chain:
-            artifacts.save_frame(
-                pd.concat({d.date().isoformat(): m for d, m in chain.items()},
-                          names=["reference_date"])
-                .reset_index(), path(run_dir, "warmup"), index=False)
-        last_month = chain[max(chain)] if chain else None
-    label = f"Insiders by {insiders_rule}" + (f" ({value_model} model)" if insiders_rule == "value" else "")
-    model_used: dict = {"method": None, "reason": None}
-    with stage(label):
-        segments = tier_members(
-            table, segments, lines=lines, reference_date=reference, previous=last_month,
-            rule=insiders_rule, value_model=value_model, policy=membership,
-            random_state=random_state, currency=currency, model_used=model_used,
-        )
-    segments[CUSTOMER_KEY] = key_column(segments.index, customer_keys(run_dir))
-    profiles = profile_segments(table, segments, value_score=policy.value_score)
-    artifacts.save_frame(segments, path(run_dir, "segments"))
-    artifacts.save_frame(profiles, path(run_dir, "profiles"), index=False)
-    members = segments["is_insider"].reindex(table.index, fill_value=False)
-    revenue = table["gross_revenue"]
-    status = segments["status"].value_counts()
+    labels = artifacts.load_frame(path(run_dir, "labels"))[chosen["candidate"]]
+    found = assign_segments(table, labels, value_score=policy.value_score, previous=previous,
+                            name_top=name_top)
+    artifacts.save_frame(found, path(run_dir, "segments"))
     facts = {
         "policy": policy.to_dict(),
         "policy_text": policy.describe(),
-        "chosen": {
-            k: _plain(chosen[k])
-            for k in (
-                "candidate",
-                "space",
-                "model",
-                "k",
-                "param",
-                "params",
-                "n_clusters",
-                "silhouette",
-                "davies_bouldin",
-                "calinski_harabasz",
-                "noise_share",
-            )
-        } | {"assign_rule": spec(str(chosen["model"])).assign_rule},
+        "chosen": {k: _plain(chosen[k]) for k in CHOSEN_FACTS}
+        | {"assign_rule": spec(str(chosen["model"])).assign_rule},
+        "segments": int(found["segment_id"].nunique()),
+        "matched_previous": previous_segments is not None,
+    }
+    artifacts.save_json(facts, path(run_dir, "selection"))
+    return facts
+
+
+#: The chosen candidate's columns kept in ``selection.json``.
+CHOSEN_FACTS = ("candidate", "space", "model", "k", "param", "params", "n_clusters",
+                "silhouette", "davies_bouldin", "calinski_harabasz", "noise_share")
+
+
+def tier(run_dir: str, config: TierConfig | None = None,
+         previous_segments: str | None = None) -> dict[str, Any]:
+    """Choose this month's Insiders on the segments (:mod:`insiders.membership`), with last
+    month's members; with no last month, the tier is first replayed over earlier months
+    (``membership_warmup``). Adds the tier's columns to ``segments.parquet``, writes
+    ``profiles.csv`` and the Insiders' facts into ``selection.json``.
+
+    Args:
+        run_dir: the run folder (after :func:`segments`).
+        config: the rule, the value model, the bars, the warm start (defaults: the product's).
+        previous_segments: last month's ``segments.parquet`` (or None on a first month).
+    """
+    config = config or TierConfig()
+    table = artifacts.load_frame(path(run_dir, "features"))
+    found = artifacts.load_frame(path(run_dir, "segments"))[SEGMENT_COLUMNS]  # a rerun: anew
+    selection = artifacts.load_json(path(run_dir, "selection"))
+    previous = artifacts.load_frame(previous_segments) if previous_segments else None
+    facts_so_far = artifacts.load_json(path(run_dir, "facts"))
+    reference, currency = facts_so_far["reference_date"], facts_so_far.get("currency", "")
+    lines = LineHistory(load_lines(run_dir, VALUE_COLUMNS))  # shared by every fit
+    chain = _warm_start(run_dir, lines, reference, config) if previous is None else {}
+    last_month = chain[max(chain)] if chain else previous
+    label = f"Insiders by {config.rule}" + (f" ({config.value_model} model)"
+                                            if config.rule == "value" else "")
+    model_used: dict = {"method": None, "reason": None}
+    with stage(label):
+        found = tier_members(
+            table, found, lines=lines, reference_date=reference, previous=last_month,
+            rule=config.rule, value_model=config.value_model, policy=config.membership,
+            random_state=config.random_state, currency=currency, model_used=model_used,
+        )
+    found[CUSTOMER_KEY] = key_column(found.index, customer_keys(run_dir))
+    profiles = profile_segments(table, found, value_score=selection["policy"]["value_score"])
+    artifacts.save_frame(found, path(run_dir, "segments"))
+    artifacts.save_frame(profiles, path(run_dir, "profiles"), index=False)
+    members = found["is_insider"].reindex(table.index, fill_value=False)
+    revenue = table["gross_revenue"]
+    status = found["status"].value_counts()
+    membership = config.membership
+    selection.update({
         "insiders": {
-            "segment_id": int(segments.loc[members, "segment_id"].mode().min()) if members.any() else None,
+            "segment_id": int(found.loc[members, "segment_id"].mode().min()) if members.any() else None,
             "customers": int(members.sum()),
             "share_customers": round(float(members.mean()), 4),
             "share_revenue": round(float(revenue[members].sum() / revenue.sum()), 4),
@@ -391,22 +385,43 @@ def select(
             "mean_recency_days": round(float(table.loc[members, "recency_days"].mean()), 2),
         },
         "membership": {
-            "rule": insiders_rule,
-            "warmup": last_month is not None and previous is None,
-            "value_model": value_model if insiders_rule == "value" else None,
+            "rule": config.rule,
+            "warmup": bool(chain),
+            "value_model": config.value_model if config.rule == "value" else None,
             "value_model_used": model_used["method"],
             "value_model_reason": model_used["reason"],
             "warmup_months": len(chain),
             "policy": membership.to_dict(),
-            "policy_text": membership.describe() if insiders_rule == "value" else
+            "policy_text": membership.describe() if config.rule == "value" else
             "Insiders are the customers of the highest-value segment (the study's rule).",
             **{name: int(status.get(name, 0)) for name in ("new", "stayed", "left")},
         },
-        "segments": int(profiles["segment_id"].nunique()),
-        "matched_previous": previous_segments is not None,
-    }
-    artifacts.save_json(facts, path(run_dir, "selection"))
-    return facts
+    })
+    artifacts.save_json(selection, path(run_dir, "selection"))
+    return selection
+
+
+#: The segments stage's columns of ``segments.parquet`` (the tier stage adds its own).
+SEGMENT_COLUMNS = ["cluster", "segment_id", "segment_name", "is_insider"]
+
+
+def _warm_start(run_dir: str, lines: LineHistory, reference: str,
+                config: TierConfig) -> dict[pd.Timestamp, pd.DataFrame]:
+    """With no last month: the tier replayed over the months before (value rule only), saved
+    as ``membership_warmup``; an empty dict when there is none."""
+    if config.rule != "value" or not config.warmup_months:
+        return {}
+    dates = monthly_reference_dates(pd.Timestamp(reference), config.warmup_months,
+                                    lines.first_purchase_day(reference))[:-1]
+    with stage(f"Insiders: no last month given, the tier replayed over {len(dates)} months"):
+        chain = warm_start(lines, dates, value_model=config.value_model,
+                           policy=config.membership, random_state=config.random_state)
+    if chain:
+        artifacts.save_frame(
+            pd.concat({d.date().isoformat(): m for d, m in chain.items()},
+                      names=["reference_date"]).reset_index(), path(run_dir, "warmup"),
+            index=False)
+    return chain
 
 
 def _plain(value: Any) -> Any:
@@ -477,8 +492,8 @@ def report(run_dir: str, *, random_state: int = 42) -> dict[str, Any]:
 
 #: The stages, in order: each reads the run folder the ones before it wrote.
 STAGES: tuple[str, ...] = (
-    "ingest", "check_quality", "filter_lines", "features", "embed", "compare", "select",
-    "backtest", "report", "export_insiders",
+    "ingest", "check_quality", "filter_lines", "features", "embed", "compare", "segments",
+    "tier", "backtest", "report", "export_insiders",
 )
 
 
@@ -510,7 +525,7 @@ def run_stage(
         source: the transactions (``ingest`` only).
         reference_date: features as of this day (``check_quality``, ``features``; default:
             the last purchase).
-        previous_segments: last month's ``segments.parquet`` (``select``).
+        previous_segments: last month's ``segments.parquet`` (``segments``, ``tier``).
         reuse_spaces: last month's ``spaces.joblib`` to embed in (``embed``).
         storage_options: fsspec options of the source (``ingest``).
         run_id: the orchestrator's run id (``ingest`` starts a new attempt of the run folder
@@ -532,11 +547,9 @@ def run_stage(
                                      engine=config.engine, spark_master=spark_master),
         "embed": lambda: embed(run_dir, config.embed, reuse_spaces=reuse_spaces),
         "compare": lambda: compare(run_dir, config.grid),
-        "select": lambda: select(run_dir, config.policy, previous_segments,
-                                 insiders_rule=config.insiders_rule,
-                                 value_model=config.value_model, membership=config.membership,
-                                 random_state=config.embed.random_state,
-                                 warmup_months=config.replay_months),
+        "segments": lambda: segments(run_dir, config.policy, previous_segments,
+                                     name_top=config.insiders_rule == "cluster"),
+        "tier": lambda: tier(run_dir, config.tier, previous_segments),
         "backtest": lambda: backtest(run_dir, replay_months=config.replay_months,
                                      random_state=config.embed.random_state,
                                      stability_sample_size=config.stability_sample_size),

@@ -16,10 +16,10 @@ Run folder layout::
     embeddings.parquet   2-D coordinates of every space    (embed)
     model_scores.csv     the whole comparison table        (compare)
     model_labels.parquet every candidate's clusters        (compare)
-    segments.parquet     segment, Insiders flag, value and reason (select)
-    membership_warmup.parquet  the tier replayed over earlier months, with no last month (select)
-    profiles.csv         per-segment profile               (select)
-    selection.json       policy, chosen model, Insiders    (select)
+    segments.parquet     segment per customer (segments); Insiders flag, value, reason (tier)
+    membership_warmup.parquet  the tier replayed over earlier months, with no last month (tier)
+    profiles.csv         per-segment profile               (tier)
+    selection.json       policy, chosen model (segments); Insiders, membership (tier)
     backtest.json        months replayed, the month the forecast follows, cluster stability
                          (backtest)
     replayed_insiders.csv the Insiders of every replayed month   (backtest)
@@ -117,7 +117,8 @@ STAGE_FILES: dict[str, tuple[str, ...]] = {
     "features": ("features",),
     "embed": ("spaces", "embeddings"),
     "compare": ("scores", "labels"),
-    "select": ("segments", "profiles", "selection", "warmup"),
+    "segments": ("segments", "selection"),
+    "tier": ("segments", "profiles", "selection", "warmup"),
     "backtest": ("backtest", "replayed_insiders", "membership_changes", "membership_exits",
                  "out_of_time", "rule_capture"),
     "report": ("report", "report_md", "answers", "forecasts", "plot_embedding", "plot_features",

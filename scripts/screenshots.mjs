@@ -24,7 +24,7 @@ async function shot(url, name, prepare) {
 await shot(run, "airflow-grid.png", async () => {
   await page.getByRole("button", { name: "Show Grid (Press g)" }).click();
 });
-await shot(`${run}/tasks/select`, "airflow-task-log.png", async () => {
+await shot(`${run}/tasks/tier`, "airflow-task-log.png", async () => {
   await page.getByRole("button", { name: "Press f for fullscreen" }).click();
   await page.waitForTimeout(1500);
 });

@@ -75,7 +75,7 @@ def test_scheduled_on_the_15th(parsed):
 
 
 def test_task_graph_is_the_pipeline(parsed):
-    chain = ["ingest", "check_quality", "filter_lines", "features", "embed", "compare", "select",
+    chain = ["ingest", "check_quality", "filter_lines", "features", "embed", "compare", "segments", "tier",
              "backtest", "report", "load", "export", "resync_metabase"]
     assert set(parsed["tasks"]) == set(chain)
     for upstream, downstream in itertools.pairwise(chain):

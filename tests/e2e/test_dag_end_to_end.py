@@ -48,7 +48,7 @@ def test_dag_run_fills_the_warehouse_with_the_packages_own_figures(first_run, s3
     run_dir = str(tmp_path)
     facts = pipeline.run_all(str(REAL_DATA), run_dir, RunConfig.from_params(CONF),
                              reference_date="2011-12-14",
-                             stages=pipeline.stages_through("select"))["select"]
+                             stages=pipeline.stages_through("tier"))["tier"]
     assert runs.loc[0, "insiders"] == facts["insiders"]["customers"]
     assert runs.loc[0, "chosen_candidate"] == facts["chosen"]["candidate"]
     expected = artifacts.load_frame(pipeline.path(run_dir, "segments")).sort_index()

@@ -45,12 +45,12 @@ def test_dag_runs_a_shopify_export_with_its_preset(airflow, s3_endpoint, postgre
     run_dir = str(tmp_path / "run")
     facts = pipeline.run_all(str(local), run_dir, RunConfig.from_params(CONF),
                              reference_date="2011-11-14",
-                             stages=pipeline.STAGES[:pipeline.STAGES.index("select") + 1])
+                             stages=pipeline.stages_through("tier"))
     expected = artifacts.load_frame(pipeline.path(run_dir, "segments")).sort_index()
     assert segments.index.tolist() == expected.index.tolist()
     assert (segments["customer_key"] == expected["customer_key"]).all()
     assert (segments["is_insider"] == expected["is_insider"]).all()
     run = tables["runs"].iloc[0]
     assert run["currency"] == "GBP"  # the export's Currency column says
-    assert run["insiders"] == facts["select"]["insiders"]["customers"]
+    assert run["insiders"] == facts["tier"]["insiders"]["customers"]
     assert pd.Timestamp(run["run_month"]) == pd.Timestamp("2011-11-01")

@@ -27,10 +27,10 @@ def chain(tmp_path_factory) -> dict[str, tuple[dict, pd.DataFrame]]:
     for ref in MONTHS:
         run_dir = str(tmp_path_factory.mktemp(ref))
         facts = pipeline.run_all(str(REAL_DATA), run_dir, QUICK, reference_date=ref,
-                                 stages=pipeline.stages_through("select"),
+                                 stages=pipeline.stages_through("tier"),
                                  previous_segments=previous)
         previous = pipeline.path(run_dir, "segments")
-        out[ref] = facts["select"], artifacts.load_frame(previous)
+        out[ref] = facts["tier"], artifacts.load_frame(previous)
     return out
 
 

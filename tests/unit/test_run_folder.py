@@ -41,7 +41,7 @@ def _digests(folder: Path) -> dict[str, str]:
 
 
 def _run(source: Path, run_dir: Path, **inputs) -> None:
-    pipeline.run_all(str(source), str(run_dir), CONFIG, stages=pipeline.stages_through("select"),
+    pipeline.run_all(str(source), str(run_dir), CONFIG, stages=pipeline.stages_through("tier"),
                      **inputs)
 
 
@@ -99,7 +99,7 @@ def test_a_file_changed_after_its_stage_is_refused(sources, tmp_path):
     _run(sources["short"], tmp_path)
     segments = pd.read_parquet(tmp_path / "segments.parquet")
     segments.iloc[:10].to_parquet(tmp_path / "segments.parquet")
-    with pytest.raises(RunFolderError, match=r"segments\.parquet changed after its stage select"):
+    with pytest.raises(RunFolderError, match=r"segments\.parquet changed after its stage tier"):
         run_folder.check_one_attempt(str(tmp_path), LOADED)
 
 

@@ -21,7 +21,7 @@ def run_dirs(tmp_path_factory) -> dict[str, str]:
     for month, reference in MONTHS.items():
         run_dir = str(tmp_path_factory.mktemp(f"run-{month}"))
         previous = out.get("2011-11")
-        pipeline.run_all(str(REAL_DATA), run_dir, CONFIG, stages=pipeline.stages_through("select"),
+        pipeline.run_all(str(REAL_DATA), run_dir, CONFIG, stages=pipeline.stages_through("tier"),
                          reference_date=reference,
                          previous_segments=pipeline.path(previous, "segments") if previous else None)
         out[month] = run_dir

@@ -54,7 +54,7 @@ def test_a_failed_load_leaves_the_warehouse_as_it_was(warehouse_dsn, run_dirs, t
     segments = pd.read_parquet(broken / "segments.parquet")
     # a customer twice: the insert fails half way, after the month's old rows were deleted
     pd.concat([segments, segments.iloc[:1]]).to_parquet(broken / "segments.parquet")
-    run_folder.seal(str(broken), "select")  # as if the select stage had written it
+    run_folder.seal(str(broken), "tier")  # as if the tier stage had written it
     with warehouse.connect(warehouse_dsn) as conn:
         warehouse.load_run(conn, run_dirs["2011-12"], run_month="2011-12-15")
         before = warehouse.snapshot(conn)
