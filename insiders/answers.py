@@ -280,14 +280,14 @@ def actions(profiles: pd.DataFrame, base: pd.Series, rules: SegmentRules = RULES
         frequency = over(p.mean_frequency, base["frequency"])
         returns = return_rate(p.mean_qty_returned, p.mean_n_items)
         todo = []
-        if p.is_insider:
+        if p.mostly_insiders:
             todo.append(f"retain: {share(p.share_revenue, 0)} of revenue from "
                         f"{share(p.share_customers, 0)} of customers; early access, free "
                         "shipping, a named contact")
         if rules.is_lapsed(recency):
             todo.append(f"win back: last purchase {days(p.mean_recency_days, 0)} ago on average "
                         f"({ratio(recency)} the base); a time-limited offer on past categories")
-        elif rules.is_active(recency) and not p.is_insider:
+        elif rules.is_active(recency) and not p.mostly_insiders:
             todo.append(f"grow: active (last purchase {days(p.mean_recency_days, 0)} ago) but "
                         f"{ratio(value)} the base's revenue; cross-sell and bundles to lift basket")
         if frequency < rules.rare_frequency_ratio and not rules.is_lapsed(recency):
@@ -297,7 +297,7 @@ def actions(profiles: pd.DataFrame, base: pd.Series, rules: SegmentRules = RULES
             todo.append(f"{RETURNS_ACTION}: {share(returns, 0)} of units come back "
                         f"({share(base_returns, 0)} in the base); check sizing/descriptions "
                         "before discounts")
-        if value >= rules.upgrade_value_ratio and not p.is_insider:
+        if value >= rules.upgrade_value_ratio and not p.mostly_insiders:
             todo.append(f"upgrade: {ratio(value)} the base's revenue; show the Insiders criteria "
                         "and what is missing")
         if not todo:

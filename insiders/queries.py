@@ -83,10 +83,10 @@ def segment_profiles(conn, month: dt.date) -> list[Row]:
     """A run month's segments, Insiders first, then by mean revenue."""
     return _rows(
         conn,
-        f"SELECT segment_id, segment_name, is_insider, n_customers, share_customers, revenue, "
+        f"SELECT segment_id, segment_name, mostly_insiders, n_customers, share_customers, revenue, "
         f"share_revenue, mean_gross_revenue, mean_recency_days, mean_n_invoices, "
         f"mean_qty_returned FROM {SCHEMA}.segment_profiles WHERE run_month = %s "
-        "ORDER BY is_insider DESC, mean_gross_revenue DESC NULLS LAST, segment_id",
+        "ORDER BY mostly_insiders DESC, mean_gross_revenue DESC NULLS LAST, segment_id",
         (month,),
     )
 

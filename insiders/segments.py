@@ -192,7 +192,7 @@ def profile_segments(
     profile["n_insiders"] = grouped["is_insider"].sum().astype("int64")
     profile["share_insiders"] = profile["n_insiders"] / profile["n_customers"]
     # a segment made mostly of Insiders (the Insiders segment itself under the cluster rule)
-    profile["is_insider"] = profile["share_insiders"] >= 0.5
+    profile["mostly_insiders"] = profile["share_insiders"] >= 0.5
     feature_cols = [c for c in FEATURE_DESCRIPTIONS if c in features.columns]
     profile = profile.join(grouped[feature_cols].mean().add_prefix("mean_"))
     return (

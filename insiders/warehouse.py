@@ -58,6 +58,9 @@ QUALITY_TABLE: str | None = "quality_counts"
 RUN_QUALITY_COLUMNS: tuple[str, ...] = ("lines_quarantined",)
 #: What migration 0005 added to the model scores: why a candidate could not be fitted.
 SCORE_MODEL_COLUMNS: tuple[str, ...] = ("left_out",)
+#: The segment's "at least half Insiders" flag in ``segment_profiles`` (migration 0007 renamed
+#: it from ``is_insider``, a customer's flag; run folders written before call it so too).
+PROFILE_FLAG = "mostly_insiders"
 #: What migration 0006 added to the customers' rows: the key the shop's export names them by;
 #: and to the runs: the currency of the amounts (from the run's facts).
 SEGMENT_KEY_COLUMNS: tuple[str, ...] = (CUSTOMER_KEY,)
@@ -274,7 +277,8 @@ def load_run(
     month = pd.Timestamp(run_month).to_period("M").to_timestamp().date()
     features = artifacts.load_frame(run_folder.path(run_dir, "features"))
     segments = artifacts.load_frame(run_folder.path(run_dir, "segments"))
-    profiles = artifacts.load_frame(run_folder.path(run_dir, "profiles"))
+    profiles = artifacts.load_frame(run_folder.path(run_dir, "profiles")).rename(
+        columns={"is_insider": PROFILE_FLAG, "mostly_insiders": PROFILE_FLAG})
     scores = artifacts.load_frame(run_folder.path(run_dir, "scores"))
     quarantine = artifacts.load_frame(run_folder.path(run_dir, "quarantine"))
     try:
@@ -319,7 +323,7 @@ def load_run(
     profile_cols = [
         "segment_id",
         "segment_name",
-        "is_insider",
+        PROFILE_FLAG,
         "n_customers",
         "share_customers",
         "revenue",

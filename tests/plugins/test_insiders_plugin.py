@@ -85,7 +85,7 @@ def _load_months(dsn: str, runs_dir: Path) -> None:
             for seg in segments:
                 conn.execute(
                     "INSERT INTO insiders.segment_profiles (run_month, segment_id, segment_name, "
-                    "is_insider, n_customers, share_customers, revenue, share_revenue, "
+                    "mostly_insiders, n_customers, share_customers, revenue, share_revenue, "
                     "mean_gross_revenue, mean_recency_days) VALUES ('2011-12-01', %s, %s, %s, %s, %s, "
                     "%s, %s, %s, 12.5)",
                     seg,
@@ -306,7 +306,7 @@ def _snapshot(plugin, tmp_path: Path):
         {**month, "run_month": dt.date(2011, 9, 1), "artifacts": None},
     ]
     segments = [{"segment_id": 14646, "segment_name": NASTY,  # an id: printed plain
-                 "is_insider": False,
+                 "mostly_insiders": False,
                  "n_customers": 1232, "share_customers": 0.2846, "revenue": 745_000.0,
                  "share_revenue": 0.0867, "mean_gross_revenue": 604.71,
                  "mean_recency_days": 12.5, "mean_n_invoices": 3.25, "mean_qty_returned": None}]

@@ -109,7 +109,7 @@ def test_monthly_reference_dates_are_the_14ths_before():
 def test_actions_follow_the_figures():
     profiles = pd.DataFrame({
         "segment_id": [1, 2], "segment_name": ["Insiders", "Low value, lapsed"],
-        "is_insider": [True, False], "n_customers": [100, 300], "share_customers": [0.25, 0.75],
+        "mostly_insiders": [True, False], "n_customers": [100, 300], "share_customers": [0.25, 0.75],
         "share_revenue": [0.8, 0.2], "mean_gross_revenue": [3500.0, 250.0],
         "mean_recency_days": [10.0, 200.0], "mean_frequency": [0.3, 0.05],
         "mean_qty_returned": [1.0, 0.0], "mean_n_items": [100.0, 10.0],

@@ -72,7 +72,7 @@ def test_profiles_add_up():
     assert prof["n_customers"].sum() == N
     assert prof["share_customers"].sum() == pytest.approx(1)
     assert prof["share_revenue"].sum() == pytest.approx(1)
-    assert prof.iloc[0]["is_insider"] and prof.iloc[0]["segment_name"] == INSIDERS
+    assert prof.iloc[0]["mostly_insiders"] and prof.iloc[0]["segment_name"] == INSIDERS
     top = FEATURES.loc[LABELS == 1, "gross_revenue"]
     assert prof.iloc[0]["mean_gross_revenue"] == pytest.approx(top.mean())
 

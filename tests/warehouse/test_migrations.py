@@ -149,6 +149,7 @@ def test_upgrade_keeps_every_row_and_takes_question_10(warehouse_dsn, run_dirs, 
             m.setattr(warehouse, "SCORE_MODEL_COLUMNS", ())
             m.setattr(warehouse, "SEGMENT_KEY_COLUMNS", ())  # 0006 added these
             m.setattr(warehouse, "RUN_SHOP_COLUMNS", ())
+            m.setattr(warehouse, "PROFILE_FLAG", "is_insider")  # 0007 renamed it
             m.setattr(warehouse, "_LOAD_LOCK", "SELECT pg_advisory_xact_lock(hashtext('insiders.load'))")
             m.setattr(warehouse, "FEATURE_DESCRIPTIONS",  # frequency_study came with 0003
                       {k: v for k, v in warehouse.FEATURE_DESCRIPTIONS.items() if k != "frequency_study"})
@@ -163,7 +164,9 @@ def test_upgrade_keeps_every_row_and_takes_question_10(warehouse_dsn, run_dirs, 
         assert warehouse.migrate(conn) == LATEST[1:]
         after = warehouse.snapshot(conn)
         assert {t: n for t, n in _counts(conn).items() if t in old_tables} == counts
+        renamed = {"mostly_insiders": "is_insider"}  # by 0007, values kept
         for table in old_tables:  # every old value kept; added columns empty for old rows
+            after[table] = after[table].rename(columns=renamed)
             pd.testing.assert_frame_equal(before[table], after[table][before[table].columns],
                                           check_dtype=False)
             added = after[table].columns.difference(before[table].columns)
