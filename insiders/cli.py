@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -45,7 +46,9 @@ stages, in pipeline order:
   features  one row of features per customer as of a reference date
   embed     scale the features once; fit UMAP, t-SNE and the tree-leaf space
   compare   every model x space x k, scored by silhouette, Davies-Bouldin, Calinski-Harabasz
-  select    pick the model by policy; find Insiders; keep segment ids from last month
+  select    pick the model by policy, keep segment ids from last month (segments);
+            choose this month's Insiders (tier)
+  backtest  replay the months before; bootstrap the clusters; back-test the rules
   report    answer the nine business questions: HTML + Markdown report, plots, answers
   run       all of the above on one source, into one output folder
 
@@ -132,26 +135,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.add_argument("-v", "--verbose", action="store_true", help="also log each step's facts")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    command = functools.partial(_command, sub)
+    _add_stage_commands(command)
+    _add_service_commands(command)
+    return parser
 
-    def command(name: str, summary: str, description: str, handler, *adders, **options):
-        """One subcommand: its help, its option groups and its handler."""
-        p = sub.add_parser(name, help=summary, description=description, **options)
-        for add in adders:
-            add(p)
-        p.set_defaults(handler=handler)
-        return p
 
-    def output(text: str):
-        return lambda p: p.add_argument("-o", "--output", required=True, help=text)
+def _command(sub, name: str, summary: str, description: str, handler, *adders, **options):
+    """One subcommand: its help, its option groups and its handler."""
+    p = sub.add_parser(name, help=summary, description=description, **options)
+    for add in adders:
+        add(p)
+    p.set_defaults(handler=handler)
+    return p
 
+
+def _output(text: str):
+    return lambda p: p.add_argument("-o", "--output", required=True, help=text)
+
+
+def _add_stage_commands(command) -> None:
+    """A command per pipeline stage, in pipeline order."""
     command("ingest", "read transaction lines into the one schema",
             "Read CSV, Excel or Parquet transaction lines (UCI or Online Retail II column "
             "names, or the shop's Latin-1 CSV export) and write them in the canonical schema.",
-            _cmd_ingest, _add_source, output("where to write (.parquet or .csv)"))
+            _cmd_ingest, _add_source, _output("where to write (.parquet or .csv)"))
     p = command("filter", "apply the named filter rules",
                 "Apply the filter rules in order and write the kept lines and a quarantine "
                 "summary (lines removed per rule).",
-                _cmd_filter, _add_source, _add_filter_options, output("kept lines (.parquet)"))
+                _cmd_filter, _add_source, _add_filter_options, _output("kept lines (.parquet)"))
     p.add_argument("--quarantine-out", help="quarantine summary (.csv); default beside --output")
     features_help = "\n".join(f"  {k:<28}{v}" for k, v in FEATURE_DESCRIPTIONS.items())
     command("features", "build customer features",
@@ -159,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
             "either filtered lines (from 'insiders filter') or raw transactions, which are "
             "then ingested and filtered first.",
             _cmd_features, _add_source, _add_filter_options, _add_reference_date,
-            output("features (.parquet or .csv)"),
+            _output("features (.parquet or .csv)"),
             epilog="features:\n" + features_help, formatter_class=argparse.RawDescriptionHelpFormatter)
     command("embed", "fit the scaler and the embedding spaces",
             "Scale the features (the scaler is fitted once and saved with the run) and fit "
@@ -179,14 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
                 "chosen model and the tier as the run chose them), refit the clusters on "
                 "bootstrap samples, and compare the Insiders with plain rules on the months "
                 "that have 91 days of data after them. Writes the tables the report reads.",
-                _cmd_backtest, _add_run_dir)
-    p.add_argument("--replay-months", type=int, default=_DEFAULTS["replay_months"],
-                   help="months replayed before the run (default: %(default)s)")
-    _add_stability_sample(p)
+                _cmd_backtest, _add_run_dir, _add_backtest_options)
     command("report", "answer the nine business questions",
             "Write report.html (self-contained, with plots) and report.md, answers.csv and "
             "forecasts.csv into the run folder, from its tables (the backtest stage's "
             "included).", _cmd_report, _add_run_dir)
+
+
+def _add_service_commands(command) -> None:
+    """The whole run, the warehouse, Metabase and the benchmarks' shop maker."""
     p = command("warehouse", "set up or read the Postgres warehouse",
                 "Apply the warehouse's migrations (init), create a read-only login (for "
                 "Metabase), or print the latest run month's Insiders summary from the warehouse.",
@@ -221,10 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
                 "Run every stage on one source and write all outputs into one folder; print "
                 "a summary.", _cmd_run, lambda p: _add_source(p, default=DEFAULT_SOURCE),
                 _add_filter_options, _add_reference_date, _add_engine_options, _add_embed_options,
-                _add_grid_options, _add_policy_options)
-    _add_stability_sample(p)
+                _add_grid_options, _add_policy_options, _add_backtest_options)
     p.add_argument("--out-dir", default="var/demo", help="output folder (default: var/demo)")
-    return parser
+
+
+def _add_backtest_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replay-months", type=int, default=_DEFAULTS["replay_months"],
+                   help="months replayed before the run (default: %(default)s)")
+    _add_stability_sample(p)
 
 
 def _add_stability_sample(p: argparse.ArgumentParser) -> None:
@@ -254,11 +271,12 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
     _names(p, "--spaces", SPACES, SPACES, "SPACE", "spaces to fit (default: all: %(default)s)")
     p.add_argument(
         "--scaler",
-        default="minmax",
-        choices=sorted(SCALERS),
-        help="feature scaler (default: minmax, as the study)",
+        default=_DEFAULTS["scaler"],
+        choices=SCALERS,
+        help="feature scaler (default: %(default)s, as the study)",
     )
-    p.add_argument("--random-state", type=int, default=42, help="seed of every space and model")
+    p.add_argument("--random-state", type=int, default=_DEFAULTS["random_state"],
+                   help="seed of every space and model (default: %(default)s)")
     p.add_argument("--fit-sample-size", type=int, default=_DEFAULTS["fit_sample_size"],
                    metavar="N", help="beyond N customers, fit the spaces on a seeded sample of N "
                    "and place the others with the fitted transform (default: %(default)s)")
@@ -275,12 +293,14 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
 
 def _add_grid_options(p: argparse.ArgumentParser) -> None:
     _names(p, "--models", MODELS, MODELS, "MODEL", "models to compare (default: all: %(default)s)")
-    p.add_argument("--k-max", type=int, default=14, help="largest k tried (default: 14)")
+    p.add_argument("--k-max", type=int, default=_DEFAULTS["k_max_tried"],
+                   help="largest k tried (default: %(default)s)")
     p.add_argument("--cluster-sample-size", type=int, default=_DEFAULTS["cluster_sample_size"],
                    metavar="N", help="beyond N customers, fit every model on a seeded sample of "
                    "N and assign the others to its clusters (default: %(default)s)")
     if not any(a.dest == "random_state" for a in p._actions):
-        p.add_argument("--random-state", type=int, default=42, help="seed of every model")
+        p.add_argument("--random-state", type=int, default=_DEFAULTS["random_state"],
+                       help="seed of every model (default: %(default)s)")
 
 
 def _add_policy_options(p: argparse.ArgumentParser) -> None:
@@ -322,7 +342,7 @@ def _add_policy_options(p: argparse.ArgumentParser) -> None:
                    "with an entry and a lower exit bar (default); cluster: the highest-value "
                    "segment (the study's rule)")
     p.add_argument("--value-model", choices=VALUE_MODELS, default=_DEFAULTS["value_model"],
-                   help="the expected-revenue model (default: blend, chosen by bench/bench_value.py)")
+                   help="the expected-revenue model (default: %(default)s)")
     p.add_argument("--entry-share", type=float, default=m.entry_share,
                    help="enter when ranked in this share of the active customers (default: %(default)s)")
     p.add_argument("--exit-share", type=float, default=m.exit_share,

@@ -219,14 +219,7 @@ class SelectionPolicy:
 
 @dataclass(frozen=True)
 class MembershipPolicy:
-    """The tier's rules.
-
-    The defaults come from ``bench/bench_membership.py``. On the bundled data (2011-04..09,
-    chained monthly) the bars 20% / 30% keep 92-96% of members without grace. On a launch
-    cohort shop (only the customers of the data's first three weeks, chained 2011-01..12),
-    exits without grace fall to 85% in the months where the value model is young or changes
-    (BG/NBD alone, then the blend): one month of grace keeps >= 90% there, at a capture of
-    the next 91 days' revenue within 0.1 point on average of no grace on the bundled data.
+    """The tier's rules (how the defaults were chosen: docs/insiders.md).
 
     Attributes:
         entry_share: enter when ranked within this share of the active customers.
@@ -322,7 +315,7 @@ class EmbedConfig:
         fit_sample_size: beyond this many customers, every space is fitted on a seeded sample
             of this size and the other customers are placed by the fitted space's
             ``transform`` (UMAP on every customer is single-threaded when seeded: minutes at
-            100,000). Up to it, every customer is fitted, as before.
+            100,000). Up to it, every customer is fitted.
         tree_max_customers: beyond this many customers the tree-leaf space is left out, to
             keep a run's time in bounds (every space adds a grid of models on every customer;
             the space's own neighbour search no longer grows with n^2: see
@@ -643,7 +636,7 @@ PARAMS: dict[str, ParamSpec] = {
                                "the clustering (the study's rule)",
                                {"type": "string", "enum": list(INSIDERS_RULES)}),
     "value_model": ParamSpec("Value model", "Insiders", "How expected revenue is forecast: blend "
-                             "(the default, chosen by bench/bench_value.py), gbm (gradient "
+                             "(the default), gbm (gradient "
                              "boosting on earlier months) or bgnbd (BG/NBD + Gamma-Gamma)",
                              {"type": "string", "enum": list(VALUE_MODELS)}),
     "entry_share": ParamSpec("Entry bar", "Insiders", "Customers enter when ranked within this "

@@ -586,18 +586,11 @@ def _to_schema(
     thousands: str | None,
     layout: tuple[Preset, dict[str, str], dict[str, set[str]] | None] | None = None,
 ) -> pd.DataFrame:
+    """One chunk of a source in the canonical schema (a preset's or a column map's lines also
+    keep the export's customer keys), every value checked; bad input raises
+    :class:`IngestError` naming the row, the column and the value."""
     keyed = layout is not None and not (layout[0].name == "online_retail" and not layout[1])
-    if not keyed:
-        original_names = {ALIASES.get(normalise_name(c)): str(c) for c in frame.columns}
-        mapped = _Mapped(_rename_columns(frame, src).reset_index(drop=True), original_names,
-                         set(), False, False)
-    else:
-        mapped = _map_columns(frame, src, layout[:2])
-        if layout[2] is not None:
-            layout[2].setdefault("absent", set()).update(mapped.absent)
-            if "currency" in mapped.frame:
-                codes = mapped.frame["currency"].dropna().astype("str").str.strip().str.upper()
-                layout[2].setdefault("currencies", set()).update(set(codes) - {""})
+    mapped = _mapped(frame, src, layout if keyed else None)
     frame, original_names, absent = mapped.frame, mapped.names, mapped.absent
 
     def fail(column: str, i: int, problem: str, hint: str) -> IngestError:
@@ -614,22 +607,51 @@ def _to_schema(
     for column in COLUMNS:
         values = frame[column]
         if column not in NULLABLE and column not in absent and values.isna().any():
-            i = _first_bad(values.isna())
-            raise IngestError(
-                src,
-                "empty value in a required column",
-                row=row_label(i),
-                column=original_names[column],
-                hint="Fill it in or remove the line",
-            )
+            raise IngestError(src, "empty value in a required column",
+                              row=row_label(_first_bad(values.isna())),
+                              column=original_names[column], hint="Fill it in or remove the line")
+    lines = _parsed(mapped, date_format, decimal, thousands, fail, row_label)
+    # the lines of orders whose status is not a purchase (dropped last: rows named as read)
+    excluded = (_not_purchases(frame["status"], layout[0], src) if "status" in frame
+                else np.zeros(len(lines), dtype=bool))
+    _fill_absent(lines, mapped, excluded, fail)
+    if not keyed:  # the UCI files' keys are their ids
+        return lines[list(COLUMNS)]
+    # a preset's or a column map's lines keep the export's customer keys
+    keys = frame["customer_id"]
+    lines[CUSTOMER_KEY] = (keys.astype("Int64").astype("str") if pd.api.types.is_numeric_dtype(keys)
+                           else keys.astype("str").str.strip()).where(keys.notna(), None)
+    return lines.loc[~excluded, [*COLUMNS, CUSTOMER_KEY]].reset_index(drop=True)
+
+
+def _mapped(frame: pd.DataFrame, src: str,
+            layout: tuple[Preset, dict[str, str], dict[str, set[str]] | None] | None) -> _Mapped:
+    """The chunk's columns under the schema's names: by their UCI names (``layout`` None), else
+    by the preset and the column map, noting in ``layout[2]`` the columns absent and the
+    currencies seen."""
+    if layout is None:
+        original_names = {ALIASES.get(normalise_name(c)): str(c) for c in frame.columns}
+        return _Mapped(_rename_columns(frame, src).reset_index(drop=True), original_names,
+                       set(), False, False)
+    mapped = _map_columns(frame, src, layout[:2])
+    if layout[2] is not None:
+        layout[2].setdefault("absent", set()).update(mapped.absent)
+        if "currency" in mapped.frame:
+            codes = mapped.frame["currency"].dropna().astype("str").str.strip().str.upper()
+            layout[2].setdefault("currencies", set()).update(set(codes) - {""})
+    return mapped
+
+
+def _parsed(mapped: _Mapped, date_format: str | None, decimal: str, thousands: str | None,
+            fail, row_label: Callable[[int], str]) -> pd.DataFrame:
+    """Every present column parsed into its type (dates, numbers in the file's separators,
+    stripped texts, text keys as surrogate ids); absent columns as they are."""
+    frame, absent = mapped.frame, mapped.absent
     numbers = [c for c in _NUMBER_COLUMNS if c not in absent
                and not (c == "customer_id" and mapped.text_keys)]
-    texts = {
-        column: _NumberTexts(frame[column])
-        for column in numbers
-        if not pd.api.types.is_numeric_dtype(frame[column])
-    }
-    separators = _separators(texts, decimal, thousands, fail, row_label, original_names)
+    texts = {column: _NumberTexts(frame[column]) for column in numbers
+             if not pd.api.types.is_numeric_dtype(frame[column])}
+    separators = _separators(texts, decimal, thousands, fail, row_label, mapped.names)
     out: dict[str, pd.Series] = {}
     for column in COLUMNS:
         values = frame[column]
@@ -646,10 +668,13 @@ def _to_schema(
         else:
             text = values.astype("str").str.strip()
             out[column] = text.where(values.notna(), None) if column in NULLABLE else text
-    lines = pd.DataFrame(out)
-    # the lines of orders whose status is not a purchase (dropped last: rows named as read)
-    excluded = (_not_purchases(frame["status"], layout[0], src) if "status" in frame
-                else np.zeros(len(lines), dtype=bool))
+    return pd.DataFrame(out)
+
+
+def _fill_absent(lines: pd.DataFrame, mapped: _Mapped, excluded: np.ndarray, fail) -> None:
+    """In place: the unit price from an amount, and the columns the export lacks (quantity 1
+    or the amount's sign, one invoice per customer and timestamp, no product or country)."""
+    absent = mapped.absent
     if mapped.amount:  # a line's amount: the unit price is the amount per item
         amount = lines["unit_price"].astype("float64")
         if "quantity" in absent:
@@ -668,13 +693,6 @@ def _to_schema(
             lines[column] = pd.Series(None, index=lines.index, dtype="object")
     lines["quantity"] = lines["quantity"].astype("int64")
     lines["description"] = lines["description"].astype("str")
-    if not keyed:  # the UCI files' keys are their ids
-        return lines[list(COLUMNS)]
-    # a preset's or a column map's lines keep the export's customer keys
-    keys = frame["customer_id"]
-    lines[CUSTOMER_KEY] = (keys.astype("Int64").astype("str") if pd.api.types.is_numeric_dtype(keys)
-                           else keys.astype("str").str.strip()).where(keys.notna(), None)
-    return lines.loc[~excluded, [*COLUMNS, CUSTOMER_KEY]].reset_index(drop=True)
 
 
 def _not_purchases(status: pd.Series, preset: Preset, src: str) -> np.ndarray:

@@ -15,6 +15,7 @@ from insiders import answers, backtest
 from insiders.config import MembershipPolicy
 from insiders.history import Replay, monthly_reference_dates, replay
 from insiders.models import Candidate, fit_labels
+from insiders.options import STUDY_FEATURES
 from insiders.parallel import side_by_side
 from insiders.progress import stage
 from insiders.ranking import top_n
@@ -93,27 +94,16 @@ def look_back(
         stability_sample_size: the bootstrap draws from a seeded sample of this many
             customers when there are more (None: from all of them).
     """
-    policy, chosen = selection["policy"], selection["chosen"]
-    membership = selection.get("membership", {})
-    feature_names = list(facts.get("features") or
-                         ["gross_revenue", "recency_days", "n_lines", "frequency", "qty_returned"])
     reference = pd.Timestamp(facts["reference_date"])
-    candidate = Candidate.from_row(chosen)  # the chosen model exactly (a DBSCAN keeps its eps)
     purchases = lines.loc[~lines["is_return"], "invoice_date"]
     dates = monthly_reference_dates(reference, replay_months, purchases.min().normalize())[:-1]
-    history_job = (replay, (lines, dates), dict(
-        feature_names=feature_names, space=candidate.space, model=candidate.model,
-        param=candidate.param, value_score=policy["value_score"],
-        insiders_rule=membership.get("rule", "cluster"),
-        value_model=membership.get("value_model") or "blend",
-        membership=MembershipPolicy(**membership["policy"]) if "policy" in membership else None,
-        memberships=warmup, random_state=random_state,
-        fit_sample_size=facts.get("fit_sample_size"),
-        cluster_sample_size=facts.get("cluster_sample_size")))
+    history_job = _replay_job(lines, dates, selection, facts, warmup, random_state)
     is_insider = segments["is_insider"].reindex(features.index, fill_value=False)
     main_cluster = int(segments.loc[features.index[is_insider.to_numpy()], "cluster"].mode().min())
+    candidate = Candidate.from_row(selection["chosen"])
     stability_job = (bootstrap_stability, (
-        answers.map_coordinates(features, embeddings, chosen["space"], feature_names),
+        answers.map_coordinates(features, embeddings, candidate.space,
+                                list(facts.get("features") or STUDY_FEATURES)),
         segments["cluster"].reindex(features.index).to_numpy(), main_cluster), dict(
         model=candidate.model, param=candidate.param, n_boot=stability_boot,
         random_state=random_state, max_n=stability_sample_size,
@@ -133,8 +123,26 @@ def look_back(
     return Lookback(replayed=dates, selected_then=selected_then, tiers=tiers,
                     changes=history.membership_changes(), exits=history.exits(),
                     out_of_time=oot, capture=capture_by_rule(lines, history, reference,
-                                                             policy["value_score"]),
+                                                             selection["policy"]["value_score"]),
                     stability=stability)
+
+
+def _replay_job(lines: pd.DataFrame, dates: list[pd.Timestamp], selection: dict[str, Any],
+                facts: dict[str, Any], warmup: dict[pd.Timestamp, pd.DataFrame] | None,
+                random_state: int) -> tuple:
+    """The replay of ``dates`` with the run's chosen model and tier (for :func:`side_by_side`)."""
+    candidate = Candidate.from_row(selection["chosen"])  # exactly (a DBSCAN keeps its eps)
+    membership = selection.get("membership", {})
+    return (replay, (lines, dates), dict(
+        feature_names=list(facts.get("features") or STUDY_FEATURES), space=candidate.space,
+        model=candidate.model, param=candidate.param,
+        value_score=selection["policy"]["value_score"],
+        insiders_rule=membership.get("rule", "cluster"),
+        value_model=membership.get("value_model") or "blend",
+        membership=MembershipPolicy(**membership["policy"]) if "policy" in membership else None,
+        memberships=warmup, random_state=random_state,
+        fit_sample_size=facts.get("fit_sample_size"),
+        cluster_sample_size=facts.get("cluster_sample_size")))
 
 
 def _tiers(history: Replay) -> pd.DataFrame:

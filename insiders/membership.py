@@ -96,14 +96,21 @@ def decide_membership(
     out["status"], out["member_since"] = _transitions(is_insider, was, since, month)
     out["months_below"] = below_now.where(keep, 0).astype(int)
     bars = f"entry bar: top {count(entry_n)}, exit bar: top {count(exit_n)} of {count(n_active)} active"
-    reasons = [""] * len(out)  # the customers out of the tier have none
+    out["reason"] = _reasons(out, values["expected_revenue"], active, bars, policy, currency)
+    return out
+
+
+def _reasons(out: pd.DataFrame, expected_revenue: pd.Series, active: pd.Series, bars: str,
+             policy: MembershipPolicy, currency: str) -> list[str]:
+    """Why each customer in the tier (or just out of it) is where they are, in words; the
+    customers out of the tier have none."""
+    reasons = [""] * len(out)
     listed = np.flatnonzero(out["status"].to_numpy() != "out")
-    for i, value_rank, status, months_below, expected_revenue, is_active in zip(
+    for i, value_rank, status, months_below, revenue, is_active in zip(
             listed, out["value_rank"].to_numpy()[listed], out["status"].to_numpy()[listed],
-            out["months_below"].to_numpy()[listed],
-            values["expected_revenue"].to_numpy()[listed], active.to_numpy()[listed],
-            strict=True):
-        expected = money(expected_revenue, currency)
+            out["months_below"].to_numpy()[listed], expected_revenue.to_numpy()[listed],
+            active.to_numpy()[listed], strict=True):
+        expected = money(revenue, currency)
         r = "" if np.isnan(value_rank) else f"rank {int(value_rank):d}"
         if status == "new":
             reasons[i] = f"entered: expected {expected} over the next 3 months, {r} ({bars})"
@@ -117,8 +124,7 @@ def decide_membership(
         elif status == "left":
             reasons[i] = (f"left: {r}, below the exit bar for more than {policy.grace_months} "
                           f"month(s) ({bars})")
-    out["reason"] = reasons
-    return out
+    return reasons
 
 
 def _transitions(now: pd.Series, was: pd.Series, since: pd.Series,

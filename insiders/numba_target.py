@@ -3,8 +3,8 @@
 numba compiles UMAP's layout optimisation (and anything else it compiles) for the CPU it runs
 on: with fused multiply-add and wider vectors the same seeded optimisation rounds differently,
 and UMAP amplifies the last bits into other clusters. Two machines then publish different
-segments from the same data (59% agreement between an AVX2 host and the x86-64 baseline, see
-bench/RESULTS.md). The product therefore pins numba's target to one fixed baseline, the
+segments from the same data (measured: docs/running.md, bench/RESULTS.md). The product
+therefore pins numba's target to one fixed baseline, the
 ``generic`` CPU of the machine's architecture with no optional features (on x86-64: SSE2, no
 FMA, no AVX), before numba compiles anything: the generated code, and so the segments, are the
 same on every x86-64 CPU. The code is compiled once per target into numba's cache, so the

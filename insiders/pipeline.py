@@ -371,11 +371,19 @@ def tier(run_dir: str, config: TierConfig | None = None,
     profiles = profile_segments(table, found, value_score=selection["policy"]["value_score"])
     artifacts.save_frame(found, path(run_dir, "segments"))
     artifacts.save_frame(profiles, path(run_dir, "profiles"), index=False)
+    selection.update(_tier_facts(table, found, config, model_used, warmed=len(chain)))
+    artifacts.save_json(selection, path(run_dir, "selection"))
+    return selection
+
+
+def _tier_facts(table: pd.DataFrame, found: pd.DataFrame, config: TierConfig,
+                model_used: dict[str, Any], warmed: int) -> dict[str, Any]:
+    """``selection.json``'s Insiders and membership facts."""
     members = found["is_insider"].reindex(table.index, fill_value=False)
     revenue = table["gross_revenue"]
     status = found["status"].value_counts()
     membership = config.membership
-    selection.update({
+    return {
         "insiders": {
             "segment_id": int(found.loc[members, "segment_id"].mode().min()) if members.any() else None,
             "customers": int(members.sum()),
@@ -386,19 +394,17 @@ def tier(run_dir: str, config: TierConfig | None = None,
         },
         "membership": {
             "rule": config.rule,
-            "warmup": bool(chain),
+            "warmup": bool(warmed),
             "value_model": config.value_model if config.rule == "value" else None,
             "value_model_used": model_used["method"],
             "value_model_reason": model_used["reason"],
-            "warmup_months": len(chain),
+            "warmup_months": warmed,
             "policy": membership.to_dict(),
             "policy_text": membership.describe() if config.rule == "value" else
             "Insiders are the customers of the highest-value segment (the study's rule).",
             **{name: int(status.get(name, 0)) for name in ("new", "stayed", "left")},
         },
-    })
-    artifacts.save_json(selection, path(run_dir, "selection"))
-    return selection
+    }
 
 
 #: The segments stage's columns of ``segments.parquet`` (the tier stage adds its own).

@@ -111,81 +111,117 @@ def check_lines(lines: pd.DataFrame | str, config: QualityConfig | None = None,
         if reference_date is not None:
             params["later"] = (pd.Timestamp(reference_date).normalize()
                                + pd.Timedelta(days=1)).to_pydatetime()
-        combos = _query(con, _COMBOS.format(first_rule=first_rule, later=later), params).df()
+        tally = _Tally(_query(con, _COMBOS.format(first_rule=first_rule, later=later), params).df())
         drop = config.duplicate_lines == "drop"
         rule = f"COALESCE({first_rule}, CASE WHEN d.line_index IS NOT NULL THEN 'duplicate_line' END)" \
             if drop else first_rule
         quarantined = _query(con, _QUARANTINED.format(rule=rule), params).df()
-        combos = combos.sort_values(["first_rule", "dup", "is_return", "later"],
-                                    na_position="first", kind="stable").reset_index(drop=True)
-        n = int(combos["n"].sum())
-        rows: list[dict[str, object]] = []
-
-        def count(rule: str, kind: str, description: str, threshold: object, action: str,
-                  hit: pd.Series) -> int:
-            found = int(combos.loc[hit, "n"].sum())
-            rows.append({"rule": rule, "kind": kind, "description": description,
-                         "threshold": str(threshold), "action": action if found else "passed",
-                         "lines": found, "share": _share(found, n),
-                         "revenue": round(float(combos.loc[hit, "revenue"].sum()), 2)})
-            return found
-
-        thresholds = {"quantity_out_of_range": config.max_quantity,
-                      "unit_price_out_of_range": config.max_unit_price,
-                      "line_revenue_out_of_range": config.max_line_revenue,
-                      "date_cut_off": f"{config.max_date_gap_days} days",
-                      "undecodable_text": "U+FFFD"}
-        for name, threshold in thresholds.items():
-            count(name, "line", LINE_RULES[name], threshold, "quarantined",
-                  combos["first_rule"] == name)
-        count("duplicate_line", "line", LINE_RULES["duplicate_line"], config.duplicate_lines,
-              "dropped" if drop else "kept", combos["dup"] & combos["first_rule"].isna())
-
-        file_checks = (
-            ("duplicate_share", combos["dup"], config.max_duplicate_share, "max_duplicate_share",
-             "the same lines appear more than once: the export may hold a file appended twice. "
-             "Export it again", "SELECT min(line_index) FROM insiders_duplicates"),
-            ("return_share", combos["is_return"], config.max_return_share, "max_return_share",
-             "too many lines have a quantity below zero (returns): are the signs flipped, or is "
-             "this a returns-only export? Check the quantity column",
-             "SELECT min(line_index) FROM insiders_lines AS l WHERE quantity < 0"),
-            ("quarantine_share", combos["first_rule"].notna(), config.max_quarantine_share,
-             "max_quarantine_share",
-             "too many lines break the line rules: a wrong column, unit or decimal separator is "
-             "more likely than bad lines. Check the lines named",
-             f"SELECT min(line_index) FROM insiders_lines AS l WHERE {first_rule} IS NOT NULL"),
-        )
-        counts_so_far = pd.DataFrame(rows)
-        for rule, mask, limit, param, advice, first_sql in file_checks:
-            found = int(combos.loc[mask, "n"].sum())
-            share = found / n if n else 0.0
-            refused = share > limit
-            count(rule, "file", FILE_RULES[rule], limit, "refused" if refused else "passed", mask)
-            if refused:
-                example = int(_query(con, first_sql, params).fetchone()[0])
-                line = con.execute("SELECT * FROM insiders_lines WHERE line_index = $i",
-                                   {"i": example}).df().iloc[0]
-                detail = ""
-                if rule == "quarantine_share":
-                    top = counts_so_far[counts_so_far["kind"] == "line"].sort_values("lines").iloc[-1]
-                    detail = f"; most under {top['rule']} ({int(top['lines']):,} lines)"
-                raise QualityError(
-                    f"{source}: {found:,} of {n:,} lines ({share:.2%}) break the rule {rule} "
-                    f"(at most {limit:.2%} allowed, param {param}){detail}; the first is line "
-                    f"{example + 1} ({_describe(line)}). {advice}, or raise {param}"
-                )
+        _count_line_rules(tally, config)
+        for check in _file_checks(tally.combos, config, first_rule):
+            _check_file_rule(con, tally, check, params, source)
     if reference_date is not None:
-        count("after_reference_date", "info", f"dated after the reference date {reference_date}: "
-              "kept, not used by this month's features", reference_date, "kept", combos["later"])
+        tally.count("after_reference_date", "info", f"dated after the reference date "
+                    f"{reference_date}: kept, not used by this month's features", reference_date,
+                    "kept", tally.combos["later"])
     if not duplicates:
-        for row in rows:
+        for row in tally.rows:
             if row["rule"] in ("duplicate_line", "duplicate_share"):
                 row["action"], row["threshold"] = "not checked", "no invoice or product column"
-    counts = pd.DataFrame(rows)
+    counts = pd.DataFrame(tally.rows)
     logger.info("data quality: %d of %d lines quarantined or dropped (%s)", len(quarantined),
-                n, ", ".join(f"{r}: {c}" for r, c in zip(counts["rule"], counts["lines"], strict=True)
-                             if c and r in LINE_RULES))
+                tally.n, ", ".join(f"{r}: {c}" for r, c in zip(counts["rule"], counts["lines"],
+                                                               strict=True)
+                                   if c and r in LINE_RULES))
     return QualityResult(counts=counts, quarantined=quarantined)
+
+
+class _Tally:
+    """The lines per combination of first rule broken, duplicate, return and later
+    (:data:`_COMBOS`), and the counts table's rows as the rules are counted."""
+
+    def __init__(self, combos: pd.DataFrame) -> None:
+        self.combos = combos.sort_values(["first_rule", "dup", "is_return", "later"],
+                                         na_position="first", kind="stable").reset_index(drop=True)
+        self.n = int(self.combos["n"].sum())
+        self.rows: list[dict[str, object]] = []
+
+    def count(self, rule: str, kind: str, description: str, threshold: object, action: str,
+              hit: pd.Series) -> int:
+        """Add the rule's row (lines, share, revenue of the lines ``hit``); return its lines."""
+        found = int(self.combos.loc[hit, "n"].sum())
+        self.rows.append({"rule": rule, "kind": kind, "description": description,
+                          "threshold": str(threshold), "action": action if found else "passed",
+                          "lines": found, "share": _share(found, self.n),
+                          "revenue": round(float(self.combos.loc[hit, "revenue"].sum()), 2)})
+        return found
+
+
+def _count_line_rules(tally: _Tally, config: QualityConfig) -> None:
+    thresholds = {"quantity_out_of_range": config.max_quantity,
+                  "unit_price_out_of_range": config.max_unit_price,
+                  "line_revenue_out_of_range": config.max_line_revenue,
+                  "date_cut_off": f"{config.max_date_gap_days} days",
+                  "undecodable_text": "U+FFFD"}
+    combos = tally.combos
+    for name, threshold in thresholds.items():
+        tally.count(name, "line", LINE_RULES[name], threshold, "quarantined",
+                    combos["first_rule"] == name)
+    drop = config.duplicate_lines == "drop"
+    tally.count("duplicate_line", "line", LINE_RULES["duplicate_line"], config.duplicate_lines,
+                "dropped" if drop else "kept", combos["dup"] & combos["first_rule"].isna())
+
+
+@dataclass(frozen=True)
+class _FileCheck:
+    rule: str
+    lines: pd.Series  # which combinations count
+    limit: float
+    param: str
+    advice: str
+    first_sql: str  # the first such line's index
+
+
+def _file_checks(combos: pd.DataFrame, config: QualityConfig, first_rule: str) -> list[_FileCheck]:
+    return [
+        _FileCheck("duplicate_share", combos["dup"], config.max_duplicate_share,
+                   "max_duplicate_share", "the same lines appear more than once: the export may "
+                   "hold a file appended twice. Export it again",
+                   "SELECT min(line_index) FROM insiders_duplicates"),
+        _FileCheck("return_share", combos["is_return"], config.max_return_share,
+                   "max_return_share", "too many lines have a quantity below zero (returns): are "
+                   "the signs flipped, or is this a returns-only export? Check the quantity column",
+                   "SELECT min(line_index) FROM insiders_lines AS l WHERE quantity < 0"),
+        _FileCheck("quarantine_share", combos["first_rule"].notna(), config.max_quarantine_share,
+                   "max_quarantine_share", "too many lines break the line rules: a wrong column, "
+                   "unit or decimal separator is more likely than bad lines. Check the lines named",
+                   f"SELECT min(line_index) FROM insiders_lines AS l WHERE {first_rule} IS NOT NULL"),
+    ]
+
+
+def _check_file_rule(con, tally: _Tally, check: _FileCheck, params: dict[str, Any],
+                     source: str) -> None:
+    """Count a file rule; refuse the file, naming its first such line, when it is broken."""
+    line_rules = pd.DataFrame(tally.rows)
+    line_rules = line_rules[line_rules["kind"] == "line"]
+    found = int(tally.combos.loc[check.lines, "n"].sum())
+    share = found / tally.n if tally.n else 0.0
+    refused = share > check.limit
+    tally.count(check.rule, "file", FILE_RULES[check.rule], check.limit,
+                "refused" if refused else "passed", check.lines)
+    if not refused:
+        return
+    example = int(_query(con, check.first_sql, params).fetchone()[0])
+    line = con.execute("SELECT * FROM insiders_lines WHERE line_index = $i",
+                       {"i": example}).df().iloc[0]
+    detail = ""
+    if check.rule == "quarantine_share":
+        top = line_rules.sort_values("lines").iloc[-1]
+        detail = f"; most under {top['rule']} ({int(top['lines']):,} lines)"
+    raise QualityError(
+        f"{source}: {found:,} of {tally.n:,} lines ({share:.2%}) break the rule {check.rule} "
+        f"(at most {check.limit:.2%} allowed, param {check.param}){detail}; the first is line "
+        f"{example + 1} ({_describe(line)}). {check.advice}, or raise {check.param}"
+    )
 
 
 #: The lines equal to an earlier line in every column (all but the first of each group).

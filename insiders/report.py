@@ -19,6 +19,7 @@ import pandas as pd
 from insiders import answers, artifacts, formats, plots, templating
 from insiders.headers import HEADERS
 from insiders.kept_lines import load_lines
+from insiders.options import STUDY_FEATURES
 from insiders.schema import CUSTOMER_KEY, key_column
 
 logger = logging.getLogger(__name__)
@@ -185,28 +186,15 @@ def build_report(inputs: ReportInputs, *, random_state: int = 42,
         raise RuntimeError("the run folder has no back-test tables (backtest.json): run the "
                            "backtest stage before the report")
     looked = inputs.backtest
-    chosen = inputs.selection["chosen"]
-    feature_names = list(inputs.facts.get("features") or
-                         ["gross_revenue", "recency_days", "n_lines", "frequency", "qty_returned"])
+    feature_names = list(inputs.facts.get("features") or STUDY_FEATURES)
     reference = pd.Timestamp(inputs.facts["reference_date"])
     features, segments, profiles = inputs.features, inputs.segments, inputs.profiles
     is_insider = segments["is_insider"].reindex(features.index, fill_value=False)
     insiders = features.index[is_insider.to_numpy()]
     revenue = features["gross_revenue"]
 
-    # Q5: forecast with a back-test on the group selected three months earlier (the oldest
-    # replayed month when fewer; none on a shop's first month)
-    horizon = 3
-    selected_then = looked.selected_then
     series = answers.monthly_revenue(inputs.lines, insiders, reference)
-    back_series = actual = None
-    if selected_then is not None:
-        then_insiders = looked.insiders_of(selected_then)
-        back_series = answers.monthly_revenue(inputs.lines, then_insiders, selected_then)
-        actual_all = answers.monthly_revenue(inputs.lines, then_insiders, reference)
-        if len(back_series):
-            actual = actual_all[actual_all.index > back_series.index[-1]].iloc[:horizon]
-    forecast = answers.forecast_revenue(series, back_series, actual, horizon=horizon)
+    forecast = _forecast(inputs.lines, series, looked, reference)
 
     # Q6, Q7, Q8, Q9
     oot = looked.out_of_time
@@ -218,7 +206,7 @@ def build_report(inputs: ReportInputs, *, random_state: int = 42,
         share_revenue=float(revenue[is_insider].sum() / revenue.sum()),
         revenue_insiders=float(revenue[is_insider].sum()),
         vs_rest=answers.profile_vs_rest(features, is_insider, feature_names), forecast=forecast,
-        selected_then=selected_then,
+        selected_then=looked.selected_then,
         rules=answers.membership_rules(features, is_insider, feature_names,
                                        random_state=random_state),
         changes=looked.changes, exits=looked.exits,
@@ -233,22 +221,44 @@ def build_report(inputs: ReportInputs, *, random_state: int = 42,
         bool(per_customer["Insiders"] > per_customer["Top N by RFM score"]),
         stability=looked.facts["stability"],
         todo=answers.actions(profiles, features.mean(numeric_only=True)))
-    embedding = answers.map_coordinates(features, inputs.embeddings, chosen["space"], feature_names)
-    drawn = {  # computed apart from the text
-        "embedding.png": plots.plot_embedding(embedding, segments.reindex(features.index), chosen,
-                                              feature_names, currency=currency),
-        "features_by_segment.png": plots.plot_features(features, segments, feature_names,
-                                                       currency=currency),
-        "shares.png": plots.plot_shares(profiles),
-        "forecast.png": plots.plot_forecast(series, forecast, currency=currency),
-        "membership.png": plots.plot_membership(looked.changes),
-    }
     forecasts = pd.DataFrame({
         "month": pd.PeriodIndex(forecast.forecast["month"], freq="M").to_timestamp(),
         "model": forecast.method, "expected_revenue": forecast.forecast["expected"],
         "naive_revenue": forecast.forecast["naive"]})
     return Report(answers=answers_table(findings), forecasts=forecasts, findings=findings,
-                  plots={name: plots.png(fig) for name, fig in drawn.items()}, currency=currency)
+                  plots=_drawn(findings, series, currency), currency=currency)
+
+
+def _forecast(lines: pd.DataFrame, series: pd.Series, looked: BacktestTables,
+              reference: pd.Timestamp, horizon: int = 3) -> answers.Forecast:
+    """Q5: the Insiders' revenue forecast, back-tested on the group the replay chose three
+    months earlier (the oldest replayed month when fewer; none on a shop's first month)."""
+    back_series = actual = None
+    if looked.selected_then is not None:
+        then_insiders = looked.insiders_of(looked.selected_then)
+        back_series = answers.monthly_revenue(lines, then_insiders, looked.selected_then)
+        actual_all = answers.monthly_revenue(lines, then_insiders, reference)
+        if len(back_series):
+            actual = actual_all[actual_all.index > back_series.index[-1]].iloc[:horizon]
+    return answers.forecast_revenue(series, back_series, actual, horizon=horizon)
+
+
+def _drawn(f: Findings, series: pd.Series, currency: str) -> dict[str, bytes]:
+    """The report's plots as PNG bytes, by file name under ``plots/``."""
+    inputs = f.inputs
+    features, segments, chosen = inputs.features, inputs.segments, inputs.selection["chosen"]
+    embedding = answers.map_coordinates(features, inputs.embeddings, chosen["space"],
+                                        f.feature_names)
+    figures = {
+        "embedding.png": plots.plot_embedding(embedding, segments.reindex(features.index), chosen,
+                                              f.feature_names, currency=currency),
+        "features_by_segment.png": plots.plot_features(features, segments, f.feature_names,
+                                                       currency=currency),
+        "shares.png": plots.plot_shares(inputs.profiles),
+        "forecast.png": plots.plot_forecast(series, f.forecast, currency=currency),
+        "membership.png": plots.plot_membership(f.changes),
+    }
+    return {name: plots.png(fig) for name, fig in figures.items()}
 
 
 def answers_table(f: Findings) -> pd.DataFrame:
@@ -410,6 +420,23 @@ def report_context(f: Findings) -> dict[str, Any]:
     """What the templates print, from the run's findings: raw values and tables (the
     templates format them)."""
     inputs, reference, chosen = f.inputs, f.reference, f.inputs.selection["chosen"]
+    return {
+        "title": f"Insiders report — run month {reference:%Y-%m} (as of {reference.date()})",
+        "reference": reference.date().isoformat(), "facts": inputs.facts,
+        "selection": inputs.selection, "chosen": chosen, "questions": QUESTIONS,
+        "assign_rule": chosen.get("assign_rule") or "the segment of the nearest sampled customer",
+        "membership": {"rule": "cluster", **inputs.selection.get("membership", {})},
+        **_who(f), **_expected(f), **_guarantees(f), **_how_chosen(f),
+        "actions": Table.of(f.todo, {"segment_id": "id", "segment_name": "text",
+                                     "customers": "count", "share_revenue": "share",
+                                     "actions": "text"}),
+        "summary": summary(f), "plots": plots.PLOTS,
+    }
+
+
+def _who(f: Findings) -> dict[str, Any]:
+    """Q1-Q4: who the Insiders are, how many, what sets them apart, their revenue share."""
+    inputs = f.inputs
     insiders = inputs.segments.index[inputs.segments["is_insider"]]
     top = (inputs.features.loc[insiders].sort_values("gross_revenue", ascending=False)
            .head(10).reset_index())
@@ -417,22 +444,13 @@ def report_context(f: Findings) -> dict[str, Any]:
     keyed = keys is not None and bool((keys != key_column(keys.index, None)).any())
     if keyed:  # the export's keys, e-mails masked (personal data stays in the CSV and warehouse)
         top["customer"] = keys.reindex(top["customer_id"]).map(formats.masked_key).to_numpy()
-    exit_median = None
-    if not f.exits.empty:
-        exit_median = f.exits[["recency_days", "gross_revenue", "n_lines", "frequency"]].median()
     quartiles = ("q1", "median", "q3")
     return {
-        "title": f"Insiders report — run month {reference:%Y-%m} (as of {reference.date()})",
-        "reference": reference.date().isoformat(), "facts": inputs.facts,
-        "selection": inputs.selection, "chosen": chosen, "questions": QUESTIONS,
-        "assign_rule": chosen.get("assign_rule") or "the segment of the nearest sampled customer",
-        "membership": {"rule": "cluster", **inputs.selection.get("membership", {})},
         "n_insiders": f.n_insiders, "n_customers": f.n_customers,
         "share_customers": f.share_customers, "share_revenue": f.share_revenue,
         "revenue_insiders": f.revenue_insiders,
         "top": Table.of(top, {**({"customer": "text"} if keyed else {"customer_id": "id"}),
-                              **_features_table([
-            "gross_revenue", "recency_days", "n_lines", "frequency", "qty_returned"])}),
+                              **_features_table(list(STUDY_FEATURES))}),
         "vs_rest": Table.of(f.vs_rest.reset_index().assign(
             feature_label=lambda t: t["feature"].map(lambda n: HEADERS.get(n, n))), {
             "feature_label": "text", **{f"{g}_{q}": "feature" for g in ("insiders", "rest")
@@ -441,18 +459,32 @@ def report_context(f: Findings) -> dict[str, Any]:
             "segment_id": "id", "segment_name": "text", "n_customers": "count",
             "share_customers": "share", "share_revenue": "share",
             **({"share_insiders": "share"} if "share_insiders" in inputs.profiles else {}),
-            **_features_table(["gross_revenue", "recency_days", "n_lines", "frequency",
-                               "qty_returned"], "mean_")}),
-        "forecast": f.forecast, "value_expected": f.value_expected,
-        "expected_revenue": float(f.forecast.forecast["expected"].sum()),
-        "naive_revenue": float(f.forecast.forecast["naive"].sum()),
-        "forecast_table": Table.of(f.forecast.forecast,
+            **_features_table(list(STUDY_FEATURES), "mean_")}),
+    }
+
+
+def _expected(f: Findings) -> dict[str, Any]:
+    """Q5: the revenue expected from the Insiders, and the forecast's own back-test."""
+    forecast = f.forecast
+    return {
+        "forecast": forecast, "value_expected": f.value_expected,
+        "expected_revenue": float(forecast.forecast["expected"].sum()),
+        "naive_revenue": float(forecast.forecast["naive"].sum()),
+        "forecast_table": Table.of(forecast.forecast,
                                    {"month": "text", "expected": "money", "naive": "money"}),
-        "backtest_table": None if f.forecast.backtest is None else Table.of(f.forecast.backtest, {
+        "backtest_table": None if forecast.backtest is None else Table.of(forecast.backtest, {
             "month": "text", "actual": "money", "model": "money", "naive": "money"}),
         "selected_then": f.selected_then.date().isoformat() if f.selected_then else None,
-        "model_better": f.forecast.backtest is not None
-        and f.forecast.model_mape < f.forecast.naive_mape,
+        "model_better": forecast.backtest is not None and forecast.model_mape < forecast.naive_mape,
+    }
+
+
+def _guarantees(f: Findings) -> dict[str, Any]:
+    """Q6-Q8: the conditions to enter and leave, and what says the Insiders are better."""
+    exit_median = None
+    if not f.exits.empty:
+        exit_median = f.exits[["recency_days", "gross_revenue", "n_lines", "frequency"]].median()
+    return {
         "rules": f.rules,
         "enter_rules": [readable(line) for line in f.rules.enter],
         "leave_rules": [readable(line) for line in f.rules.leave],
@@ -473,16 +505,20 @@ def report_context(f: Findings) -> dict[str, Any]:
         "not_beaten": [rule for rule, beaten in (("the top customers by past revenue", f.beats_top),
                                                  ("the top RFM scores", f.beats_rfm))
                        if beaten is False],
-        "actions": Table.of(f.todo, {"segment_id": "id", "segment_name": "text",
-                                     "customers": "count", "share_revenue": "share",
-                                     "actions": "text"}),
-        "summary": summary(f), "n_candidates": len(inputs.scores),
+    }
+
+
+def _how_chosen(f: Findings) -> dict[str, Any]:
+    """How this was chosen: the models compared, the data and what the filters removed."""
+    inputs = f.inputs
+    return {
+        "n_candidates": len(inputs.scores),
         "n_segments": int(inputs.segments["segment_id"].nunique()),
         "left_out": [{"candidate": r.candidate, "reason": r.left_out}
                      for r in inputs.scores.itertuples()
                      if isinstance(getattr(r, "left_out", None), str) and r.left_out],
         "data_from": inputs.facts.get("first_line"),
-        "scores": Table.of(model_comparison(inputs.scores, chosen), {
+        "scores": Table.of(model_comparison(inputs.scores, inputs.selection["chosen"]), {
             "candidate": "text", "rank": "count", "n_clusters": "count", "noise_share": "share",
             "silhouette": "number:4", "davies_bouldin": "number:4",
             "calinski_harabasz": "number:1"}, highlight="chosen"),
@@ -491,7 +527,6 @@ def report_context(f: Findings) -> dict[str, Any]:
         "quality": None if inputs.quality is None else Table.of(
             inputs.quality[(inputs.quality["kind"] == "line") & (inputs.quality["lines"] > 0)], {
                 "rule": "text", "description": "text", "action": "text", "lines": "count"}),
-        "plots": plots.PLOTS,
     }
 
 

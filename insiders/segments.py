@@ -128,26 +128,46 @@ def assign_segments(
         top segment's members; all False with ``name_top=False``).
     """
     labels = labels.reindex(features.index)
-    values = cluster_values(features, labels, value_score)
-    order = list(values.index)  # clusters, highest value first
-    ids: dict[int, int] = {}
-    names: dict[int, str] = {}
-    if previous is not None and not previous.empty:
-        shared, overlap = overlaps(labels, previous["segment_id"])
-        # most customers keeping their segment; Jaccard only decides if a pair may match
-        rows, cols = linear_sum_assignment(shared.to_numpy(), maximize=True)
-        prev_names = previous.groupby("segment_id")["segment_name"].first()
-        for r, c in zip(rows, cols, strict=True):
-            if overlap.iat[r, c] >= min_jaccard:
-                cluster, seg = int(overlap.index[r]), int(overlap.columns[c])
-                ids[cluster], names[cluster] = seg, prev_names[seg]
-        next_id = int(max(previous["segment_id"].max(), 0)) + 1
-    else:
-        next_id = 1
+    order = list(cluster_values(features, labels, value_score).index)  # highest value first
+    ids, names = _match_previous(labels, previous, min_jaccard)
+    had = previous is not None and not previous.empty
+    next_id = int(max(previous["segment_id"].max(), 0)) + 1 if had else 1
     for cluster in order:
         if cluster not in ids:
             ids[cluster], next_id = next_id, next_id + 1
+    insider_cluster = order[0]
+    names = _names(features, labels, order, names, value_score, name_top)
+    out = pd.DataFrame({"cluster": labels.astype("int64")}, index=features.index)
+    out["segment_id"] = out["cluster"].map(ids).fillna(NOISE_SEGMENT).astype("int64")
+    out["segment_name"] = out["cluster"].map(names).fillna(NOISE_NAME)
+    out["is_insider"] = (out["cluster"] == insider_cluster) & name_top
+    return out
 
+
+def _match_previous(labels: pd.Series, previous: pd.DataFrame | None,
+                    min_jaccard: float) -> tuple[dict[int, int], dict[int, str]]:
+    """The clusters that inherit last month's segments: the id and name of each (Hungarian
+    algorithm on shared members, a match needing a Jaccard index of ``min_jaccard``)."""
+    ids: dict[int, int] = {}
+    names: dict[int, str] = {}
+    if previous is None or previous.empty:
+        return ids, names
+    shared, overlap = overlaps(labels, previous["segment_id"])
+    # most customers keeping their segment; Jaccard only decides if a pair may match
+    rows, cols = linear_sum_assignment(shared.to_numpy(), maximize=True)
+    prev_names = previous.groupby("segment_id")["segment_name"].first()
+    for r, c in zip(rows, cols, strict=True):
+        if overlap.iat[r, c] >= min_jaccard:
+            cluster, seg = int(overlap.index[r]), int(overlap.columns[c])
+            ids[cluster], names[cluster] = seg, prev_names[seg]
+    return ids, names
+
+
+def _names(features: pd.DataFrame, labels: pd.Series, order: list[int], inherited: dict[int, str],
+           value_score: str, name_top: bool) -> dict[int, str]:
+    """Every cluster's name: "Insiders" for the top one (``name_top``), else the inherited
+    name, else one from its profile; no two the same (:func:`_told_apart`)."""
+    names = dict(inherited)
     means = features.groupby(labels).mean(numeric_only=True)
     base = features.mean(numeric_only=True)
     insider_cluster = order[0]
@@ -168,12 +188,7 @@ def assign_segments(
         names[cluster] = name
         used.add(name)
     names.update(_told_apart(features, labels, names, fresh))
-
-    out = pd.DataFrame({"cluster": labels.astype("int64")}, index=features.index)
-    out["segment_id"] = out["cluster"].map(ids).fillna(NOISE_SEGMENT).astype("int64")
-    out["segment_name"] = out["cluster"].map(names).fillna(NOISE_NAME)
-    out["is_insider"] = (out["cluster"] == insider_cluster) & name_top
-    return out
+    return names
 
 
 def profile_segments(

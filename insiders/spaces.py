@@ -317,9 +317,8 @@ class TSNEEmbedding(_Embedding):
         random_state: seed.
         n_jobs: threads (results repeat exactly for a given seed and thread count).
         deduplicate: fit on the distinct rows only, and give identical customers the
-            coordinates of their row. Shops with many look-alike customers (one purchase of one
-            price) hold thousands of identical rows: t-SNE's perplexity search on zero
-            distances made the fit two to three times slower (bench/bench_tsne_duplicates.py);
+            coordinates of their row (a shop of look-alike customers holds thousands of
+            identical rows, on whose zero distances t-SNE's perplexity search is slow);
             identical inputs get identical places either way.
     """
 

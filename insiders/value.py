@@ -1,6 +1,6 @@
 """Per-customer value over the next months: expected revenue and the probability of buying.
 
-Two models, compared out of time in ``bench/bench_value.py`` (see :mod:`insiders.backtest`):
+Two models and their blend:
 
 - ``"gbm"``: gradient-boosted trees (:class:`~sklearn.ensemble.HistGradientBoostingRegressor`
   with a Poisson loss for revenue, a :class:`~sklearn.ensemble.HistGradientBoostingClassifier`
@@ -11,8 +11,7 @@ Two models, compared out of time in ``bench/bench_value.py`` (see :mod:`insiders
   Lee 2005), fitted by maximum likelihood with scipy on the purchase days up to the reference
   date.
 - ``"blend"``: the mean of the two expected revenues (and of the two ``p_active``); the
-  default, chosen by ``bench/bench_value.py`` (the best mean difference to top N by past revenue
-  once each model's single luckiest customer is set aside; see bench/RESULTS.md).
+  default (how it was chosen: docs/insiders.md).
 
 When the requested model cannot be fitted on the data, :class:`ValueModel` steps down, says
 so (``method_``, ``fallback_reason_``) and never fails: the trees need at least one training

@@ -242,6 +242,103 @@ def _copy(conn: psycopg.Connection, table: str, frame: pd.DataFrame, month=None)
     return len(frame)
 
 
+@dataclass
+class MonthTables:
+    """One run month as the warehouse's tables hold it, read from a run folder."""
+
+    month: Any  # the run month's first day (a date)
+    run_row: dict[str, Any]
+    customers: pd.DataFrame
+    profiles: pd.DataFrame
+    scores: pd.DataFrame
+    filter_counts: pd.DataFrame
+    quality: pd.DataFrame | None  # None: a folder made before the data-quality stage
+    answers: pd.DataFrame | None  # None (and no forecasts): the report stage did not run
+    forecasts: pd.DataFrame | None
+
+
+#: The run-folder files a load needs, and those it loads when present.
+LOADED_FILES = ("features", "segments", "profiles", "scores", "quarantine", "selection")
+LOADED_IF_PRESENT = ("quality", "answers", "forecasts")
+#: ``model_scores``' columns (migration 0005 added :data:`SCORE_MODEL_COLUMNS`).
+SCORE_COLUMNS = ("candidate", "space", "model", "k", "params", "n_clusters", "noise_share",
+                 "silhouette", "davies_bouldin", "calinski_harabasz", "silhouette_sampled",
+                 "is_chosen")
+FILTER_COLUMNS = ("rule", "description", "lines_removed", "lines_flagged", "revenue_removed",
+                  "revenue_flagged")
+
+
+def read_month(run_dir: str, run_month: str, run_id: str | None = None) -> MonthTables:
+    """Read a run folder's outputs into the warehouse's tables (nothing is written)."""
+    def frame(name: str) -> pd.DataFrame:
+        return artifacts.load_frame(run_folder.path(run_dir, name))
+
+    month = pd.Timestamp(run_month).to_period("M").to_timestamp().date()
+    features = frame("features")
+    selection = artifacts.load_json(run_folder.path(run_dir, "selection"))
+    facts = artifacts.load_json(run_folder.path(run_dir, "facts"))
+    customers = _customers(frame("segments"), features)
+    scores = frame("scores")
+    scores = scores.assign(
+        is_chosen=scores["candidate"] == selection["chosen"]["candidate"],
+        k=scores["k"].astype("Int64"),  # empty for density models, so read back as float
+    )[[*SCORE_COLUMNS, *[c for c in SCORE_MODEL_COLUMNS if c in scores]]]  # older folders lack it
+    profiles = frame("profiles").rename(
+        columns={"is_insider": PROFILE_FLAG, "mostly_insiders": PROFILE_FLAG})
+    profile_cols = ["segment_id", "segment_name", PROFILE_FLAG, "n_customers", "share_customers",
+                    "revenue", "share_revenue", *[f"mean_{n}" for n in FEATURE_DESCRIPTIONS],
+                    *PROFILE_TIER_COLUMNS]
+    reported = "report" in facts  # the report stage ran: its answers load with the month
+    return MonthTables(
+        month=month, run_row=_run_row(month, run_dir, run_id, facts, selection, customers, features),
+        customers=customers, profiles=profiles[profile_cols], scores=scores,
+        filter_counts=frame("quarantine")[list(FILTER_COLUMNS)],
+        quality=frame("quality") if artifacts.exists(run_folder.path(run_dir, "quality")) else None,
+        answers=frame("answers") if reported else None,
+        forecasts=frame("forecasts") if reported else None)
+
+
+def _customers(segments: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """``customer_segments``' rows: each customer's segment, tier and features."""
+    customers = segments.join(features, how="inner").reset_index()
+    customers = customers[
+        ["customer_id", "segment_id", "segment_name", "is_insider", "cluster", *FEATURE_DESCRIPTIONS,
+         *TIER_COLUMNS, *[c for c in SEGMENT_KEY_COLUMNS if c in customers]]  # older folders lack it
+    ]
+    for column in {"value_rank", "months_below"} & set(customers.columns):
+        customers[column] = customers[column].astype("Int64")
+    return customers
+
+
+def _run_row(month, run_dir: str, run_id: str | None, facts: dict[str, Any],
+             selection: dict[str, Any], customers: pd.DataFrame,
+             features: pd.DataFrame) -> dict[str, Any]:
+    """``runs``' row of the month: where it came from and its headline figures."""
+    insiders = selection["insiders"]
+    return {
+        "run_month": month,
+        "reference_date": facts.get("reference_date"),
+        "source": facts.get("source", ""),
+        "run_id": run_id,
+        "lines_read": facts.get("lines_read"),
+        "lines_kept": facts.get("lines_kept"),
+        **{c: facts.get(c) for c in RUN_QUALITY_COLUMNS},
+        **{c: facts.get(c) for c in RUN_SHOP_COLUMNS},
+        "customers": len(customers),
+        "revenue": float(features["gross_revenue"].sum()),
+        "insiders": insiders["customers"],
+        "insiders_share_customers": insiders["share_customers"],
+        "insiders_share_revenue": insiders["share_revenue"],
+        "insiders_segment_id": insiders["segment_id"],
+        **{c: selection["membership"].get(key) for c, key in RUN_MODEL_COLUMNS.items()},
+        "chosen_candidate": selection["chosen"]["candidate"],
+        "silhouette": selection["chosen"]["silhouette"],
+        "policy": json.dumps(selection["policy"]),
+        "filter_config": json.dumps(facts.get("filter_config")),
+        "artifacts": str(run_dir),
+    }
+
+
 def load_run(
     conn: psycopg.Connection,
     run_dir: str,
@@ -271,100 +368,16 @@ def load_run(
         insiders.errors.RunFolderError: the folder's files do not belong to one run.
         WarehouseBusy: a lock or statement timeout; nothing was changed.
     """
-    run_folder.check_one_attempt(
-        run_dir, ("features", "segments", "profiles", "scores", "quarantine", "selection"),
-        optional=("quality", "answers", "forecasts"))
-    month = pd.Timestamp(run_month).to_period("M").to_timestamp().date()
-    features = artifacts.load_frame(run_folder.path(run_dir, "features"))
-    segments = artifacts.load_frame(run_folder.path(run_dir, "segments"))
-    profiles = artifacts.load_frame(run_folder.path(run_dir, "profiles")).rename(
-        columns={"is_insider": PROFILE_FLAG, "mostly_insiders": PROFILE_FLAG})
-    scores = artifacts.load_frame(run_folder.path(run_dir, "scores"))
-    quarantine = artifacts.load_frame(run_folder.path(run_dir, "quarantine"))
-    try:
-        quality = artifacts.load_frame(run_folder.path(run_dir, "quality"))
-    except FileNotFoundError:  # a folder made before the data-quality stage
-        quality = None
-    selection = artifacts.load_json(run_folder.path(run_dir, "selection"))
-    feature_facts = artifacts.load_json(run_folder.path(run_dir, "facts"))
-    report = None
-    if "report" in feature_facts:  # the report stage ran: its answers load with the month
-        report = (artifacts.load_frame(run_folder.path(run_dir, "answers")),
-                  artifacts.load_frame(run_folder.path(run_dir, "forecasts")))
-
-    customers = segments.join(features, how="inner").reset_index()
-    customers = customers[
-        ["customer_id", "segment_id", "segment_name", "is_insider", "cluster", *FEATURE_DESCRIPTIONS,
-         *TIER_COLUMNS, *[c for c in SEGMENT_KEY_COLUMNS if c in customers]]  # older folders lack it
-    ]
-    for column in {"value_rank", "months_below"} & set(customers.columns):
-        customers[column] = customers[column].astype("Int64")
-    scores = scores.assign(
-        is_chosen=scores["candidate"] == selection["chosen"]["candidate"],
-        k=scores["k"].astype("Int64"),  # empty for density models, so read back as float
-    )
-    scores = scores[
-        [
-            "candidate",
-            "space",
-            "model",
-            "k",
-            "params",
-            "n_clusters",
-            "noise_share",
-            "silhouette",
-            "davies_bouldin",
-            "calinski_harabasz",
-            "silhouette_sampled",
-            "is_chosen",
-            *[c for c in SCORE_MODEL_COLUMNS if c in scores],  # older run folders lack it
-        ]
-    ]
-    profile_cols = [
-        "segment_id",
-        "segment_name",
-        PROFILE_FLAG,
-        "n_customers",
-        "share_customers",
-        "revenue",
-        "share_revenue",
-        *[f"mean_{n}" for n in FEATURE_DESCRIPTIONS],
-        *PROFILE_TIER_COLUMNS,
-    ]
-    insiders = selection["insiders"]
-    run_row = {
-        "run_month": month,
-        "reference_date": feature_facts.get("reference_date"),
-        "source": feature_facts.get("source", ""),
-        "run_id": run_id,
-        "lines_read": feature_facts.get("lines_read"),
-        "lines_kept": feature_facts.get("lines_kept"),
-        **{c: feature_facts.get(c) for c in RUN_QUALITY_COLUMNS},
-        **{c: feature_facts.get(c) for c in RUN_SHOP_COLUMNS},
-        "customers": len(customers),
-        "revenue": float(features["gross_revenue"].sum()),
-        "insiders": insiders["customers"],
-        "insiders_share_customers": insiders["share_customers"],
-        "insiders_share_revenue": insiders["share_revenue"],
-        "insiders_segment_id": insiders["segment_id"],
-        **{c: selection["membership"].get(key) for c, key in RUN_MODEL_COLUMNS.items()},
-        "chosen_candidate": selection["chosen"]["candidate"],
-        "silhouette": selection["chosen"]["silhouette"],
-        "policy": json.dumps(selection["policy"]),
-        "filter_config": json.dumps(feature_facts.get("filter_config")),
-        "artifacts": str(run_dir),
-    }
-
+    run_folder.check_one_attempt(run_dir, LOADED_FILES, optional=LOADED_IF_PRESENT)
+    tables = read_month(run_dir, run_month, run_id)
     timeouts = (f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'; "
                 f"SET LOCAL statement_timeout = '{int(statement_timeout_s * 1000)}ms'")
     with _busy_as_error("load", lock_timeout_s, statement_timeout_s):
         ensure_schema(conn, lock_timeout_s=lock_timeout_s)
-        rows = _replace_month(conn, timeouts, month, run_row, customers, profiles[profile_cols],
-                              scores, quarantine, quality, report)
-    previous = rows.pop("_previous")
-    later = tuple(str(m) for m in rows.pop("_later"))
-    logger.info("loaded run month %s: %s", month, rows)
-    result = LoadResult(str(month), rows, str(previous) if previous else None, later)
+        rows, previous, later = _replace_month(conn, timeouts, tables)
+    logger.info("loaded run month %s: %s", tables.month, rows)
+    result = LoadResult(str(tables.month), rows, str(previous) if previous else None,
+                        tuple(str(m) for m in later))
     if result.rebuild_advice:
         logger.warning("%s", result.rebuild_advice)
     return result
@@ -393,26 +406,25 @@ def _busy_as_error(what: str, lock_timeout_s: float, statement_timeout_s: float)
         ) from exc
 
 
-def _replace_month(conn, timeouts, month, run_row, customers, profiles, scores, quarantine,
-                   quality, report) -> dict[str, Any]:
-    """Delete the month and insert it again, in one transaction, under the load lock."""
-    rows: dict[str, Any] = {}
+def _replace_month(conn, timeouts: str, tables: MonthTables) -> tuple[dict[str, int], Any, list]:
+    """Delete the month and insert it again, in one transaction, under the load lock; return
+    the rows per table, the run month before it and the run months after it."""
+    month = tables.month
+    rows: dict[str, int] = {}
     with conn.transaction():
         conn.execute(timeouts)
         conn.execute(_LOAD_LOCK)
         conn.execute(f"DELETE FROM {SCHEMA}.runs WHERE run_month = %s", (month,))  # cascades
-        _copy(conn, "runs", pd.DataFrame([run_row]))
-        rows["customer_segments"] = _copy(conn, "customer_segments", customers, month)
-        rows["segment_profiles"] = _copy(conn, "segment_profiles", profiles, month)
-        rows["model_scores"] = _copy(conn, "model_scores", scores, month)
-        filter_cols = ["rule", "description", "lines_removed", "lines_flagged",
-                       "revenue_removed", "revenue_flagged"]
-        rows["filter_counts"] = _copy(conn, "filter_counts", quarantine[filter_cols], month)
-        if quality is not None and QUALITY_TABLE:
-            rows[QUALITY_TABLE] = _copy(conn, QUALITY_TABLE, quality, month)
-        if report is not None:
-            rows["answers"] = _copy(conn, "answers", report[0], month)
-            rows["forecasts"] = _copy(conn, "forecasts", report[1], month)
+        _copy(conn, "runs", pd.DataFrame([tables.run_row]))
+        rows["customer_segments"] = _copy(conn, "customer_segments", tables.customers, month)
+        rows["segment_profiles"] = _copy(conn, "segment_profiles", tables.profiles, month)
+        rows["model_scores"] = _copy(conn, "model_scores", tables.scores, month)
+        rows["filter_counts"] = _copy(conn, "filter_counts", tables.filter_counts, month)
+        if tables.quality is not None and QUALITY_TABLE:
+            rows[QUALITY_TABLE] = _copy(conn, QUALITY_TABLE, tables.quality, month)
+        if tables.answers is not None:
+            rows["answers"] = _copy(conn, "answers", tables.answers, month)
+            rows["forecasts"] = _copy(conn, "forecasts", tables.forecasts, month)
         previous = conn.execute(
             f"SELECT max(run_month) FROM {SCHEMA}.runs WHERE run_month < %s", (month,)
         ).fetchone()[0]
@@ -425,9 +437,7 @@ def _replace_month(conn, timeouts, month, run_row, customers, profiles, scores, 
             conn.execute(f"DELETE FROM {SCHEMA}.membership_history WHERE run_month = %s",
                          (later[0],))
             _record_membership(conn, later[0], month)
-    rows["_previous"] = previous
-    rows["_later"] = later
-    return rows
+    return rows, previous, later
 
 
 def _record_membership(conn: psycopg.Connection, month, previous) -> int:
