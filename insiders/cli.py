@@ -11,28 +11,25 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from insiders import artifacts, options, run_folder
+from insiders import artifacts, run_folder
 from insiders.config import (
-    INSIDERS_RULES,
     PARAMS,
-    VALUE_MODELS,
     FilterConfig,
-    MembershipPolicy,
     RunConfig,
-    SelectionPolicy,
+    form_defaults,
 )
 from insiders.errors import InputError
 from insiders.numba_target import NumbaTargetError
-from insiders.options import FEATURE_DESCRIPTIONS, FEATURE_ENGINES, MODELS, RULES, SCALERS, SPACES
-from insiders.presets import PRESETS, ROLES
+from insiders.options import FEATURE_DESCRIPTIONS
 from insiders.progress import set_enabled, show_in_terminal, stage
 from insiders.schema import FILTERED_EXTRA
 
 if TYPE_CHECKING:
     import pandas as pd
 
-#: The run configuration's defaults, which the flags show and take.
+#: The run configuration's defaults, which the flags show and take (a preset's rules: none).
 _DEFAULTS = RunConfig().to_params()
+_FORM_DEFAULTS = form_defaults()
 
 # The stages (pandas, scikit-learn, UMAP) are imported by the subcommands that run them, so that
 # ``insiders --help`` and argument errors answer at once.
@@ -238,17 +235,39 @@ def _add_service_commands(command) -> None:
     p.add_argument("--out-dir", default="var/demo", help="output folder (default: var/demo)")
 
 
+def _add_params(p, *names: str) -> None:
+    """One flag per run param, as :data:`insiders.config.PARAMS` declares it: its flag, type,
+    choices, help and default (the run configuration's; a preset's rule: none, it follows the
+    preset). The flag's value lands under the param's name."""
+    for name in names:
+        spec = PARAMS[name]
+        default = _FORM_DEFAULTS[name]
+        help_text = spec.description.replace("%", "%%") + _CLI_NOTES.get(name, "")
+        if default is not None and default != []:
+            help_text += " (default: %(default)s)"
+        options: dict = {"dest": name, "default": default, "help": help_text}
+        if spec.kind == "array":
+            known = spec.schema.get("items", {}).get("enum")
+            if known:  # one or more names
+                options.update(nargs="+", choices=known, metavar=name.rstrip("s").upper())
+            else:  # ids, one per flag
+                options.update(type=int, action="append", metavar="ID")
+        else:
+            options["type"] = {"integer": int, "number": float}.get(spec.kind, str)
+            if spec.kind in ("integer", "number") and "enum" not in spec.schema:
+                options["metavar"] = "N"
+            if "enum" in spec.schema:
+                options["choices"] = spec.schema["enum"]
+        p.add_argument(spec.cli_flag(name), **options)
+
+
+#: What a flag takes beyond its param's description.
+_CLI_NOTES = {"thousands": " ('none' here)",
+              "excluded_customers": " (repeat the flag for more than one)"}
+
+
 def _add_backtest_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--replay-months", type=int, default=_DEFAULTS["replay_months"],
-                   help="months replayed before the run (default: %(default)s)")
-    _add_stability_sample(p)
-
-
-def _add_stability_sample(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--stability-sample-size", type=int,
-                   default=_DEFAULTS["stability_sample_size"], metavar="N",
-                   help="the report's bootstrap refits draw from a seeded sample of N customers "
-                   "when there are more (default: %(default)s)")
+    _add_params(p, "replay_months", "stability_sample_size")
 
 
 def _add_run_dir(p: argparse.ArgumentParser) -> None:
@@ -259,30 +278,9 @@ def _add_run_dir(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _names(p: argparse.ArgumentParser, flag: str, known, default, metavar: str, text: str) -> None:
-    """An option taking one or more names from ``known``."""
-    p.add_argument(flag, nargs="+", default=list(default), choices=list(known), metavar=metavar,
-                   help=text)
-
-
 def _add_embed_options(p: argparse.ArgumentParser) -> None:
-    _names(p, "--features", FEATURE_DESCRIPTIONS, options.STUDY_FEATURES, "NAME",
-           "features to embed (default: the study's five: %(default)s)")
-    _names(p, "--spaces", SPACES, SPACES, "SPACE", "spaces to fit (default: all: %(default)s)")
-    p.add_argument(
-        "--scaler",
-        default=_DEFAULTS["scaler"],
-        choices=SCALERS,
-        help="feature scaler (default: %(default)s, as the study)",
-    )
-    p.add_argument("--random-state", type=int, default=_DEFAULTS["random_state"],
-                   help="seed of every space and model (default: %(default)s)")
-    p.add_argument("--fit-sample-size", type=int, default=_DEFAULTS["fit_sample_size"],
-                   metavar="N", help="beyond N customers, fit the spaces on a seeded sample of N "
-                   "and place the others with the fitted transform (default: %(default)s)")
-    p.add_argument("--tree-max-customers", type=int, default=_DEFAULTS["tree_max_customers"],
-                   metavar="N", help="leave the tree-leaf space out beyond N customers (one "
-                   "space fewer to compare models on; default: %(default)s)")
+    _add_params(p, "features", "spaces", "scaler", "random_state", "fit_sample_size",
+                "tree_max_customers")
     p.add_argument(
         "--reuse-spaces",
         metavar="SPACES",
@@ -292,63 +290,25 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_grid_options(p: argparse.ArgumentParser) -> None:
-    _names(p, "--models", MODELS, MODELS, "MODEL", "models to compare (default: all: %(default)s)")
-    p.add_argument("--k-max", type=int, default=_DEFAULTS["k_max_tried"],
-                   help="largest k tried (default: %(default)s)")
-    p.add_argument("--cluster-sample-size", type=int, default=_DEFAULTS["cluster_sample_size"],
-                   metavar="N", help="beyond N customers, fit every model on a seeded sample of "
-                   "N and assign the others to its clusters (default: %(default)s)")
+    _add_params(p, "models", "k_max_tried", "cluster_sample_size")
     if not any(a.dest == "random_state" for a in p._actions):
-        p.add_argument("--random-state", type=int, default=_DEFAULTS["random_state"],
-                       help="seed of every model (default: %(default)s)")
+        _add_params(p, "random_state")
 
 
 def _add_policy_options(p: argparse.ArgumentParser) -> None:
-    d = SelectionPolicy()
-    p.add_argument(
-        "--rule",
-        choices=RULES,
-        default=d.rule,
-        help="fixed: --model with --k on --space (default: the study's ward, k=8, UMAP); "
-        "best_silhouette: the best silhouette with k in --k-range",
-    )
-    p.add_argument("--space", default=d.space, choices=SPACES, help="space of the fixed rule")
-    p.add_argument("--model", default=d.model, choices=MODELS, help="model of the fixed rule")
-    p.add_argument("--k", type=int, default=d.k, help="clusters of the fixed rule")
-    p.add_argument(
-        "--k-range",
-        type=int,
-        nargs=2,
-        default=(d.k_min, d.k_max),
-        metavar=("MIN", "MAX"),
-        help="business range of k for best_silhouette (default: %(default)s)",
-    )
-    p.add_argument(
-        "--value-score",
-        default=d.value_score,
-        choices=list(FEATURE_DESCRIPTIONS),
-        help="feature whose cluster mean ranks clusters; Insiders has the highest",
-    )
+    _add_params(p, "selection_rule", "space", "model", "k")
+    p.add_argument("--k-range", type=int, nargs=2, default=(_DEFAULTS["k_min"], _DEFAULTS["k_max"]),
+                   metavar=("MIN", "MAX"), help="the fewest and the most segments marketing can "
+                   "work with (the best_silhouette rule; default: %(default)s)")
+    _add_params(p, "value_score")
     p.add_argument(
         "--previous",
         metavar="SEGMENTS",
         help="last month's segments.parquet: keeps segment ids and names, and last month's "
         "Insiders (members stay until they fall below the exit bar)",
     )
-    m = MembershipPolicy()
-    p.add_argument("--insiders", dest="insiders_rule", choices=INSIDERS_RULES,
-                   default=_DEFAULTS["insiders_rule"],
-                   help="value: the top customers by expected revenue over the next 3 months, "
-                   "with an entry and a lower exit bar (default); cluster: the highest-value "
-                   "segment (the study's rule)")
-    p.add_argument("--value-model", choices=VALUE_MODELS, default=_DEFAULTS["value_model"],
-                   help="the expected-revenue model (default: %(default)s)")
-    p.add_argument("--entry-share", type=float, default=m.entry_share,
-                   help="enter when ranked in this share of the active customers (default: %(default)s)")
-    p.add_argument("--exit-share", type=float, default=m.exit_share,
-                   help="members stay while ranked in this share (default: %(default)s)")
-    p.add_argument("--grace-months", type=int, default=m.grace_months,
-                   help="months below the exit bar a member is kept (default: %(default)s)")
+    _add_params(p, "insiders_rule", "value_model", "entry_share", "exit_share", "grace_months",
+                "active_days")
 
 
 def _add_source(p: argparse.ArgumentParser, default: str | None = None) -> None:
@@ -361,75 +321,21 @@ def _add_source(p: argparse.ArgumentParser, default: str | None = None) -> None:
         )
     else:
         p.add_argument("source", help="transactions file or URL (local path, file://, s3://)")
-    p.add_argument(
-        "--encoding", default="auto",
-        help="CSV text encoding (default: auto = UTF-8, else cp1252, else Latin-1)",
-    )
-    p.add_argument("--date-format", help="strptime format of text dates (default: detected; "
-                   "day-first or month-first is read from the data, or refused as ambiguous)")
-    p.add_argument("--decimal", default=_DEFAULTS["decimal"], choices=("auto", ".", ","),
-                   help="decimal separator of text numbers (default: auto, detected per file)")
-    p.add_argument("--thousands", default=_DEFAULTS["thousands"],
-                   help="thousands separator: auto (default), '.', ',', another character, "
-                   "or 'none'")
-    p.add_argument("--sheet", help="the Excel sheet to read (default: every sheet, when they "
-                   "share one header; refused, naming them, when they do not)")
-    p.add_argument("--preset", default=_DEFAULTS["preset"], choices=list(PRESETS),
-                   help="the export's layout (default: online_retail, the UCI files with the "
-                   "study's data rules; shopify_orders, woocommerce_orders, transactions: "
-                   "customer,date,amount with the general rules only)")
-    p.add_argument("--columns", help="the export's columns by role, on top of the preset, e.g. "
-                   "'customer=Email,date=Created at,amount=Total' (roles: "
-                   + ", ".join(ROLES) + ")")
-    p.add_argument("--currency", help="ISO code of the amounts, e.g. EUR (default: the "
-                   "preset's, GBP for online_retail)")
+    _add_params(p, *_section("Reading"))
+
+
+def _section(name: str) -> list[str]:
+    return [param for param, spec in PARAMS.items() if spec.section == name]
 
 
 def _add_filter_options(p: argparse.ArgumentParser) -> None:
-    defaults = FilterConfig()
-    p.add_argument(
-        "--anonymous",
-        choices=options.ANONYMOUS_POLICIES,
-        default=defaults.anonymous,
-        help="lines without a customer id: drop them (exclude, default) or make one "
-        "customer per anonymous invoice (synthetic, as the study did)",
-    )
-    p.add_argument(
-        "--min-unit-price",
-        type=float,
-        help=f"drop lines priced below this (default: the preset's; {defaults.min_unit_price} "
-        "for online_retail, 0 for the others)",
-    )
-    p.add_argument(
-        "--exclude-customer",
-        type=int,
-        action="append",
-        metavar="ID",
-        help="drop this customer (repeatable; default: the preset's; 16446, the study's "
-        "outlier, for online_retail, none for the others)",
-    )
-    _add_quality_options(p)
-
-
-def _add_quality_options(p: argparse.ArgumentParser) -> None:
-    """The data-quality thresholds, one flag per param of the section (insiders.quality)."""
-    group = p.add_argument_group("data quality (lines quarantined, files refused)")
-    kinds = {"integer": int, "number": float, "string": str}
-    for name, spec in PARAMS.items():
-        if spec.section != "Data quality":
-            continue
-        group.add_argument(f"--{name.replace('_', '-')}", type=kinds[spec.schema["type"]],
-                           default=_DEFAULTS[name], choices=spec.schema.get("enum"),
-                           help=spec.description.replace("%", "%%") + " (default: %(default)s)")
+    _add_params(p, "anonymous_policy", "min_unit_price", "excluded_customers")
+    _add_params(p.add_argument_group("data quality (lines quarantined, files refused)"),
+                *_section("Data quality"))
 
 
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--feature-engine", choices=FEATURE_ENGINES, default=_DEFAULTS["feature_engine"],
-                   help="where the features' SQL runs: duckdb (in this process) or spark "
-                   "(a local[*] session; default: %(default)s)")
-    p.add_argument("--duckdb-memory-limit", default=_DEFAULTS["duckdb_memory_limit"],
-                   help="memory DuckDB may use for the features before spilling to disk "
-                   "(default: %(default)s)")
+    _add_params(p, *_section("Engine"))
 
 
 def _add_reference_date(p: argparse.ArgumentParser) -> None:
@@ -438,23 +344,14 @@ def _add_reference_date(p: argparse.ArgumentParser) -> None:
         help="features as of this day (YYYY-MM-DD); default: "
         "the day of the last purchase in the data, never today's date",
     )
-    p.add_argument("--max-staleness-days", type=int, default=_DEFAULTS["max_staleness_days"],
-                   help="refuse a reference date more than this many days after the data's "
-                   "last purchase (default: %(default)s)")
-
-
-#: The run params whose CLI flag has another name (None: set from ``--k-range``; the flag
-#: ``--k-max`` is the grid's ``k_max_tried``); every other param is its flag's name.
-_FLAG_OF = {"anonymous_policy": "anonymous", "excluded_customers": "exclude_customer",
-            "k_max_tried": "k_max", "selection_rule": "rule", "k_min": None, "k_max": None}
+    _add_params(p, "max_staleness_days")
 
 
 def _run_config(args: argparse.Namespace) -> RunConfig:
-    """The run configuration from whichever of its flags this subcommand has."""
-    flags = {name: _FLAG_OF.get(name, name) for name in PARAMS}
-    params = {name: getattr(args, flag) for name, flag in flags.items()
-              if flag and hasattr(args, flag)}
-    if getattr(args, "thousands", None) == "none":
+    """The run configuration from whichever of its flags this subcommand has (each flag's
+    value is under its param's name)."""
+    params = {name: getattr(args, name) for name in PARAMS if hasattr(args, name)}
+    if params.get("thousands") == "none":
         params["thousands"] = ""
     if getattr(args, "k_range", None):
         params["k_min"], params["k_max"] = args.k_range
@@ -496,7 +393,7 @@ def _filter(args: argparse.Namespace, lines: pd.DataFrame) -> tuple[pd.DataFrame
         checked = check_lines(lines, _run_config(args).quality, source=args.source,
                               reference_date=getattr(args, "reference_date", None))
     lines = drop_lines(lines, checked.quarantined)
-    with stage(f"filter (anonymous lines: {args.anonymous})"):
+    with stage(f"filter (anonymous lines: {args.anonymous_policy})"):
         result = filter_transactions(lines, _filter_config(args))
     return result.lines, result.quarantine
 

@@ -165,6 +165,11 @@ class GridConfig:
     cluster_sample_size: int = 50_000
     random_state: int = 42
 
+    @property
+    def k_max_tried(self) -> int:
+        """The largest k tried (on the spaces; the raw features stop at 7)."""
+        return max(self.k_values)
+
     def __post_init__(self) -> None:
         if self.cluster_sample_size < 1:
             raise InputError(f"cluster_sample_size must be at least 1, got {self.cluster_sample_size}")
@@ -400,53 +405,13 @@ class RunConfig:
 
     def to_params(self) -> dict[str, Any]:
         """The flat, JSON-friendly params (every name in :data:`PARAMS`)."""
-        return {
-            "encoding": self.read.encoding,
-            "date_format": self.read.date_format,
-            "decimal": self.read.decimal,
-            "thousands": self.read.thousands,
-            "sheet": self.read.sheet,
-            "preset": self.read.preset,
-            "columns": self.read.columns,
-            "currency": self.read.currency,
-            "max_quantity": self.quality.max_quantity,
-            "max_unit_price": self.quality.max_unit_price,
-            "max_line_revenue": self.quality.max_line_revenue,
-            "max_date_gap_days": self.quality.max_date_gap_days,
-            "duplicate_lines": self.quality.duplicate_lines,
-            "max_duplicate_share": self.quality.max_duplicate_share,
-            "max_return_share": self.quality.max_return_share,
-            "max_quarantine_share": self.quality.max_quarantine_share,
-            "anonymous_policy": self.filters.anonymous,
-            "min_unit_price": self.filters.min_unit_price,
-            "excluded_customers": list(self.filters.excluded_customers),
-            "feature_engine": self.engine.engine,
-            "duckdb_memory_limit": self.engine.memory_limit,
-            "features": list(self.embed.features),
-            "spaces": list(self.embed.spaces),
-            "scaler": self.embed.scaler,
-            "random_state": self.embed.random_state,
-            "fit_sample_size": self.embed.fit_sample_size,
-            "tree_max_customers": self.embed.tree_max_customers,
-            "models": list(self.grid.models),
-            "k_max_tried": max(self.grid.k_values),
-            "cluster_sample_size": self.grid.cluster_sample_size,
-            "selection_rule": self.policy.rule,
-            "space": self.policy.space,
-            "model": self.policy.model,
-            "k": self.policy.k,
-            "k_min": self.policy.k_min,
-            "k_max": self.policy.k_max,
-            "value_score": self.policy.value_score,
-            "insiders_rule": self.insiders_rule,
-            "value_model": self.value_model,
-            "entry_share": self.membership.entry_share,
-            "exit_share": self.membership.exit_share,
-            "grace_months": self.membership.grace_months,
-            "replay_months": self.replay_months,
-            "max_staleness_days": self.max_staleness_days,
-            "stability_sample_size": self.stability_sample_size,
-        }
+        def value(field: str) -> Any:
+            found: Any = self
+            for part in field.split("."):
+                found = getattr(found, part)
+            return list(found) if isinstance(found, tuple) else found
+
+        return {name: value(spec.field) for name, spec in PARAMS.items()}
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> RunConfig:
@@ -459,64 +424,70 @@ class RunConfig:
         rules = preset(given.get("preset") or ReadConfig.preset).rules  # the shop's, by preset
         p = {**cls().to_params(), "min_unit_price": rules["min_unit_price"],
              "excluded_customers": list(rules["excluded_customers"]), **given}
-        k_max = int(p["k_max_tried"])
+        parts: dict[str, dict[str, Any]] = {}
+        for name, spec in PARAMS.items():
+            part, _, attr = spec.field.rpartition(".")
+            parts.setdefault(part, {})[attr] = spec.typed(p[name])
+        grid, top = parts.pop("grid"), parts.pop("")
+        k_max = grid.pop("k_max_tried")
         if k_max < 2:
             raise InputError(f"k_max_tried must be at least 2, got {k_max}")
         return cls(
-            read=ReadConfig(p["encoding"], p["date_format"] or None, p["decimal"],
-                            None if p["thousands"] == "" else p["thousands"], p["sheet"] or None,
-                            p["preset"], p["columns"] or None, p["currency"] or None),
-            quality=QualityConfig(
-                max_quantity=int(p["max_quantity"]),
-                max_unit_price=float(p["max_unit_price"]),
-                max_line_revenue=float(p["max_line_revenue"]),
-                max_date_gap_days=int(p["max_date_gap_days"]),
-                duplicate_lines=p["duplicate_lines"],
-                max_duplicate_share=float(p["max_duplicate_share"]),
-                max_return_share=float(p["max_return_share"]),
-                max_quarantine_share=float(p["max_quarantine_share"]),
-            ),
-            filters=FilterConfig(
-                anonymous=p["anonymous_policy"],
-                min_unit_price=float(p["min_unit_price"]),
-                excluded_customers=tuple(int(c) for c in p["excluded_customers"]),
-                non_product_code_pattern=rules["non_product_code_pattern"],
-                excluded_countries=tuple(rules["excluded_countries"]),
-            ),
-            engine=FeatureEngineConfig(p["feature_engine"], str(p["duckdb_memory_limit"])),
-            embed=EmbedConfig(tuple(p["features"]), tuple(p["spaces"]), p["scaler"],
-                              int(p["random_state"]), int(p["fit_sample_size"]),
-                              int(p["tree_max_customers"])),
-            grid=GridConfig(
-                models=tuple(p["models"]),
-                k_values=tuple(range(2, k_max + 1)),
-                k_values_features=tuple(range(2, min(k_max, 7) + 1)),
-                cluster_sample_size=int(p["cluster_sample_size"]),
-                random_state=int(p["random_state"]),
-            ),
-            policy=SelectionPolicy(
-                rule=p["selection_rule"], space=p["space"], model=p["model"], k=int(p["k"]),
-                k_min=int(p["k_min"]), k_max=int(p["k_max"]), value_score=p["value_score"],
-            ),
-            insiders_rule=p["insiders_rule"],
-            value_model=p["value_model"],
-            membership=MembershipPolicy(entry_share=float(p["entry_share"]),
-                                        exit_share=float(p["exit_share"]),
-                                        grace_months=int(p["grace_months"])),
-            replay_months=int(p["replay_months"]),
-            max_staleness_days=int(p["max_staleness_days"]),
-            stability_sample_size=int(p["stability_sample_size"]),
+            read=ReadConfig(**parts["read"]),
+            quality=QualityConfig(**parts["quality"]),
+            filters=FilterConfig(**parts["filters"],
+                                 non_product_code_pattern=rules["non_product_code_pattern"],
+                                 excluded_countries=tuple(rules["excluded_countries"])),
+            engine=FeatureEngineConfig(**parts["engine"]),
+            embed=EmbedConfig(**parts["embed"]),
+            grid=GridConfig(**grid, k_values=tuple(range(2, k_max + 1)),
+                            k_values_features=tuple(range(2, min(k_max, 7) + 1)),
+                            random_state=parts["embed"]["random_state"]),
+            policy=SelectionPolicy(**parts["policy"]),
+            membership=MembershipPolicy(**parts["membership"]),
+            **top,
         )
 
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One run param as the Airflow Trigger form shows it: title, section, help, JSON schema."""
+    """One choice of a run, declared once: how the Airflow Trigger form shows it (title,
+    section, help, JSON schema), where it lives in :class:`RunConfig` (``field``: "part.name"
+    or "name") and its CLI flag (``flag``: "" for ``--the-param-name``, None for none of its
+    own). :meth:`RunConfig.to_params`, :meth:`RunConfig.from_params`, the DAG's params and the
+    CLI's flags are derived from :data:`PARAMS`."""
 
     title: str
     section: str
     description: str
     schema: dict[str, Any]
+    field: str = ""
+    flag: str | None = ""
+
+    @property
+    def kind(self) -> str:
+        """The schema's type, ``null`` aside: integer, number, string, array or boolean."""
+        kinds = self.schema.get("type", "string")
+        return next(k for k in ([kinds] if isinstance(kinds, str) else kinds) if k != "null")
+
+    def cli_flag(self, name: str) -> str | None:
+        return f"--{name.replace('_', '-')}" if self.flag == "" else self.flag
+
+    def typed(self, value: Any) -> Any:
+        """A param's value as the config holds it (an empty text is None for a text that may
+        be null; lists are tuples)."""
+        if value is None:
+            return None
+        if self.kind == "integer":
+            return int(value)
+        if self.kind == "number":
+            return float(value)
+        if self.kind == "array":
+            items = self.schema.get("items", {}).get("type")
+            return tuple(int(v) for v in value) if items == "integer" else tuple(value)
+        if value == "" and "null" in self.schema.get("type", []):
+            return None
+        return str(value)
 
 
 _NULL_STR: dict[str, Any] = {"type": ["null", "string"]}
@@ -524,142 +495,169 @@ _NULL_STR: dict[str, Any] = {"type": ["null", "string"]}
 #: Every choice of :class:`RunConfig`, by its flat name (defaults come from ``RunConfig()``).
 PARAMS: dict[str, ParamSpec] = {
     "encoding": ParamSpec("Text encoding", "Reading", "CSV text encoding: auto (UTF-8, then "
-                          "cp1252, then Latin-1) or a Python codec name", {"type": "string"}),
+                          "cp1252, then Latin-1) or a Python codec name", {"type": "string"},
+                          field="read.encoding"),
     "date_format": ParamSpec("Date format", "Reading", "strptime format of text dates, e.g. "
-                             "%d/%m/%Y %H:%M; empty: detected from the data", _NULL_STR),
+                             "%d/%m/%Y %H:%M; empty: detected from the data", _NULL_STR,
+                             field="read.date_format"),
     "decimal": ParamSpec("Decimal separator", "Reading", "auto (detected per file), '.' or ','",
-                         {"type": "string", "enum": ["auto", ".", ","]}),
+                         {"type": "string", "enum": ["auto", ".", ","]}, field="read.decimal"),
     "thousands": ParamSpec("Thousands separator", "Reading", "auto, '.', ',', another "
-                           "character, or an empty text for none", _NULL_STR),
+                           "character, or an empty text for none", _NULL_STR, field="read.thousands"),
     "preset": ParamSpec("Export layout", "Reading", "Which shop export the source is: "
                         "online_retail (the UCI files, with the study's data rules), "
                         "shopify_orders, woocommerce_orders or transactions (customer, date, "
-                        "amount)", {"type": "string", "enum": list(PRESETS)}),
+                        "amount)", {"type": "string", "enum": list(PRESETS)}, field="read.preset"),
     "columns": ParamSpec("Column map", "Reading", "The export's columns by role, on top of the "
                          "preset: customer=Email,date=Created at,amount=Total (roles: "
-                         + ", ".join(ROLES) + ")", _NULL_STR),
+                         + ", ".join(ROLES) + ")", _NULL_STR, field="read.columns"),
     "currency": ParamSpec("Currency", "Reading", "ISO code of the amounts (EUR, USD...); empty: "
-                          "the preset's (GBP for online_retail)", _NULL_STR),
+                          "the preset's (GBP for online_retail)", _NULL_STR, field="read.currency"),
     "sheet": ParamSpec("Workbook sheet", "Reading", "The Excel sheet that holds the lines; "
-                       "empty: every sheet, when they share one header", _NULL_STR),
+                       "empty: every sheet, when they share one header", _NULL_STR, field="read.sheet"),
     "max_quantity": ParamSpec("Largest quantity", "Data quality", "A line whose quantity is "
                               "beyond plus or minus this is quarantined",
-                              {"type": "integer", "minimum": 1}),
+                              {"type": "integer", "minimum": 1}, field="quality.max_quantity"),
     "max_unit_price": ParamSpec("Highest unit price", "Data quality", "A line priced above this "
-                                "is quarantined", {"type": "number", "exclusiveMinimum": 0}),
+                                "is quarantined", {"type": "number", "exclusiveMinimum": 0},
+                                field="quality.max_unit_price"),
     "max_line_revenue": ParamSpec("Largest line revenue", "Data quality", "A line whose quantity "
                                   "x price is beyond plus or minus this is quarantined",
-                                  {"type": "number", "exclusiveMinimum": 0}),
+                                  {"type": "number", "exclusiveMinimum": 0},
+                                  field="quality.max_line_revenue"),
     "max_date_gap_days": ParamSpec("Longest gap between days", "Data quality", "Lines cut off "
                                    "by more than this many days from the stretch of dates "
                                    "holding most lines (a purchase dated 2099) are quarantined",
-                                   {"type": "integer", "minimum": 1}),
+                                   {"type": "integer", "minimum": 1}, field="quality.max_date_gap_days"),
     "duplicate_lines": ParamSpec("Duplicate lines", "Data quality", "Lines equal in every "
                                  "column: drop the repeats or keep them all",
-                                 {"type": "string", "enum": list(DUPLICATE_POLICIES)}),
+                                 {"type": "string", "enum": list(DUPLICATE_POLICIES)},
+                                 field="quality.duplicate_lines"),
     "max_duplicate_share": ParamSpec("Most duplicate lines", "Data quality", "Refuse the file "
                                      "above this share of duplicate lines (0.05: 5%)",
-                                     {"type": "number", "minimum": 0, "maximum": 1}),
+                                     {"type": "number", "minimum": 0, "maximum": 1},
+                                     field="quality.max_duplicate_share"),
     "max_return_share": ParamSpec("Most return lines", "Data quality", "Refuse the file above "
                                   "this share of return lines (0.25: 25%)",
-                                  {"type": "number", "minimum": 0, "maximum": 1}),
+                                  {"type": "number", "minimum": 0, "maximum": 1},
+                                  field="quality.max_return_share"),
     "max_quarantine_share": ParamSpec("Most quarantined lines", "Data quality", "Refuse the file "
                                       "when the line rules quarantine more than this share of "
                                       "its lines (0.01: 1%)",
-                                      {"type": "number", "minimum": 0, "maximum": 1}),
+                                      {"type": "number", "minimum": 0, "maximum": 1},
+                                      field="quality.max_quarantine_share"),
     "anonymous_policy": ParamSpec("Anonymous lines", "Filters", "Lines without a customer id: "
                                   "exclude them (they cannot join a loyalty programme) or make "
                                   "one customer per anonymous invoice (synthetic, the study's)",
-                                  {"type": "string", "enum": list(ANONYMOUS_POLICIES)}),
+                                  {"type": "string", "enum": list(ANONYMOUS_POLICIES)},
+                                  field="filters.anonymous", flag='--anonymous'),
     "min_unit_price": ParamSpec("Lowest unit price", "Filters", "Lines priced below this are "
                                 "removed; empty: the preset's (online_retail: the study's "
-                                "0.04; others: 0)", {"type": ["null", "number"], "minimum": 0}),
+                                "0.04; others: 0)", {"type": ["null", "number"], "minimum": 0},
+                                field="filters.min_unit_price"),
     "excluded_customers": ParamSpec("Excluded customers", "Filters", "Customer ids dropped on "
                                     "purpose; empty: the preset's (online_retail: the study's "
                                     "16446, an extreme outlier; others: none)",
-                                    {"type": ["null", "array"], "items": {"type": "integer"}}),
+                                    {"type": ["null", "array"], "items": {"type": "integer"}},
+                                    field="filters.excluded_customers", flag='--exclude-customer'),
     "feature_engine": ParamSpec("Feature engine", "Engine", "Where the customer features' SQL "
                                 "runs: duckdb (in the worker, the default) or spark (on the "
                                 "master of connection spark_default, local[*] without one)",
-                                {"type": "string", "enum": list(FEATURE_ENGINES)}),
+                                {"type": "string", "enum": list(FEATURE_ENGINES)}, field="engine.engine"),
     "duckdb_memory_limit": ParamSpec("DuckDB memory limit", "Engine", "Memory DuckDB may use "
                                      "for the features before spilling to disk, e.g. 3GB",
-                                     {"type": "string"}),
+                                     {"type": "string"}, field="engine.memory_limit"),
     "features": ParamSpec("Features", "Segments", "Customer features the spaces are built from "
                           "(the study's five by default)",
-                          {"type": "array", "items": {"enum": list(FEATURE_DESCRIPTIONS)}}),
+                          {"type": "array", "items": {"enum": list(FEATURE_DESCRIPTIONS)}},
+                          field="embed.features"),
     "spaces": ParamSpec("Embedding spaces", "Segments", "Spaces the models are compared on",
-                        {"type": "array", "items": {"enum": list(SPACES)}}),
+                        {"type": "array", "items": {"enum": list(SPACES)}}, field="embed.spaces"),
     "scaler": ParamSpec("Feature scaler", "Segments", "How features are scaled before embedding "
-                        "(min-max: the study's)", {"type": "string", "enum": list(SCALERS)}),
+                        "(min-max: the study's)", {"type": "string", "enum": list(SCALERS)},
+                        field="embed.scaler"),
     "random_state": ParamSpec("Seed", "Segments", "Seed of every space and model",
-                              {"type": "integer"}),
+                              {"type": "integer"}, field="embed.random_state"),
     "fit_sample_size": ParamSpec("Customers the spaces are fitted on", "Segments", "Beyond this "
                                  "many customers, the spaces are fitted on a seeded sample of "
                                  "this size and every other customer is placed in them by the "
                                  "fitted transform (below it, nothing changes)",
-                                 {"type": "integer", "minimum": 1}),
+                                 {"type": "integer", "minimum": 1}, field="embed.fit_sample_size"),
     "tree_max_customers": ParamSpec("Most customers for the tree-leaf space", "Segments",
                                     "Beyond this many customers the tree-leaf space is left out "
                                     "(one space fewer to fit and compare models on); the report "
-                                    "says so", {"type": "integer", "minimum": 1}),
+                                    "says so", {"type": "integer", "minimum": 1},
+                                    field="embed.tree_max_customers"),
     "models": ParamSpec("Clustering models", "Segments", "Models compared on every space",
-                        {"type": "array", "items": {"enum": list(MODELS)}}),
+                        {"type": "array", "items": {"enum": list(MODELS)}}, field="grid.models"),
     "k_max_tried": ParamSpec("Largest k tried", "Segments", "The comparison tries k = 2 up to "
                              "this (7 at most on the raw features)",
-                             {"type": "integer", "minimum": 2, "maximum": 30}),
+                             {"type": "integer", "minimum": 2, "maximum": 30},
+                             field="grid.k_max_tried", flag='--k-max'),
     "cluster_sample_size": ParamSpec("Customers the models are fitted on", "Segments", "Beyond "
                                      "this many customers, every clustering model is fitted on a "
                                      "seeded sample of this size and every other customer is "
                                      "assigned to its clusters (below it, nothing changes)",
-                                     {"type": "integer", "minimum": 1}),
+                                     {"type": "integer", "minimum": 1}, field="grid.cluster_sample_size"),
     "selection_rule": ParamSpec("Selection rule", "Selection", "fixed: the model, k and space "
                                 "below (the study's ward, k = 8, UMAP); best_silhouette: the "
                                 "best silhouette with k from the lowest to the highest k below",
-                                {"type": "string", "enum": list(RULES)}),
+                                {"type": "string", "enum": list(RULES)}, field="policy.rule", flag='--rule'),
     "space": ParamSpec("Space (fixed rule)", "Selection", "Space of the fixed rule",
-                       {"type": "string", "enum": list(SPACES)}),
+                       {"type": "string", "enum": list(SPACES)}, field="policy.space"),
     "model": ParamSpec("Model (fixed rule)", "Selection", "Model of the fixed rule",
-                       {"type": "string", "enum": list(MODELS)}),
+                       {"type": "string", "enum": list(MODELS)}, field="policy.model"),
     "k": ParamSpec("Clusters (fixed rule)", "Selection", "Number of segments of the fixed rule",
-                   {"type": "integer", "minimum": 2, "maximum": 30}),
+                   {"type": "integer", "minimum": 2, "maximum": 30}, field="policy.k"),
     "k_min": ParamSpec("Fewest segments (best silhouette)", "Selection", "Lowest number of "
-                       "segments marketing can work with", {"type": "integer", "minimum": 2}),
+                       "segments marketing can work with", {"type": "integer", "minimum": 2},
+                       field="policy.k_min", flag=None),
     "k_max": ParamSpec("Most segments (best silhouette)", "Selection", "Highest number of "
-                       "segments marketing can work with", {"type": "integer", "minimum": 2}),
+                       "segments marketing can work with", {"type": "integer", "minimum": 2},
+                       field="policy.k_max", flag=None),
     "value_score": ParamSpec("Value score", "Selection", "Feature whose segment mean ranks "
                              "segments by value; Insiders has the highest",
-                             {"type": "string", "enum": list(FEATURE_DESCRIPTIONS)}),
+                             {"type": "string", "enum": list(FEATURE_DESCRIPTIONS)},
+                             field="policy.value_score"),
     "insiders_rule": ParamSpec("Who is an Insider", "Insiders", "value: the top of the customers "
                                "by expected revenue over the next 3 months, with an entry and a "
                                "lower exit bar (default); cluster: the highest-value segment of "
                                "the clustering (the study's rule)",
-                               {"type": "string", "enum": list(INSIDERS_RULES)}),
+                               {"type": "string", "enum": list(INSIDERS_RULES)},
+                               field="insiders_rule", flag='--insiders'),
     "value_model": ParamSpec("Value model", "Insiders", "How expected revenue is forecast: blend "
                              "(the default), gbm (gradient "
                              "boosting on earlier months) or bgnbd (BG/NBD + Gamma-Gamma)",
-                             {"type": "string", "enum": list(VALUE_MODELS)}),
+                             {"type": "string", "enum": list(VALUE_MODELS)}, field="value_model"),
     "entry_share": ParamSpec("Entry bar", "Insiders", "Customers enter when ranked within this "
                              "share of the active customers (0.2: the top 20%)",
-                             {"type": "number", "exclusiveMinimum": 0, "maximum": 1}),
+                             {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                             field="membership.entry_share"),
     "exit_share": ParamSpec("Exit bar", "Insiders", "Members stay while ranked within this "
                             "share (lower than the entry bar: members are not dropped for a "
-                            "small dip)", {"type": "number", "exclusiveMinimum": 0, "maximum": 1}),
+                            "small dip)", {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                            field="membership.exit_share"),
     "grace_months": ParamSpec("Months of grace", "Insiders", "Months in a row below the exit bar "
                               "a member is kept before leaving (0: leave at once)",
-                              {"type": "integer", "minimum": 0, "maximum": 12}),
+                              {"type": "integer", "minimum": 0, "maximum": 12},
+                              field="membership.grace_months"),
+    "active_days": ParamSpec("Active customers", "Insiders", "A customer is active when their "
+                             "last purchase is at most this many days old: the bars are shares "
+                             "of the active customers, and a member who stops being active "
+                             "leaves", {"type": "integer", "minimum": 1},
+                             field="membership.active_days"),
     "max_staleness_days": ParamSpec("Most days of stale data", "Filters", "Refuse a run whose "
                                     "reference date is more than this many days after the "
                                     "data's last purchase (or before its first)",
-                                    {"type": "integer", "minimum": 0}),
+                                    {"type": "integer", "minimum": 0}, field="max_staleness_days"),
     "replay_months": ParamSpec("Months replayed", "Report", "Earlier months replayed for the "
                                "report's history (entries, exits, back-tests)",
-                               {"type": "integer", "minimum": 1, "maximum": 11}),
+                               {"type": "integer", "minimum": 1, "maximum": 11}, field="replay_months"),
     "stability_sample_size": ParamSpec("Customers in the stability check", "Report", "The "
                                        "report's bootstrap refits of the chosen model draw from "
                                        "a seeded sample of this many customers when there are "
                                        "more (time and memory stay bounded)",
-                                       {"type": "integer", "minimum": 1}),
+                                       {"type": "integer", "minimum": 1}, field="stability_sample_size"),
 }
 
 #: Params of a run that are not choices of the method: where and when.
