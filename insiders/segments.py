@@ -30,15 +30,24 @@ def overlaps(current: pd.Series, previous: pd.Series) -> tuple[pd.DataFrame, pd.
 
 HIGH_RETURNS = "high returns"
 
-#: What a feature is called in a segment's name ("..., higher units per invoice").
-FEATURE_WORDS = {
-    "gross_revenue": "revenue", "recency_days": "days since last purchase",
-    "n_lines": "purchase lines", "frequency": "buying rhythm", "frequency_study": "buying rhythm",
-    "qty_returned": "units returned", "n_invoices": "invoices", "n_items": "units bought",
-    "n_products": "product range", "avg_ticket": "revenue per line",
-    "avg_basket_size": "basket size", "avg_unique_basket_size": "distinct products per basket",
-    "avg_days_between_purchases": "days between purchases", "n_returns": "return lines",
-    "value_returned": "value returned",
+#: How a segment's name says that its customers rank higher / lower on a feature than a
+#: look-alike segment's ("High value, active, bigger baskets").
+FEATURE_WORDS: dict[str, tuple[str, str]] = {
+    "gross_revenue": ("more revenue", "less revenue"),
+    "recency_days": ("less recent", "more recent"),
+    "n_lines": ("more lines", "fewer lines"),
+    "frequency": ("buys more often", "buys less often"),
+    "frequency_study": ("buys more often", "buys less often"),
+    "qty_returned": ("more units returned", "fewer units returned"),
+    "n_invoices": ("more orders", "fewer orders"),
+    "n_items": ("more units", "fewer units"),
+    "n_products": ("wider range", "narrower range"),
+    "avg_ticket": ("pricier lines", "cheaper lines"),
+    "avg_basket_size": ("bigger baskets", "smaller baskets"),
+    "avg_unique_basket_size": ("more varied baskets", "less varied baskets"),
+    "avg_days_between_purchases": ("slower rhythm", "faster rhythm"),
+    "n_returns": ("more return lines", "fewer return lines"),
+    "value_returned": ("more value returned", "less value returned"),
 }
 
 
@@ -70,8 +79,8 @@ def _told_apart(features: pd.DataFrame, labels: pd.Series, names: dict[int, str]
                 fresh: list[int]) -> dict[int, str]:
     """New names for the ``fresh`` clusters whose name another cluster has too: the name plus
     what sets the cluster apart from the others of that name, the feature on which its
-    customers' mean percentile rank differs most from theirs ("..., higher units per
-    invoice"); no two of them get the same words."""
+    customers' mean percentile rank differs most from theirs ("..., bigger baskets"); no two
+    of them get the same words."""
     groups: dict[str, list[int]] = {}
     for cluster, name in names.items():
         groups.setdefault(name, []).append(cluster)
@@ -85,8 +94,8 @@ def _told_apart(features: pd.DataFrame, labels: pd.Series, names: dict[int, str]
             others = ranks.loc[[c for c in clusters if c != cluster]].mean()
             gap = (ranks.loc[cluster] - others).dropna()
             for feature in gap.abs().sort_values(ascending=False, kind="stable").index:
-                word = "higher" if gap[feature] > 0 else "lower"
-                told = f"{name}, {word} {FEATURE_WORDS.get(feature, feature)}"
+                higher, lower = FEATURE_WORDS.get(feature, (f"higher {feature}", f"lower {feature}"))
+                told = f"{name}, {higher if gap[feature] > 0 else lower}"
                 if told not in taken:
                     out[cluster] = told
                     taken.add(told)

@@ -157,8 +157,8 @@ def test_look_alike_personas_are_named_by_what_sets_them_apart():
     seg = assign_segments(features, labels, name_top=False)
     names = seg.groupby("cluster")["segment_name"].first()
     assert names.is_unique and not names.str.contains("#").any()
-    assert names[0] == names[0].split(",")[0] + ", active, higher basket size"
-    assert names[1] == names[0].replace("higher", "lower")
+    assert names[0] == names[0].split(",")[0] + ", active, bigger baskets"
+    assert names[1] == names[0].replace("bigger", "smaller")
     # next month, matched to these segments, they keep their names
     again = assign_segments(features, labels, name_top=False, previous=seg)
     assert again.groupby("cluster")["segment_name"].first().equals(names)
