@@ -48,7 +48,7 @@ def test_insiders_is_the_highest_revenue_segment_and_earns_more_than_its_share(
 ):
     _, _, _, segments = first_run
     profiles = profile_segments(real_features, segments)
-    insiders = profiles[profiles["is_insider"]].iloc[0]
+    insiders = profiles[profiles["mostly_insiders"]].iloc[0]
     assert insiders["mean_gross_revenue"] == profiles["mean_gross_revenue"].max()
     assert insiders["share_revenue"] > insiders["share_customers"]
     assert 0.05 <= insiders["share_customers"] <= 0.5
