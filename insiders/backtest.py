@@ -18,6 +18,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
+from insiders.config import MembershipPolicy
 from insiders.features import as_date, build_customer_features
 from insiders.ranking import top_by_past_revenue, top_by_rfm, top_n
 from insiders.value import HORIZON_DAYS, DateLike, ValueModel, future_revenue
@@ -85,8 +86,10 @@ def precomputed(sets: Mapping[DateLike, Iterable[int]]) -> Selection:
     return select
 
 
-def n_active_share(share: float = 0.2, *, days: int = 365) -> Callable[[pd.DataFrame, pd.Timestamp], int]:
-    """N as a share of the customers with a purchase in the ``days`` before the cut (the cut included)."""
+def n_active_share(share: float = 0.2, *, days: int = MembershipPolicy.active_days
+                   ) -> Callable[[pd.DataFrame, pd.Timestamp], int]:
+    """N as a share of the customers with a purchase in the ``days`` before the cut (the cut
+    included; by default the tier's activity window)."""
     def n_of(lines: pd.DataFrame, cut: pd.Timestamp) -> int:
         day = lines["invoice_date"].dt.normalize()
         recent = lines[~lines["is_return"] & (day <= cut) & (day > cut - pd.Timedelta(days=days))]
