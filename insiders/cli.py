@@ -27,9 +27,9 @@ from insiders.schema import FILTERED_EXTRA
 if TYPE_CHECKING:
     import pandas as pd
 
-#: The run configuration's defaults, which the flags show and take (a preset's rules: none).
-_DEFAULTS = RunConfig().to_params()
-_FORM_DEFAULTS = form_defaults()
+#: The run configuration's defaults, which the flags show and take (a preset's rules: none,
+#: they follow the preset chosen).
+_DEFAULTS = form_defaults()
 
 # The stages (pandas, scikit-learn, UMAP) are imported by the subcommands that run them, so that
 # ``insiders --help`` and argument errors answer at once.
@@ -241,7 +241,7 @@ def _add_params(p, *names: str) -> None:
     preset). The flag's value lands under the param's name."""
     for name in names:
         spec = PARAMS[name]
-        default = _FORM_DEFAULTS[name]
+        default = _DEFAULTS[name]
         help_text = spec.description.replace("%", "%%") + _CLI_NOTES.get(name, "")
         if default is not None and default != []:
             help_text += " (default: %(default)s)"

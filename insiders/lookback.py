@@ -87,7 +87,7 @@ def look_back(
     Args:
         lines: the run's kept lines (:data:`insiders.value.VALUE_COLUMNS` and ``is_return``).
         features, segments, embeddings, selection, facts: the run folder's tables.
-        warmup: the tier the run replayed itself (``select`` with no last month), reused.
+        warmup: the tier the run replayed itself (``tier`` with no last month), reused.
         replay_months: months replayed before the run.
         stability_boot: bootstrap resamples for cluster stability.
         random_state: seed of every random step.
@@ -97,13 +97,14 @@ def look_back(
     reference = pd.Timestamp(facts["reference_date"])
     purchases = lines.loc[~lines["is_return"], "invoice_date"]
     dates = monthly_reference_dates(reference, replay_months, purchases.min().normalize())[:-1]
-    history_job = _replay_job(lines, dates, selection, facts, warmup, random_state)
+    candidate = Candidate.from_row(selection["chosen"])  # exactly (a DBSCAN keeps its eps)
+    feature_names = list(facts.get("features") or STUDY_FEATURES)
+    history_job = _replay_job(lines, dates, candidate, feature_names, selection, facts, warmup,
+                              random_state)
     is_insider = segments["is_insider"].reindex(features.index, fill_value=False)
     main_cluster = int(segments.loc[features.index[is_insider.to_numpy()], "cluster"].mode().min())
-    candidate = Candidate.from_row(selection["chosen"])
     stability_job = (bootstrap_stability, (
-        answers.map_coordinates(features, embeddings, candidate.space,
-                                list(facts.get("features") or STUDY_FEATURES)),
+        answers.map_coordinates(features, embeddings, candidate.space, feature_names),
         segments["cluster"].reindex(features.index).to_numpy(), main_cluster), dict(
         model=candidate.model, param=candidate.param, n_boot=stability_boot,
         random_state=random_state, max_n=stability_sample_size,
@@ -127,14 +128,13 @@ def look_back(
                     stability=stability)
 
 
-def _replay_job(lines: pd.DataFrame, dates: list[pd.Timestamp], selection: dict[str, Any],
-                facts: dict[str, Any], warmup: dict[pd.Timestamp, pd.DataFrame] | None,
-                random_state: int) -> tuple:
+def _replay_job(lines: pd.DataFrame, dates: list[pd.Timestamp], candidate: Candidate,
+                feature_names: list[str], selection: dict[str, Any], facts: dict[str, Any],
+                warmup: dict[pd.Timestamp, pd.DataFrame] | None, random_state: int) -> tuple:
     """The replay of ``dates`` with the run's chosen model and tier (for :func:`side_by_side`)."""
-    candidate = Candidate.from_row(selection["chosen"])  # exactly (a DBSCAN keeps its eps)
     membership = selection.get("membership", {})
     return (replay, (lines, dates), dict(
-        feature_names=list(facts.get("features") or STUDY_FEATURES), space=candidate.space,
+        feature_names=feature_names, space=candidate.space,
         model=candidate.model, param=candidate.param,
         value_score=selection["policy"]["value_score"],
         insiders_rule=membership.get("rule", "cluster"),

@@ -201,8 +201,6 @@ def _file_checks(combos: pd.DataFrame, config: QualityConfig, first_rule: str) -
 def _check_file_rule(con, tally: _Tally, check: _FileCheck, params: dict[str, Any],
                      source: str) -> None:
     """Count a file rule; refuse the file, naming its first such line, when it is broken."""
-    line_rules = pd.DataFrame(tally.rows)
-    line_rules = line_rules[line_rules["kind"] == "line"]
     found = int(tally.combos.loc[check.lines, "n"].sum())
     share = found / tally.n if tally.n else 0.0
     refused = share > check.limit
@@ -215,6 +213,7 @@ def _check_file_rule(con, tally: _Tally, check: _FileCheck, params: dict[str, An
                        {"i": example}).df().iloc[0]
     detail = ""
     if check.rule == "quarantine_share":
+        line_rules = pd.DataFrame(tally.rows).query("kind == 'line'")
         top = line_rules.sort_values("lines").iloc[-1]
         detail = f"; most under {top['rule']} ({int(top['lines']):,} lines)"
     raise QualityError(

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from insiders import answers, artifacts, formats, plots, templating
+from insiders.errors import RunFolderError
 from insiders.headers import HEADERS
 from insiders.kept_lines import load_lines
 from insiders.options import STUDY_FEATURES
@@ -183,7 +184,7 @@ def build_report(inputs: ReportInputs, *, random_state: int = 42,
     if currency is None:
         currency = inputs.facts.get("currency", "")
     if inputs.backtest is None:
-        raise RuntimeError("the run folder has no back-test tables (backtest.json): run the "
+        raise RunFolderError("the run folder has no back-test tables (backtest.json): run the "
                            "backtest stage before the report")
     looked = inputs.backtest
     feature_names = list(inputs.facts.get("features") or STUDY_FEATURES)

@@ -84,12 +84,13 @@ def _told_apart(features: pd.DataFrame, labels: pd.Series, names: dict[int, str]
     groups: dict[str, list[int]] = {}
     for cluster, name in names.items():
         groups.setdefault(name, []).append(cluster)
+    shared = {name: clusters for name, clusters in groups.items() if len(clusters) > 1}
+    if not shared:  # every name says it already: no ranks to compute
+        return {}
     ranks = features.select_dtypes("number").rank(pct=True).groupby(labels).mean()
     out: dict[int, str] = {}
     taken = set(names.values())
-    for name, clusters in groups.items():
-        if len(clusters) < 2:
-            continue
+    for name, clusters in shared.items():
         for cluster in (c for c in clusters if c in fresh):
             others = ranks.loc[[c for c in clusters if c != cluster]].mean()
             gap = (ranks.loc[cluster] - others).dropna()

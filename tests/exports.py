@@ -7,6 +7,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from insiders.schema import COLUMNS
+
+
+def purchases(kept: pd.DataFrame) -> pd.DataFrame:
+    """The purchase lines of UCI lines the study's rules kept (so that no rule is left to
+    apply), in the canonical schema: what the platforms' exports hold. An order has one time
+    on those platforms (a few UCI invoices span two minutes: their first line's is kept)."""
+    bought = kept.loc[kept["quantity"] > 0, list(COLUMNS)].reset_index(drop=True)
+    return bought.assign(invoice_date=bought.groupby("invoice_no")["invoice_date"].transform("first"))
+
 
 def email(customer_id: pd.Series) -> pd.Series:
     return "c" + customer_id.astype("int64").astype("str") + "@shop.example"

@@ -26,11 +26,7 @@ SMALL = ["--features", "gross_revenue", "recency_days", "n_invoices", "n_product
 
 @pytest.fixture(scope="module")
 def purchases(real_lines) -> pd.DataFrame:
-    """The UCI purchase lines after the study's rules, one time per invoice (as in
-    test_presets: what the platforms' exports hold)."""
-    kept = filter_transactions(real_lines).lines
-    bought = kept.loc[kept["quantity"] > 0, list(COLUMNS)].reset_index(drop=True)
-    return bought.assign(invoice_date=bought.groupby("invoice_no")["invoice_date"].transform("first"))
+    return exports.purchases(filter_transactions(real_lines).lines)
 
 
 def uci_insiders(purchases: pd.DataFrame, reference_date: str) -> set[str]:

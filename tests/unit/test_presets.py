@@ -25,12 +25,7 @@ SAME = ["invoice_date", "quantity", "customer_id"]
 
 @pytest.fixture(scope="module")
 def purchases(real_lines) -> pd.DataFrame:
-    """The UCI file's purchase lines after the study's rules (so that no rule is left to
-    apply), of customers only: what the platforms' exports below hold. An order has one time
-    on those platforms (a few UCI invoices span two minutes: their first line's is kept)."""
-    kept = filter_transactions(real_lines).lines
-    bought = kept.loc[kept["quantity"] > 0, list(COLUMNS)].reset_index(drop=True)
-    return bought.assign(invoice_date=bought.groupby("invoice_no")["invoice_date"].transform("first"))
+    return exports.purchases(filter_transactions(real_lines).lines)
 
 
 def by_email(lines: pd.DataFrame) -> pd.DataFrame:

@@ -11,13 +11,14 @@ import pytest
 from insiders import artifacts, pipeline, run_folder
 from insiders.config import RunConfig
 from insiders.errors import InputError, RunFolderError
+from insiders.warehouse import LOADED_FILES
 from tests.conftest import REAL_DATA
 
 #: One light configuration: the raw features, K-Means, the cluster rule.
 CONFIG = RunConfig.from_params({"spaces": ["features"], "models": ["kmeans"], "space": "features",
                                 "model": "kmeans", "k": 4, "k_max_tried": 5,
                                 "insiders_rule": "cluster"})
-LOADED = ("features", "segments", "profiles", "scores", "quarantine", "selection")
+LOADED = LOADED_FILES  # what a warehouse load checks
 
 
 @pytest.fixture(scope="module")
