@@ -14,7 +14,8 @@ how far spaces fitted on a sample agree with spaces fitted on every customer.
   the process tree, each task's time. Same targets.
 * ``stages`` (default factor 10): each stage of ``insiders run`` in a process of its own
   (``insiders.pipeline.run_stage``, defaults, as of the same day) on the folder of months:
-  wall time and peak RSS of each stage's process tree, to find which stage sets the peak.
+  wall time and peak RSS of each stage's process tree, to find which stage sets the peak;
+  ``--keep RUN --stages tier backtest`` times only those, again, on a kept run folder.
 * ``clustering`` (e.g. factor 100): ``insiders embed`` and ``insiders compare`` alone (wall
   and peak RSS of the process tree), on features built a copy at a time, for sizes whose
   ingest and features do not fit in memory yet.
@@ -367,7 +368,7 @@ def stages(args: argparse.Namespace) -> None:
         out = Path(args.keep) if args.keep else Path(tmp) / "run"
         load = os.getloadavg()[0]
         rows = []
-        for name in STAGES:
+        for name in args.stages or STAGES:
             start = time.perf_counter()
             process = subprocess.Popen([sys.executable, "-c", STAGE_SCRIPT, name, str(out),
                                         str(folder), REFERENCE], cwd=tmp)
@@ -496,12 +497,19 @@ def main() -> None:
     parser.add_argument("--keep", help="run, clustering: the run folder to keep (default: a "
                         "temporary one; clustering reuses the features already in it); "
                         "cluster-agreement: a run folder whose UMAP space to use")
-    parser.add_argument("--stages", nargs="+", default=["embed", "compare"],
-                        choices=("embed", "compare"), help="clustering: the stages to time")
+    parser.add_argument("--stages", nargs="+", default=None,
+                        help="clustering: the stages to time (embed, compare; default: both); "
+                        "stages: only these, on the run folder --keep already holds (default: all)")
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("extra", nargs="*", help="run: more flags for insiders run (after --)")
     args = parser.parse_args()
     args.factor = args.factor or (10 if args.what in ("run", "dag", "stages") else 4)
+    if args.what == "clustering":
+        args.stages = args.stages or ["embed", "compare"]
+        if set(args.stages) - {"embed", "compare"}:
+            parser.error("clustering times embed and compare only")
+    elif args.what == "stages" and args.stages and not args.keep:
+        parser.error("stages --stages runs on the run folder of an earlier run: give --keep")
     {"run": run, "dag": dag, "stages": stages, "agreement": agreement, "cluster-agreement": cluster_agreement,
      "clustering": clustering, "bundled": bundled}[args.what](args)
 

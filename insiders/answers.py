@@ -227,19 +227,21 @@ def revenue_test(features: pd.DataFrame, is_insider: pd.Series, *, n_resamples: 
     }
 
 
-def out_of_time(lines: pd.DataFrame, selected_at: pd.Timestamp, features: pd.DataFrame,
-                is_insider: pd.Series, until: pd.Timestamp) -> pd.DataFrame:
-    """Select on data up to ``selected_at``; measure what each group bought after it, up to
-    ``until``: Insiders, the rest, and two plain rules of the same size (top customers by
-    past revenue; top RFM score).
+def out_of_time(revenue: pd.Series, features: pd.DataFrame,
+                is_insider: pd.Series) -> pd.DataFrame:
+    """Groups selected on the features of a past month, and what each bought after it:
+    Insiders, the rest, and two plain rules of the same size (top customers by past revenue;
+    top RFM score).
+
+    Args:
+        revenue: each customer's revenue after the selection (by ``customer_id``; the
+            customers who bought nothing may be left out).
+        features, is_insider: the month's features and Insiders.
 
     Returns:
         One row per group: customers, revenue after, revenue per customer, share of all
         revenue after the selection captured by the group.
     """
-    day = lines["invoice_date"].dt.normalize()
-    after = lines[~lines["is_return"] & (day > selected_at) & (day <= until)]
-    revenue = (after["quantity"] * after["unit_price"]).groupby(after["customer_id"]).sum()
     total = float(revenue.sum())
     insiders = features.index[is_insider.reindex(features.index, fill_value=False).to_numpy()]
     n = len(insiders)

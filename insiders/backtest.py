@@ -21,7 +21,7 @@ import pandas as pd
 from insiders.config import MembershipPolicy
 from insiders.features import as_date, build_customer_features
 from insiders.ranking import top_by_past_revenue, top_by_rfm, top_n
-from insiders.value import HORIZON_DAYS, DateLike, ValueModel, future_revenue
+from insiders.value import HORIZON_DAYS, DateLike, LineHistory, ValueModel
 
 __all__ = [
     "Selection",
@@ -36,10 +36,6 @@ __all__ = [
 
 #: ``(lines up to the cut, cut date, n) -> the selected customer ids``.
 Selection = Callable[[pd.DataFrame, pd.Timestamp, int], Iterable[int]]
-
-
-def _lines_up_to(lines: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
-    return lines[lines["invoice_date"].dt.normalize() <= cut]
 
 
 def select_top_revenue(lines: pd.DataFrame, cut: pd.Timestamp, n: int) -> pd.Index:
@@ -99,7 +95,7 @@ def n_active_share(share: float = 0.2, *, days: int = MembershipPolicy.active_da
 
 
 def capture_table(
-    kept_lines: pd.DataFrame,
+    kept_lines: pd.DataFrame | LineHistory,
     cut_dates: Sequence[DateLike],
     n: int | Callable[[pd.DataFrame, pd.Timestamp], int],
     selections: Mapping[str, Selection],
@@ -110,7 +106,8 @@ def capture_table(
     """Share of the next ``horizon_days``' revenue captured by each selection, per cut date.
 
     Args:
-        kept_lines: filtered lines (all of them: the table truncates them at each cut).
+        kept_lines: filtered lines (all of them: the table truncates them at each cut), or a
+            :class:`~insiders.value.LineHistory` of them.
         cut_dates: the selection days.
         n: the number of customers to select, or a function of (lines up to the cut, cut).
         selections: name -> :data:`Selection`.
@@ -122,13 +119,14 @@ def capture_table(
         ``revenue`` (their window revenue), ``share`` (of the known customers' window revenue),
         ``share_all`` (of all the window's revenue, new customers included).
     """
+    history = LineHistory.of(kept_lines)
     rows = []
     for day in cut_dates:
         cut = as_date(day)
-        past = _lines_up_to(kept_lines, cut)
+        past = history.lines_upto(cut)
         size = n(past, cut) if callable(n) else int(n)
-        known = pd.Index(past.loc[~past["is_return"], "customer_id"].unique()).astype("int64")
-        future_all = future_revenue(kept_lines, cut, horizon_days)
+        known = history.customers(cut)
+        future_all = history.future_revenue(cut, horizon_days)
         future = future_all.reindex(known, fill_value=0.0)
         total, total_all = float(future.sum()), float(future_all.sum())
         chosen: dict[str, Iterable[int]] = {name: rule(past, cut, size) for name, rule in selections.items()}

@@ -45,7 +45,8 @@ def last_purchase_date(lines: pd.DataFrame) -> pd.Timestamp:
 
 
 def build_customer_features(
-    lines: pd.DataFrame, reference_date: date | datetime | str | pd.Timestamp
+    lines: pd.DataFrame, reference_date: date | datetime | str | pd.Timestamp, *,
+    memory_limit: str | None = None,
 ) -> pd.DataFrame:
     """Compute one row of features per customer from filtered lines in memory.
 
@@ -59,6 +60,7 @@ def build_customer_features(
         lines: filtered lines (see :func:`insiders.filters.filter_transactions`), with a
             customer id on every line.
         reference_date: the "as of" day, from the run (never the wall clock).
+        memory_limit: DuckDB's (``"3GB"``; None: DuckDB's default, 80% of the machine).
 
     Returns:
         A frame indexed by ``customer_id`` (sorted) with the columns of
@@ -67,7 +69,7 @@ def build_customer_features(
     ref = as_date(reference_date)
     if lines["customer_id"].isna().any():
         raise ValueError("lines without customer_id: filter them first (anonymous policy)")
-    features = customer_features(lines, ref)
+    features = customer_features(lines, ref, memory_limit=memory_limit)
     logger.info("built %d features for %d customers as of %s", features.shape[1], len(features), ref.date())
     return features
 

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 
 from insiders.config import MembershipPolicy
-from insiders.features import build_customer_features
 from insiders.membership import tier_members
 from insiders.models import fit_labels
 from insiders.progress import stage
 from insiders.segments import assign_segments
 from insiders.spaces import fit_spaces
+from insiders.value import LineHistory
 
 
 @dataclass
@@ -82,7 +82,7 @@ def monthly_reference_dates(reference_date: pd.Timestamp, months: int,
 
 
 def replay(
-    lines: pd.DataFrame,
+    lines: pd.DataFrame | LineHistory,
     reference_dates: list[pd.Timestamp],
     *,
     feature_names: list[str],
@@ -107,7 +107,8 @@ def replay(
     honest), and segments move where customers changed, not where a refit moved the layout.
 
     Args:
-        lines: filtered lines covering every reference date.
+        lines: filtered lines covering every reference date, or a
+            :class:`~insiders.value.LineHistory` of them (the months' features are its).
         reference_dates: oldest first.
         feature_names, space, model, param: the run's chosen features, model and its
             parameter (k, eps or min_cluster_size: :class:`insiders.models.Candidate`).
@@ -127,9 +128,10 @@ def replay(
     out = Replay()
     previous = None
     fitted = None
+    lines = LineHistory.of(lines)
     for ref in reference_dates:
         with stage(f"replay as of {ref.date()}"):
-            features = build_customer_features(lines, ref)  # counts lines up to ref only
+            features = lines.features(ref)  # counts lines up to ref only
             if fitted is None:
                 fitted = fit_spaces(features, feature_names=feature_names, spaces=(space,),
                                     random_state=random_state, fit_sample_size=fit_sample_size)

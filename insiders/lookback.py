@@ -18,8 +18,9 @@ from insiders.models import Candidate, fit_labels
 from insiders.options import STUDY_FEATURES
 from insiders.parallel import side_by_side
 from insiders.progress import stage
-from insiders.ranking import top_n
+from insiders.ranking import top_by_past_revenue, top_by_rfm, top_n
 from insiders.select import cluster_values
+from insiders.value import LineHistory
 
 #: Months of data after a replayed month before the rules are compared on it (the value
 #: model's horizon) ...
@@ -95,11 +96,12 @@ def look_back(
             customers when there are more (None: from all of them).
     """
     reference = pd.Timestamp(facts["reference_date"])
-    purchases = lines.loc[~lines["is_return"], "invoice_date"]
-    dates = monthly_reference_dates(reference, replay_months, purchases.min().normalize())[:-1]
+    history = LineHistory.of(lines)  # the months' features and revenue, computed once
+    dates = monthly_reference_dates(reference, replay_months,
+                                    history.first_purchase_day(reference))[:-1]
     candidate = Candidate.from_row(selection["chosen"])  # exactly (a DBSCAN keeps its eps)
     feature_names = list(facts.get("features") or STUDY_FEATURES)
-    history_job = _replay_job(lines, dates, candidate, feature_names, selection, facts, warmup,
+    history_job = _replay_job(history, dates, candidate, feature_names, selection, facts, warmup,
                               random_state)
     is_insider = segments["is_insider"].reindex(features.index, fill_value=False)
     main_cluster = int(segments.loc[features.index[is_insider.to_numpy()], "cluster"].mode().min())
@@ -110,25 +112,25 @@ def look_back(
         random_state=random_state, max_n=stability_sample_size,
         sample_size=facts.get("cluster_sample_size")))
     with stage(f"replay {len(dates)} earlier months, beside {stability_boot} bootstrap refits"):
-        history, stability = side_by_side([history_job, stability_job])
-    tiers = _tiers(history)
-    history.segments[reference] = segments
-    history.features[reference] = features
+        replayed, stability = side_by_side([history_job, stability_job])
+    tiers = _tiers(replayed)
+    replayed.segments[reference] = segments
+    replayed.features[reference] = features
     selected_then = ((dates[-FORECAST_MONTHS] if len(dates) >= FORECAST_MONTHS else dates[0])
                      if dates else None)
     oot = None
     if selected_then is not None:
-        then = history.segments[selected_then]
-        oot = answers.out_of_time(lines, selected_then, history.features[selected_then],
-                                  then["is_insider"], reference)
+        oot = answers.out_of_time(
+            history.future_revenue(selected_then, (reference - selected_then).days),
+            replayed.features[selected_then], replayed.segments[selected_then]["is_insider"])
     return Lookback(replayed=dates, selected_then=selected_then, tiers=tiers,
-                    changes=history.membership_changes(), exits=history.exits(),
-                    out_of_time=oot, capture=capture_by_rule(lines, history, reference,
+                    changes=replayed.membership_changes(), exits=replayed.exits(),
+                    out_of_time=oot, capture=capture_by_rule(history, replayed, reference,
                                                              selection["policy"]["value_score"]),
                     stability=stability)
 
 
-def _replay_job(lines: pd.DataFrame, dates: list[pd.Timestamp], candidate: Candidate,
+def _replay_job(lines: LineHistory, dates: list[pd.Timestamp], candidate: Candidate,
                 feature_names: list[str], selection: dict[str, Any], facts: dict[str, Any],
                 warmup: dict[pd.Timestamp, pd.DataFrame] | None, random_state: int) -> tuple:
     """The replay of ``dates`` with the run's chosen model and tier (for :func:`side_by_side`)."""
@@ -155,7 +157,7 @@ def _tiers(history: Replay) -> pd.DataFrame:
                                "customer_id": pd.Series(dtype="int64")}))
 
 
-def capture_by_rule(lines: pd.DataFrame, history: Replay, reference: pd.Timestamp,
+def capture_by_rule(lines: pd.DataFrame | LineHistory, history: Replay, reference: pd.Timestamp,
                     value_score: str, horizon_days: int = CAPTURE_DAYS) -> pd.DataFrame:
     """The run's own back-test: at every replayed month with ``horizon_days`` of data after it,
     the share of that window's revenue brought by the month's Insiders, and by plain rules and
@@ -176,9 +178,11 @@ def capture_by_rule(lines: pd.DataFrame, history: Replay, reference: pd.Timestam
                                tiebreak=feats["gross_revenue"].reindex(seg.index))
         best = cluster_values(feats, seg["cluster"], value_score).index[0]
         top_cluster[day] = seg.index[seg["cluster"] == best]
-    rules = {"Insiders": backtest.precomputed(tiers),
-             "Top N by past revenue": backtest.select_top_revenue,
-             "Top N by RFM score": backtest.select_rfm}
+    rules = {"Insiders": backtest.precomputed(tiers),  # the plain rules on the replay's features
+             "Top N by past revenue": backtest.precomputed(
+                 {d: top_by_past_revenue(history.features[d], len(tiers[d])) for d in cuts}),
+             "Top N by RFM score": backtest.precomputed(
+                 {d: top_by_rfm(history.features[d], len(tiers[d])) for d in cuts})}
     if len(alone) == len(cuts):
         rules["Value model alone (no bars)"] = backtest.precomputed(alone)
     rules["Highest-value segment (any size)"] = backtest.precomputed(top_cluster)

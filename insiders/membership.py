@@ -237,6 +237,7 @@ def warm_start(
     value_model: str = "blend",
     policy: MembershipPolicy | None = None,
     random_state: int = 0,
+    features_out: dict[pd.Timestamp, pd.DataFrame] | None = None,
 ) -> dict[pd.Timestamp, pd.DataFrame]:
     """The tier as if the programme had run every month of ``dates`` (oldest first, none before
     the data's first purchase; the first with no previous members), each month on the data up
@@ -246,12 +247,16 @@ def warm_start(
     last of these instead of from nothing, so its members, joins and exits are those of a
     programme that has been running (a first month alone would put every member at the entry
     bar, and the report's replayed months would disagree with it).
+
+    ``features_out``, when given, is filled with each month's customer features.
     """
     history = LineHistory.of(lines)
     chain: dict[pd.Timestamp, pd.DataFrame] = {}
     previous = None
     for day in dates:
         features = history.features(day)
+        if features_out is not None:
+            features_out[pd.Timestamp(day)] = features
         used: dict = {}
         previous = chain[pd.Timestamp(day)] = value_membership(
             features, lines=history, reference_date=day, previous=previous,

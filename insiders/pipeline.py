@@ -337,7 +337,8 @@ CHOSEN_FACTS = ("candidate", "space", "model", "k", "param", "params", "n_cluste
 
 
 def tier(run_dir: str, config: TierConfig | None = None,
-         previous_segments: str | None = None) -> dict[str, Any]:
+         previous_segments: str | None = None, *,
+         memory_limit: str | None = None) -> dict[str, Any]:
     """Choose this month's Insiders on the segments (:mod:`insiders.membership`), with last
     month's members; with no last month, the tier is first replayed over earlier months
     (``membership_warmup``). Adds the tier's columns to ``segments.parquet``, writes
@@ -347,6 +348,7 @@ def tier(run_dir: str, config: TierConfig | None = None,
         run_dir: the run folder (after :func:`segments`).
         config: the rule, the value model, the bars, the warm start (defaults: the product's).
         previous_segments: last month's ``segments.parquet`` (or None on a first month).
+        memory_limit: DuckDB's, for the months' features (None: DuckDB's default).
     """
     config = config or TierConfig()
     table = artifacts.load_frame(path(run_dir, "features"))
@@ -355,7 +357,8 @@ def tier(run_dir: str, config: TierConfig | None = None,
     previous = artifacts.load_frame(previous_segments) if previous_segments else None
     facts_so_far = artifacts.load_json(path(run_dir, "facts"))
     reference, currency = facts_so_far["reference_date"], facts_so_far.get("currency", "")
-    lines = LineHistory(load_lines(run_dir, VALUE_COLUMNS))  # shared by every fit
+    lines = LineHistory(load_lines(run_dir, VALUE_COLUMNS),  # shared by every fit
+                        memory_limit=memory_limit)
     chain = _warm_start(run_dir, lines, reference, config) if previous is None else {}
     last_month = chain[max(chain)] if chain else previous
     label = f"Insiders by {config.rule}" + (f" ({config.value_model} model)"
@@ -414,19 +417,23 @@ SEGMENT_COLUMNS = ["cluster", "segment_id", "segment_name", "is_insider"]
 def _warm_start(run_dir: str, lines: LineHistory, reference: str,
                 config: TierConfig) -> dict[pd.Timestamp, pd.DataFrame]:
     """With no last month: the tier replayed over the months before (value rule only), saved
-    as ``membership_warmup``; an empty dict when there is none."""
+    as ``membership_warmup`` with those months' features (``warmup_features``, which the
+    back-test replays on); an empty dict when there is none."""
     if config.rule != "value" or not config.warmup_months:
         return {}
     dates = monthly_reference_dates(pd.Timestamp(reference), config.warmup_months,
                                     lines.first_purchase_day(reference))[:-1]
     with stage(f"Insiders: no last month given, the tier replayed over {len(dates)} months"):
+        features: dict[pd.Timestamp, pd.DataFrame] = {}
         chain = warm_start(lines, dates, value_model=config.value_model,
-                           policy=config.membership, random_state=config.random_state)
+                           policy=config.membership, random_state=config.random_state,
+                           features_out=features)
     if chain:
-        artifacts.save_frame(
-            pd.concat({d.date().isoformat(): m for d, m in chain.items()},
-                      names=["reference_date"]).reset_index(), path(run_dir, "warmup"),
-            index=False)
+        for name, by_day in (("warmup", chain), ("warmup_features", features)):
+            artifacts.save_frame(
+                pd.concat({d.date().isoformat(): m for d, m in by_day.items()},
+                          names=["reference_date"]).reset_index(), path(run_dir, name),
+                index=False)
     return chain
 
 
@@ -456,7 +463,8 @@ def export_insiders(run_dir: str) -> str:
 
 
 def backtest(run_dir: str, *, replay_months: int = 5, random_state: int = 42,
-             stability_sample_size: int = 10_000) -> dict[str, Any]:
+             stability_sample_size: int = 10_000,
+             memory_limit: str | None = None) -> dict[str, Any]:
     """Replay the run over the months before it, refit its clusters on bootstrap samples and
     check its Insiders against plain rules (:mod:`insiders.lookback`); write the tables the
     report reads (``backtest.json``, ``replayed_insiders.csv``, ``membership_changes.csv``,
@@ -464,13 +472,14 @@ def backtest(run_dir: str, *, replay_months: int = 5, random_state: int = 42,
     from insiders.lookback import look_back
 
     selection = artifacts.load_json(path(run_dir, "selection"))
+    lines = LineHistory(load_lines(run_dir, VALUE_COLUMNS), memory_limit=memory_limit)
     warmup = None
-    if selection.get("membership", {}).get("warmup"):
-        long = artifacts.load_frame(path(run_dir, "warmup"))
-        warmup = {pd.Timestamp(day): part.drop(columns="reference_date").set_index("customer_id")
-                  for day, part in long.groupby("reference_date")}
+    if selection.get("membership", {}).get("warmup"):  # the tier's months, replayed once
+        warmup = _by_month(artifacts.load_frame(path(run_dir, "warmup")))
+        for day, features in _by_month(artifacts.load_frame(path(run_dir, "warmup_features"))).items():
+            lines.keep_features(day, features)
     found = look_back(
-        load_lines(run_dir, VALUE_COLUMNS), artifacts.load_frame(path(run_dir, "features")),
+        lines, artifacts.load_frame(path(run_dir, "features")),
         artifacts.load_frame(path(run_dir, "segments")),
         artifacts.load_frame(path(run_dir, "embeddings")), selection,
         artifacts.load_json(path(run_dir, "facts")), warmup=warmup, replay_months=replay_months,
@@ -483,6 +492,12 @@ def backtest(run_dir: str, *, replay_months: int = 5, random_state: int = 42,
         artifacts.save_frame(found.out_of_time, path(run_dir, "out_of_time"), index=False)
     artifacts.save_frame(found.capture, path(run_dir, "rule_capture"), index=False)
     return record_facts(run_dir, {"backtest_months": len(found.replayed)})
+
+
+def _by_month(long: pd.DataFrame) -> dict[pd.Timestamp, pd.DataFrame]:
+    """A long table of months (``reference_date``, ``customer_id``, ...) as one frame per month."""
+    return {pd.Timestamp(day): part.drop(columns="reference_date").set_index("customer_id")
+            for day, part in long.groupby("reference_date")}
 
 
 def report(run_dir: str, *, random_state: int = 42) -> dict[str, Any]:
@@ -555,10 +570,12 @@ def run_stage(
         "compare": lambda: compare(run_dir, config.grid),
         "segments": lambda: segments(run_dir, config.policy, previous_segments,
                                      name_top=config.insiders_rule == "cluster"),
-        "tier": lambda: tier(run_dir, config.tier, previous_segments),
+        "tier": lambda: tier(run_dir, config.tier, previous_segments,
+                             memory_limit=config.engine.memory_limit),
         "backtest": lambda: backtest(run_dir, replay_months=config.replay_months,
                                      random_state=config.embed.random_state,
-                                     stability_sample_size=config.stability_sample_size),
+                                     stability_sample_size=config.stability_sample_size,
+                                     memory_limit=config.engine.memory_limit),
         "report": lambda: report(run_dir, random_state=config.embed.random_state),
         "export_insiders": lambda: export_insiders(run_dir),
     }

@@ -18,6 +18,7 @@ Run folder layout::
     model_labels.parquet every candidate's clusters        (compare)
     segments.parquet     segment per customer (segments); Insiders flag, value, reason (tier)
     membership_warmup.parquet  the tier replayed over earlier months, with no last month (tier)
+    warmup_features.parquet    those months' customer features (tier; the back-test's replay)
     profiles.csv         per-segment profile               (tier)
     selection.json       policy, chosen model (segments); Insiders, membership (tier)
     backtest.json        months replayed, the month the forecast follows, cluster stability
@@ -67,6 +68,7 @@ FILES = {
     "labels": "model_labels.parquet",
     "segments": "segments.parquet",
     "warmup": "membership_warmup.parquet",
+    "warmup_features": "warmup_features.parquet",
     "profiles": "profiles.csv",
     "selection": "selection.json",
     "facts": "facts.json",
@@ -118,7 +120,7 @@ STAGE_FILES: dict[str, tuple[str, ...]] = {
     "embed": ("spaces", "embeddings"),
     "compare": ("scores", "labels"),
     "segments": ("segments", "selection"),
-    "tier": ("segments", "profiles", "selection", "warmup"),
+    "tier": ("segments", "profiles", "selection", "warmup", "warmup_features"),
     "backtest": ("backtest", "replayed_insiders", "membership_changes", "membership_exits",
                  "out_of_time", "rule_capture"),
     "report": ("report", "report_md", "answers", "forecasts", "plot_embedding", "plot_features",

@@ -98,18 +98,30 @@ VALUE_COLUMNS = ("customer_id", "invoice_no", "stock_code", "invoice_date", "qua
 
 # --- helpers on lines ------------------------------------------------------------------------
 def _purchases(lines: pd.DataFrame) -> pd.DataFrame:
-    """Purchase lines as (customer_id, invoice_no, day, revenue); ``invoice_no`` as an integer
-    code per invoice number (counts of distinct invoices only, without a string per line)."""
+    """Purchase lines as (customer_id, invoice_no, day, revenue), sorted by day (a stable sort:
+    lines of one day keep their order), so that a run of days is a slice (:func:`_days`);
+    ``invoice_no`` as an integer code per invoice number (counts of distinct invoices only,
+    without a string per line)."""
     is_return = lines["is_return"] if "is_return" in lines else lines["quantity"] < 0
     keep = ~is_return.to_numpy(bool)
+    day = lines["invoice_date"].dt.normalize().to_numpy()[keep]
+    order = np.argsort(day, kind="stable")
     return pd.DataFrame(
         {
-            "customer_id": lines["customer_id"].to_numpy("int64", na_value=-1)[keep],
-            "invoice_no": pd.factorize(lines["invoice_no"])[0][keep],
-            "day": lines["invoice_date"].dt.normalize().to_numpy()[keep],
-            "revenue": (lines["quantity"].to_numpy() * lines["unit_price"].to_numpy())[keep],
+            "customer_id": lines["customer_id"].to_numpy("int64", na_value=-1)[keep][order],
+            "invoice_no": pd.factorize(lines["invoice_no"])[0][keep][order],
+            "day": day[order],
+            "revenue": (lines["quantity"].to_numpy() * lines["unit_price"].to_numpy())[keep][order],
         }
     )
+
+
+def _days(buys: pd.DataFrame, upto: pd.Timestamp, after: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The purchase lines (:func:`_purchases`, sorted by day) dated after ``after`` (None: from
+    the first) up to ``upto`` included: a slice, not a copy."""
+    days = buys["day"].to_numpy()
+    start = 0 if after is None else int(np.searchsorted(days, after.to_datetime64(), "right"))
+    return buys.iloc[start:int(np.searchsorted(days, upto.to_datetime64(), "right"))]
 
 
 def future_revenue(
@@ -133,8 +145,7 @@ def future_revenue(
 
 
 def _future_revenue(buys: pd.DataFrame, cut: pd.Timestamp, horizon_days: int) -> pd.Series:
-    end = cut + pd.Timedelta(days=horizon_days)
-    window = buys[(buys["day"] > cut) & (buys["day"] <= end)]
+    window = _days(buys, cut + pd.Timedelta(days=horizon_days), after=cut)
     out = window.groupby("customer_id", sort=True)["revenue"].sum()
     out.name = "future_revenue"
     return out
@@ -175,7 +186,7 @@ def value_features(kept_lines: pd.DataFrame, reference_date: DateLike) -> pd.Dat
 
 
 def _value_features(base: pd.DataFrame, buys: pd.DataFrame, ref: pd.Timestamp) -> pd.DataFrame:
-    buys = buys[buys["day"] <= ref]
+    buys = _days(buys, ref)
     by = buys.groupby("customer_id", sort=True)
     extra = pd.DataFrame(
         {"first_day": by["day"].min(), "n_days": by["day"].nunique()}
@@ -184,7 +195,7 @@ def _value_features(base: pd.DataFrame, buys: pd.DataFrame, ref: pd.Timestamp) -
     out["tenure_days"] = (ref - extra["first_day"]).dt.days.astype("int64")
     out["n_days"] = extra["n_days"].astype("int64")
     for days in (30, 90):
-        recent = buys[buys["day"] > ref - pd.Timedelta(days=days)]
+        recent = _days(buys, ref, after=ref - pd.Timedelta(days=days))
         grouped = recent.groupby("customer_id", sort=True)
         out[f"revenue_{days}d"] = grouped["revenue"].sum().reindex(base.index, fill_value=0.0)
         if days == 90:
@@ -206,8 +217,7 @@ def btyd_summary(kept_lines: pd.DataFrame, reference_date: DateLike) -> pd.DataF
 
 
 def _btyd_summary(buys: pd.DataFrame, ref: pd.Timestamp) -> pd.DataFrame:
-    buys = buys[buys["day"] <= ref]
-    daily = buys.groupby(["customer_id", "day"], sort=True)["revenue"].sum().reset_index()
+    daily = _days(buys, ref).groupby(["customer_id", "day"], sort=True)["revenue"].sum().reset_index()
     by = daily.groupby("customer_id", sort=True)
     first, last = by["day"].min(), by["day"].max()
     n_days = by["day"].size()
@@ -227,21 +237,42 @@ def _btyd_summary(buys: pd.DataFrame, ref: pd.Timestamp) -> pd.DataFrame:
 
 
 # --- BG/NBD + Gamma-Gamma --------------------------------------------------------------------
-def _bgnbd_loglik(log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class _Distinct:
+    """An array as its distinct values and each element's position among them: a function of
+    the array is computed once per distinct value and spread back (the same numbers, with far
+    fewer calls when values repeat, as purchase-day counts and days do)."""
+
+    values: np.ndarray
+    index: np.ndarray
+
+    @classmethod
+    def of(cls, array: np.ndarray) -> _Distinct:
+        values, index = np.unique(array, return_inverse=True)
+        return cls(values, index)
+
+    def map(self, function) -> np.ndarray:
+        return function(self.values)[self.index]
+
+
+def _bgnbd_loglik(log_params: np.ndarray, x: _Distinct, tx: _Distinct, T: _Distinct) -> np.ndarray:
     """Per-customer BG/NBD log-likelihood (Fader, Hardie & Lee 2005, eq. 6)."""
     r, alpha, a, b = np.exp(log_params)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return _bgnbd_terms(r, alpha, a, b, x, tx, T)
 
 
-def _bgnbd_terms(r: float, alpha: float, a: float, b: float, x: np.ndarray, tx: np.ndarray,
-                 T: np.ndarray) -> np.ndarray:
-    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-    a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
-    a3 = -(r + x) * np.log(alpha + T)
-    repeat = x > 0
+def _bgnbd_terms(r: float, alpha: float, a: float, b: float, x: _Distinct, tx: _Distinct,
+                 T: _Distinct) -> np.ndarray:
+    a1 = x.map(lambda v: special.gammaln(r + v) - special.gammaln(r) + r * np.log(alpha))
+    a2 = x.map(lambda v: special.gammaln(a + b) + special.gammaln(b + v) - special.gammaln(b)
+               - special.gammaln(a + b + v))
+    r_x = x.map(lambda v: r + v)
+    a3 = -r_x * T.map(lambda v: np.log(alpha + v))
+    repeat = x.map(lambda v: v > 0)
     a4 = np.full_like(a3, -np.inf)
-    a4[repeat] = (np.log(a) - np.log(b + x[repeat] - 1) - (r + x[repeat]) * np.log(alpha + tx[repeat]))
+    a4[repeat] = (np.log(a) - x.map(lambda v: np.log(b + v - 1))[repeat]
+                  - r_x[repeat] * tx.map(lambda v: np.log(alpha + v))[repeat])
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
@@ -287,7 +318,8 @@ class BetaGeoGammaGamma:
         tx = summary["recency"].to_numpy(float)
         T = summary["T"].to_numpy(float)
         scale = max(float(np.median(T)), 1.0)
-        bg = _fit_mle(_bgnbd_loglik, np.log([0.5, scale, 1.0, 1.0]), (x, tx, T), self.penalizer)
+        bg = _fit_mle(_bgnbd_loglik, np.log([0.5, scale, 1.0, 1.0]),
+                      (_Distinct.of(x), _Distinct.of(tx), _Distinct.of(T)), self.penalizer)
         repeat = (x > 0) & (summary["monetary"].to_numpy(float) > 0)
         m = summary["monetary"].to_numpy(float)[repeat]
         gg_start = np.log([2.0, 2.0, max(float(np.mean(m)), 1.0)])
@@ -371,12 +403,16 @@ class LineHistory:
     most cuts (one calendar month apart: :func:`training_cuts`). Pass one history to every fit
     of a run and each day's tables are computed once, the purchase lines extracted once. The
     tables equal the module's functions on the same lines (a test checks it). The lines are
-    not copied; the ``max_days`` tables used most recently are kept.
+    held sorted by day (copied only when they are not), so the lines up to a day are a slice
+    of them; the ``max_days`` tables used most recently are kept. ``memory_limit`` bounds
+    DuckDB's memory for the features (:func:`insiders.features.build_customer_features`).
     """
 
-    def __init__(self, lines: pd.DataFrame, *, max_days: int = 24) -> None:
-        self.lines = _coded(lines)
+    def __init__(self, lines: pd.DataFrame, *, max_days: int = 24,
+                 memory_limit: str | None = None) -> None:
+        self.lines = _by_day(_coded(lines))  # coded first: the sort copies no strings
         self.max_days = max_days
+        self.memory_limit = memory_limit
         self._buys: pd.DataFrame | None = None
         self._tables: dict[tuple, pd.DataFrame | pd.Series] = {}
 
@@ -401,10 +437,27 @@ class LineHistory:
             self._tables[key] = compute()
         return self._tables[key]
 
+    def lines_upto(self, day: DateLike) -> pd.DataFrame:
+        """The lines dated on or before ``day`` (a slice: the lines are sorted by day)."""
+        end = (as_date(day) + pd.Timedelta(days=1)).to_datetime64()
+        # days never decrease along the lines, so "before the next midnight" is a prefix
+        return self.lines.iloc[:int(np.searchsorted(self.lines["invoice_date"].to_numpy(), end))]
+
+    def customers(self, day: DateLike) -> pd.Index:
+        """The customers with a purchase on or before ``day``, sorted."""
+        return pd.Index(np.unique(_days(self.purchases, as_date(day))["customer_id"].to_numpy()),
+                        name="customer_id")
+
     def features(self, day: DateLike) -> pd.DataFrame:
         """:func:`insiders.features.build_customer_features` as of ``day``."""
         ref = as_date(day)
-        return self._table(("features", ref), lambda: build_customer_features(self.lines, ref))
+        return self._table(("features", ref), lambda: build_customer_features(
+            self.lines_upto(ref), ref, memory_limit=self.memory_limit))
+
+    def keep_features(self, day: DateLike, features: pd.DataFrame) -> None:
+        """Hold ``features`` as the features of ``day`` (computed by an earlier stage of the
+        run on the same lines: :meth:`features` returns them instead of computing them)."""
+        self._table(("features", as_date(day)), lambda: features)
 
     def value_features(self, day: DateLike) -> pd.DataFrame:
         """:func:`value_features` as of ``day``."""
@@ -425,9 +478,18 @@ class LineHistory:
 
     def first_purchase_day(self, day: DateLike) -> pd.Timestamp | None:
         """The first purchase day on or before ``day`` (None without one)."""
-        days = self.purchases["day"]
-        days = days[days <= as_date(day)]
-        return None if days.empty else pd.Timestamp(days.min())
+        days = self.purchases["day"]  # sorted
+        return (pd.Timestamp(days.iloc[0]) if len(days) and days.iloc[0] <= as_date(day)
+                else None)
+
+
+def _by_day(lines: pd.DataFrame) -> pd.DataFrame:
+    """The lines sorted by day (a stable sort: a day's lines keep their order), as they are
+    when they already are."""
+    day = lines["invoice_date"].dt.normalize()
+    if day.is_monotonic_increasing:
+        return lines
+    return lines.take(np.argsort(day.to_numpy(), kind="stable"))
 
 
 def _coded(lines: pd.DataFrame) -> pd.DataFrame:

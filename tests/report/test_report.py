@@ -139,3 +139,24 @@ def test_customer_ids_are_printed_plain(run_dir):
 def test_report_names_the_run(run_dir):
     text = read(run_dir, "report.md")
     assert re.match(r"# Insiders report — run month 2011-12 \(as of 2011-12-14\)", text)
+
+
+def test_the_backtest_replays_the_months_the_tier_warmed_up_on(run_dir):
+    """The months are computed once: the tier keeps each warm-start month's features, sealed
+    with its files, and they are the features the run's lines give as of that month (so the
+    back-test's replay, which takes them, is the replay it would compute)."""
+    from insiders.features import build_customer_features
+    from insiders.kept_lines import load_lines
+    from insiders.run_folder import path
+    from insiders.value import VALUE_COLUMNS
+
+    kept = artifacts.load_frame(path(run_dir, "warmup_features"))
+    months = sorted(kept["reference_date"].unique())
+    assert months == sorted(artifacts.load_frame(path(run_dir, "warmup"))["reference_date"].unique())
+    assert months == artifacts.load_json(path(run_dir, "backtest"))["replayed"]
+    assert artifacts.load_json(path(run_dir, "manifest"))["files"]["warmup_features"]["stage"] == "tier"
+    lines = load_lines(run_dir, VALUE_COLUMNS)
+    for month in months:
+        held = kept[kept["reference_date"] == month].drop(columns="reference_date")
+        pd.testing.assert_frame_equal(held.set_index("customer_id"),
+                                      build_customer_features(lines, month), check_exact=True)

@@ -10,6 +10,7 @@ from insiders import answers, lookback
 from insiders.filters import filter_transactions
 from insiders.history import monthly_reference_dates
 from insiders.ranking import rfm_score
+from insiders.value import future_revenue
 from tests.conftest import make_lines
 
 rng = np.random.default_rng(0)
@@ -85,8 +86,8 @@ def test_monthly_revenue_of_a_group():
 def test_out_of_time_measures_after_the_selection():
     feats = pd.DataFrame({"gross_revenue": [150.0, 10.0], "recency_days": [5, 10],
                           "n_invoices": [2, 1]}, index=pd.Index([1, 2], name="customer_id"))
-    table = answers.out_of_time(LINES, pd.Timestamp("2011-03-01"), feats,
-                                pd.Series([True, False], index=[1, 2]), pd.Timestamp("2011-03-31"))
+    revenue = future_revenue(LINES, "2011-03-01", 30)  # up to 2011-03-31
+    table = answers.out_of_time(revenue, feats, pd.Series([True, False], index=[1, 2]))
     by = table.set_index("group")
     assert by.loc["Insiders", "revenue_after"] == 20.0
     assert by.loc["Rest of the base", "revenue_after"] == 30.0

@@ -17,6 +17,7 @@ from insiders.backtest import (
     select_top_revenue,
     select_value_model,
 )
+from insiders.features import build_customer_features
 from insiders.filters import filter_transactions
 from insiders.ranking import top_n
 from insiders.value import (
@@ -325,6 +326,31 @@ def test_line_history_tables_equal_the_functions(lines):
         pd.testing.assert_series_equal(history.future_revenue(day - pd.Timedelta(days=91)),
                                        future_revenue(lines, day - pd.Timedelta(days=91)))
     assert history.value_features(REF) is history.value_features(REF)  # computed once
+
+
+def test_a_history_of_lines_in_any_order_gives_the_same_tables(lines):
+    """The history holds the lines sorted by day and cuts them by slicing: on shuffled lines
+    its tables equal the functions' and a day's lines are those dated up to it."""
+    shuffled = lines.sample(frac=1.0, random_state=0)
+    history = LineHistory(shuffled)
+    day = pd.Timestamp("2011-05-14")
+    pd.testing.assert_frame_equal(history.value_features(day), value_features(shuffled, day))
+    pd.testing.assert_frame_equal(history.btyd_summary(day), btyd_summary(shuffled, day))
+    pd.testing.assert_series_equal(history.future_revenue(day), future_revenue(shuffled, day))
+    pd.testing.assert_frame_equal(history.features(day), build_customer_features(shuffled, day))
+    upto = history.lines_upto(day)
+    assert len(upto) == int((shuffled["invoice_date"].dt.normalize() <= day).sum())
+    assert upto["invoice_date"].max() < day + pd.Timedelta(days=1)
+    bought = shuffled[~shuffled["is_return"] & (shuffled["invoice_date"].dt.normalize() <= day)]
+    assert history.customers(day).tolist() == sorted(bought["customer_id"].unique())
+
+
+def test_features_kept_in_a_history_are_not_computed_again(lines):
+    history = LineHistory(lines)
+    day = pd.Timestamp("2011-05-14")
+    kept = build_customer_features(lines, day)
+    history.keep_features(day, kept)
+    assert history.features(day) is kept
 
 
 def test_a_shared_history_gives_the_fit_on_the_lines(lines):
