@@ -69,7 +69,7 @@ class Lookback:
 
 
 def look_back(
-    lines: pd.DataFrame,
+    lines: pd.DataFrame | LineHistory,
     features: pd.DataFrame,
     segments: pd.DataFrame,
     embeddings: pd.DataFrame,
@@ -86,7 +86,9 @@ def look_back(
     of its clusters; then the out-of-time check and the rules' capture on the replays.
 
     Args:
-        lines: the run's kept lines (:data:`insiders.value.VALUE_COLUMNS` and ``is_return``).
+        lines: the run's kept lines (:data:`insiders.value.VALUE_COLUMNS` and ``is_return``),
+            or a :class:`~insiders.value.LineHistory` of them (with the features of the months
+            the tier replayed kept in it: the replay uses them).
         features, segments, embeddings, selection, facts: the run folder's tables.
         warmup: the tier the run replayed itself (``tier`` with no last month), reused.
         replay_months: months replayed before the run.
