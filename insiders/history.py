@@ -11,7 +11,7 @@ import pandas as pd
 
 from insiders.config import MembershipPolicy
 from insiders.membership import tier_members
-from insiders.models import fit_labels
+from insiders.models import Candidate
 from insiders.progress import stage
 from insiders.segments import assign_segments
 from insiders.spaces import fit_spaces
@@ -86,9 +86,7 @@ def replay(
     reference_dates: list[pd.Timestamp],
     *,
     feature_names: list[str],
-    space: str,
-    model: str,
-    param: float,
+    candidate: Candidate,
     value_score: str = "gross_revenue",
     insiders_rule: str = "value",
     value_model: str = "blend",
@@ -98,48 +96,38 @@ def replay(
     fit_sample_size: int | None = None,
     cluster_sample_size: int | None = None,
 ) -> Replay:
-    """Segment the customers as of each reference date with one fixed model, carrying
-    segment ids from month to month.
+    """Segment the customers as of each reference date (oldest first) with the run's chosen
+    features and ``candidate`` (space, model, parameter), carrying segment ids from month to
+    month, and choose each month's Insiders as the run does.
 
-    The chosen space is fitted once, on the oldest month; every later month's customers are
-    embedded in it (:meth:`FittedSpaces.transform`, as a run with ``reuse_spaces`` is) and
-    clustered again. So each month sees only its own past (the out-of-time checks stay
-    honest), and segments move where customers changed, not where a refit moved the layout.
+    The space is fitted once, on the oldest month (on a seeded sample of ``fit_sample_size``),
+    and every later month's customers are embedded in it (as a run with ``reuse_spaces`` is),
+    then clustered again (on a sample of ``cluster_sample_size``, the rest assigned). So each
+    month sees only its own past (the out-of-time checks stay honest), and segments move where
+    customers changed, not where a refit moved the layout.
 
-    Args:
-        lines: filtered lines covering every reference date, or a
-            :class:`~insiders.value.LineHistory` of them (the months' features are its).
-        reference_dates: oldest first.
-        feature_names, space, model, param: the run's chosen features, model and its
-            parameter (k, eps or min_cluster_size: :class:`insiders.models.Candidate`).
-        value_score: ranks clusters (the highest is Insiders under the cluster rule).
-        insiders_rule, value_model, membership: how each month's Insiders are chosen, as the
-            run chooses them (:func:`insiders.membership.tier_members`), each month with the
-            month before as its previous membership.
-        memberships: the tier already decided for some of the dates (the run's warm start:
-            :func:`insiders.membership.warm_start`), used as it is.
-        random_state: seed.
-        fit_sample_size: the space is fitted on a seeded sample of this many customers when
-            the oldest month has more, as the run's (:func:`insiders.spaces.fit_spaces`).
-        cluster_sample_size: the model is fitted on a seeded sample of this many customers
-            when a month has more, the others assigned, as the run's
-            (:func:`insiders.models.fit_labels`).
+    ``lines`` may be a :class:`~insiders.value.LineHistory` (the months' features are its).
+    ``value_score`` ranks the clusters; ``insiders_rule``, ``value_model`` and ``membership``
+    choose the Insiders (:func:`insiders.membership.tier_members`, each month after the one
+    before), except on the dates of ``memberships``, the tier the run itself replayed
+    (:func:`insiders.membership.warm_start`), used as it is.
     """
-    out = Replay()
-    previous = None
-    fitted = None
+    out, previous, fitted = Replay(), None, None
     lines = LineHistory.of(lines)
+    tier = dict(rule=insiders_rule, value_model=value_model, policy=membership,
+                random_state=random_state)
     for ref in reference_dates:
         with stage(f"replay as of {ref.date()}"):
             features = lines.features(ref)  # counts lines up to ref only
             if fitted is None:
-                fitted = fit_spaces(features, feature_names=feature_names, spaces=(space,),
-                                    random_state=random_state, fit_sample_size=fit_sample_size)
-                X = fitted.embeddings[space]
+                fitted = fit_spaces(features, feature_names=feature_names,
+                                    spaces=(candidate.space,), random_state=random_state,
+                                    fit_sample_size=fit_sample_size)
+                X = fitted.embeddings[candidate.space]
             else:
-                X = fitted.transform(features)[space]
-            labels = pd.Series(fit_labels(X, model, param, random_state=random_state,
-                                          sample_size=cluster_sample_size),
+                X = fitted.transform(features)[candidate.space]
+            labels = pd.Series(candidate.fit(X, random_state=random_state,
+                                             sample_size=cluster_sample_size),
                                index=features.index)
             segments = assign_segments(features, labels, value_score=value_score,
                                        previous=previous, name_top=insiders_rule == "cluster")
@@ -147,9 +135,7 @@ def replay(
                 segments = segments.drop(columns="is_insider").join(memberships[ref])
             else:
                 segments = tier_members(features, segments, lines=lines, reference_date=ref,
-                                        previous=previous, rule=insiders_rule,
-                                        value_model=value_model, policy=membership,
-                                        random_state=random_state)
+                                        previous=previous, **tier)
         out.segments[ref] = segments
         out.features[ref] = features
         previous = segments

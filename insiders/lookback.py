@@ -138,8 +138,7 @@ def _replay_job(lines: LineHistory, dates: list[pd.Timestamp], candidate: Candid
     """The replay of ``dates`` with the run's chosen model and tier (for :func:`side_by_side`)."""
     membership = selection.get("membership", {})
     return (replay, (lines, dates), dict(
-        feature_names=feature_names, space=candidate.space,
-        model=candidate.model, param=candidate.param,
+        feature_names=feature_names, candidate=candidate,
         value_score=selection["policy"]["value_score"],
         insiders_rule=membership.get("rule", "cluster"),
         value_model=membership.get("value_model") or "blend",
