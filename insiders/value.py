@@ -566,7 +566,8 @@ class ValueModel:
         random_state: seed of every estimator.
 
     Trees are fitted with one thread (threadpoolctl), and without early stopping, so the
-    result does not depend on the machine's core count. ``fit`` and ``predict`` take the lines
+    result does not depend on the machine's core count (predictions, row by row, use every
+    core). ``fit`` and ``predict`` take the lines
     or a :class:`LineHistory` of them (the same result, computed once across fits).
     """
 
@@ -736,8 +737,6 @@ class ValueModel:
                 reference_date: DateLike | None = None) -> pd.DataFrame:
         """``expected_revenue`` and ``p_active`` for every customer with a purchase up to the
         reference date (the fit's by default)."""
-        from threadpoolctl import threadpool_limits
-
         if not hasattr(self, "reference_date_"):
             raise RuntimeError("ValueModel is not fitted: call fit() first")
         ref = self.reference_date_ if reference_date is None else as_date(reference_date)
@@ -748,9 +747,9 @@ class ValueModel:
         if self.regressor_ is not None:
             x = history.value_features(ref)
             matrix = x[list(self.features)].to_numpy(float)
-            with threadpool_limits(limits=1):
-                revenue = self.regressor_.predict(matrix)
-                p_active = self.classifier_.predict_proba(matrix)[:, 1]
+            # every core: each row's sum over the trees is the same whichever thread makes it
+            revenue = self.regressor_.predict(matrix)
+            p_active = self.classifier_.predict_proba(matrix)[:, 1]
             parts["gbm"] = pd.DataFrame({"expected_revenue": revenue, "p_active": p_active}, index=x.index)
         if self.btyd_ is not None:
             summary = history.btyd_summary(ref)
