@@ -478,6 +478,9 @@ def summary(conn: psycopg.Connection) -> str:
     best = queries.best_scores(conn, month, 6)
     n_models = queries.model_count(conn, month)
     name_width = max([len(s["segment_name"]) for s in segments] + [34]) + 2
+    change = (f"{run['entered']:,} entered, {run['left_group']:,} left since the month before"
+              if queries.previous_run_dir(conn, month) else
+              "the warehouse's first month: no month before it to compare with")
     lines = [
         f"Run month {month:%Y-%m} (as of {run['reference_date']}); {months} month(s) in the warehouse",
         f"Model comparison: {n_models} candidates; best silhouettes "
@@ -488,7 +491,7 @@ def summary(conn: psycopg.Connection) -> str:
         f"Chosen by policy: {run['chosen_candidate']}, silhouette {run['silhouette']:.4f}",
         f"Insiders: {run['insiders']:,} of {run['customers']:,} customers "
         f"({run['insiders_share_customers']:.2%}), {run['insiders_share_revenue']:.2%} of revenue; "
-        f"{run['entered']:,} entered, {run['left_group']:,} left since the month before",
+        f"{change}",
         "Segments (id, name, customers, revenue share, mean revenue, mean recency):",
         *[f"  {s['segment_id']:>2}  {s['segment_name']:<{name_width}}{s['n_customers']:>7,}"
           f"{s['share_revenue']:>9.2%}{s['mean_gross_revenue']:>12,.2f}{s['mean_recency_days']:>8.1f} d"

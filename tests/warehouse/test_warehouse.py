@@ -156,6 +156,8 @@ def test_summary_says_what_the_month_holds(warehouse_dsn, run_dirs):
     assert "Run month 2011-12 (as of 2011-12-14)" in text
     assert f"Chosen by policy: {selection['chosen']['candidate']}" in text
     assert f"Insiders: {selection['insiders']['customers']:,} of" in text
+    assert "the warehouse's first month: no month before it" in text  # not "all entered"
+    assert "entered" not in text
     rows = [line for line in text.splitlines() if line.startswith("  ") and line.endswith(" d")]
     assert len(rows) == len(profiles)
     for name in profiles["segment_name"]:
