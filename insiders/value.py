@@ -103,15 +103,15 @@ def _purchases(lines: pd.DataFrame) -> pd.DataFrame:
     ``invoice_no`` as an integer code per invoice number (counts of distinct invoices only,
     without a string per line)."""
     is_return = lines["is_return"] if "is_return" in lines else lines["quantity"] < 0
-    keep = ~is_return.to_numpy(bool)
-    day = lines["invoice_date"].dt.normalize().to_numpy()[keep]
-    order = np.argsort(day, kind="stable")
+    day = lines["invoice_date"].dt.normalize().to_numpy()
+    rows = np.flatnonzero(~is_return.to_numpy(bool))  # the purchases, then by day
+    rows = rows[np.argsort(day[rows], kind="stable")]
     return pd.DataFrame(
         {
-            "customer_id": lines["customer_id"].to_numpy("int64", na_value=-1)[keep][order],
-            "invoice_no": pd.factorize(lines["invoice_no"])[0][keep][order],
-            "day": day[order],
-            "revenue": (lines["quantity"].to_numpy() * lines["unit_price"].to_numpy())[keep][order],
+            "customer_id": lines["customer_id"].to_numpy("int64", na_value=-1)[rows],
+            "invoice_no": pd.factorize(lines["invoice_no"])[0][rows],
+            "day": day[rows],
+            "revenue": (lines["quantity"].to_numpy() * lines["unit_price"].to_numpy())[rows],
         }
     )
 
