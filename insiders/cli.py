@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from insiders import artifacts, run_folder
 from insiders.config import (
@@ -148,27 +150,37 @@ def _command(sub, name: str, summary: str, description: str, handler, *adders, *
 
 
 def _output(text: str):
-    return lambda p: p.add_argument("-o", "--output", required=True, help=text)
+    return lambda p: p.add_argument("-o", "--output", help=text)
+
+
+def _file_run_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run-dir", help="the run folder to run the stage in and keep (default: a "
+                   "temporary one; give it to chain the stages, or to keep every file)")
 
 
 def _add_stage_commands(command) -> None:
     """A command per pipeline stage, in pipeline order."""
     command("ingest", "read transaction lines into the one schema",
             "Read CSV, Excel or Parquet transaction lines (UCI or Online Retail II column "
-            "names, or the shop's Latin-1 CSV export) and write them in the canonical schema.",
-            _cmd_ingest, _add_source, _output("where to write (.parquet or .csv)"))
+            "names, the shop's Latin-1 CSV export, or another shop's export by its preset or "
+            "column map) and write them in the canonical schema (-o, and/or the run folder's "
+            "raw_lines.parquet with --run-dir).",
+            _cmd_ingest, _add_source, _output("where to write (.parquet or .csv)"),
+            _file_run_dir)
     p = command("filter", "apply the named filter rules",
-                "Apply the filter rules in order and write the kept lines and a quarantine "
-                "summary (lines removed per rule).",
-                _cmd_filter, _add_source, _add_filter_options, _output("kept lines (.parquet)"))
+                "Check the data-quality rules, then apply the filter rules in order, and write "
+                "the kept lines and a quarantine summary (lines removed per rule). Without a "
+                "source, runs on the lines read into --run-dir.",
+                _cmd_filter, lambda p: _add_source(p, optional=True), _add_filter_options,
+                _output("kept lines (.parquet)"), _file_run_dir)
     p.add_argument("--quarantine-out", help="quarantine summary (.csv); default beside --output")
     features_help = "\n".join(f"  {k:<28}{v}" for k, v in FEATURE_DESCRIPTIONS.items())
     command("features", "build customer features",
             "Build one row of features per customer as of a reference date. The input is "
-            "either filtered lines (from 'insiders filter') or raw transactions, which are "
-            "then ingested and filtered first.",
-            _cmd_features, _add_source, _add_filter_options, _add_reference_date,
-            _output("features (.parquet or .csv)"),
+            "either filtered lines (from 'insiders filter -o') or raw transactions, which are "
+            "then ingested and filtered first; without a source, the kept lines of --run-dir.",
+            _cmd_features, lambda p: _add_source(p, optional=True), _add_filter_options,
+            _add_reference_date, _output("features (.parquet or .csv)"), _file_run_dir,
             epilog="features:\n" + features_help, formatter_class=argparse.RawDescriptionHelpFormatter)
     command("embed", "fit the scaler and the embedding spaces",
             "Scale the features (the scaler is fitted once and saved with the run) and fit "
@@ -311,7 +323,8 @@ def _add_policy_options(p: argparse.ArgumentParser) -> None:
                 "active_days")
 
 
-def _add_source(p: argparse.ArgumentParser, default: str | None = None) -> None:
+def _add_source(p: argparse.ArgumentParser, default: str | None = None,
+                optional: bool = False) -> None:
     if default:
         p.add_argument(
             "source",
@@ -319,6 +332,10 @@ def _add_source(p: argparse.ArgumentParser, default: str | None = None) -> None:
             default=default,
             help="transactions file or URL (default: the bundled UCI data)",
         )
+    elif optional:
+        p.add_argument("source", nargs="?",
+                       help="transactions file or URL (local path, file://, s3://); none: "
+                       "the run folder's (--run-dir)")
     else:
         p.add_argument("source", help="transactions file or URL (local path, file://, s3://)")
     _add_params(p, *_section("Reading"))
@@ -358,21 +375,39 @@ def _run_config(args: argparse.Namespace) -> RunConfig:
     return RunConfig.from_params(params)
 
 
-def _filter_config(args: argparse.Namespace) -> FilterConfig:
-    return _run_config(args).filters
+@contextlib.contextmanager
+def _run_folder(args: argparse.Namespace) -> Iterator[str]:
+    """The run folder a file command works in: ``--run-dir`` when given (kept), else a
+    temporary one for this command alone."""
+    if getattr(args, "output", None) is None and not args.run_dir:
+        raise InputError(f"insiders {args.command}: give -o FILE, --run-dir FOLDER or both")
+    if args.run_dir:
+        yield args.run_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="insiders-") as folder:
+        yield folder
 
 
-def _ingest(args: argparse.Namespace) -> pd.DataFrame:
-    from insiders.ingest import read_transactions
+def _through(args: argparse.Namespace, run_dir: str, stages: tuple[str, ...]) -> dict[str, Any]:
+    """Run ``stages`` on the run folder as the pipeline does: from ingest when the command is
+    given a source of transactions, from the folder's earlier stages when not."""
+    from insiders import pipeline
 
-    with stage(f"ingest {args.source}"):
-        read = _run_config(args).read
-        return read_transactions(args.source, encoding=read.encoding, date_format=read.date_format,
-                                 decimal=read.decimal, thousands=read.thousands,
-                                 sheet_name=read.sheet, preset=read.preset, columns=read.columns)
+    source = getattr(args, "source", None)
+    if source and _is_filtered(source):  # lines 'insiders filter -o' wrote: every one kept
+        pipeline.adopt_kept_lines(source, run_dir)
+        stages = tuple(s for s in stages if s not in pipeline.stages_through("filter_lines"))
+    elif source:
+        stages = pipeline.stages_through(stages[-1])
+    elif not args.run_dir:
+        raise InputError(f"insiders {args.command}: give a source file, or --run-dir with the "
+                         "earlier stages' files")
+    return pipeline.run_all(source, run_dir, _run_config(args), stages=stages,
+                            reference_date=getattr(args, "reference_date", None))
 
 
 def _is_filtered(source: str) -> bool:
+    """Whether ``source`` holds kept lines (``insiders filter -o``), not transactions."""
     if not source.endswith(".parquet"):
         return False
     import pyarrow.parquet as pq
@@ -384,54 +419,44 @@ def _is_filtered(source: str) -> bool:
     return set(FILTERED_EXTRA) <= names
 
 
-def _filter(args: argparse.Namespace, lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The data-quality checks, then the filter rules (as the pipeline's two stages)."""
-    from insiders.filters import filter_transactions
-    from insiders.quality import check_lines, drop_lines
-
-    with stage("data quality"):
-        checked = check_lines(lines, _run_config(args).quality, source=args.source,
-                              reference_date=getattr(args, "reference_date", None))
-    lines = drop_lines(lines, checked.quarantined)
-    with stage(f"filter (anonymous lines: {args.anonymous_policy})"):
-        result = filter_transactions(lines, _filter_config(args))
-    return result.lines, result.quarantine
-
-
-def _features(args: argparse.Namespace, kept: pd.DataFrame) -> pd.DataFrame:
-    from insiders.features import build_customer_features, checked_reference_date
-
-    reference = checked_reference_date(kept, args.reference_date, args.max_staleness_days)
-    with stage(f"features as of {reference.date()}"):
-        return build_customer_features(kept, reference)
-
-
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    lines = _ingest(args)
-    artifacts.save_frame(lines, args.output, index=False)
-    print(f"{len(lines):,} lines -> {args.output}")
+    with _run_folder(args) as run_dir:
+        facts = _through(args, run_dir, ("ingest",))["ingest"]
+        _copy_out(run_dir, "raw_lines", args.output)
+    print(f"{facts['lines_read']:,} lines -> {args.output or run_dir}")
     return 0
 
 
 def _cmd_filter(args: argparse.Namespace) -> int:
-    kept, quarantine = _filter(args, _ingest(args))
-    artifacts.save_frame(kept, args.output, index=False)
-    q_out = args.quarantine_out or str(Path(args.output).with_suffix("")) + ".quarantine.csv"
-    artifacts.save_frame(quarantine, q_out, index=False)
+    from insiders.kept_lines import load_lines
+
+    with _run_folder(args) as run_dir:
+        _through(args, run_dir, ("check_quality", "filter_lines"))
+        quarantine = artifacts.load_frame(run_folder.path(run_dir, "quarantine"))
+        kept = load_lines(run_dir)
+        if args.output:
+            artifacts.save_frame(kept, args.output, index=False)
+            q_out = args.quarantine_out or str(Path(args.output).with_suffix("")) + ".quarantine.csv"
+            artifacts.save_frame(quarantine, q_out, index=False)
     print(quarantine.to_string(index=False))
-    print(f"{len(kept):,} lines kept -> {args.output}; quarantine summary -> {q_out}")
+    print(f"{len(kept):,} lines kept -> {args.output or run_dir}" +
+          (f"; quarantine summary -> {q_out}" if args.output else ""))
     return 0
 
 
 def _cmd_features(args: argparse.Namespace) -> int:
-    if _is_filtered(args.source):
-        kept = artifacts.load_frame(args.source)
-    else:
-        kept, _ = _filter(args, _ingest(args))
-    features = _features(args, kept)
-    artifacts.save_frame(features, args.output)
-    print(f"{len(features):,} customers -> {args.output}")
+    with _run_folder(args) as run_dir:
+        facts = _through(args, run_dir, ("features",))["features"]
+        _copy_out(run_dir, "features", args.output)
+    print(f"{facts['customers']:,} customers -> {args.output or run_dir}")
     return 0
+
+
+def _copy_out(run_dir: str, name: str, output: str | None) -> None:
+    """The run folder's file ``name`` also written to ``output`` (its format by its suffix)."""
+    if output:
+        frame = artifacts.load_frame(run_folder.path(run_dir, name))
+        artifacts.save_frame(frame, output, index=name != "raw_lines")
 
 
 def _cmd_embed(args: argparse.Namespace) -> int:

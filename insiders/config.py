@@ -15,6 +15,7 @@ from insiders.errors import InputError
 from insiders.models import REGISTRY
 from insiders.options import (
     ANONYMOUS_POLICIES,
+    DEFAULT_SEED,
     FEATURE_DESCRIPTIONS,
     FEATURE_ENGINES,
     MEMORY_LIMIT_PATTERN,
@@ -23,8 +24,9 @@ from insiders.options import (
     SCALERS,
     SPACES,
     STUDY_FEATURES,
+    VALUE_MODELS,
 )
-from insiders.presets import PRESETS, ROLES, parse_column_map, preset
+from insiders.presets import PRESETS, ROLES, Preset, parse_column_map, preset
 
 __all__ = [
     "FEATURE_ENGINES",
@@ -47,11 +49,12 @@ __all__ = [
 
 #: How Insiders are chosen: by expected value with hysteresis, or the top-value cluster.
 INSIDERS_RULES = ("value", "cluster")
-#: The value models (see insiders.value.ValueModel).
-VALUE_MODELS = ("blend", "gbm", "bgnbd")
 
 #: What to do with exact duplicate lines (every column equal).
 DUPLICATE_POLICIES = ("drop", "keep")
+
+#: Months replayed before a run: the tier's warm start and the back-test's replays.
+REPLAY_MONTHS = 5
 
 AnonymousPolicy = Literal["exclude", "synthetic"]
 Rule = Literal["fixed", "best_silhouette"]
@@ -163,7 +166,7 @@ class GridConfig:
     hdbscan_min_cluster_sizes: tuple[int, ...] = (25, 50, 100, 200)
     silhouette_max_n: int = 10_000
     cluster_sample_size: int = 50_000
-    random_state: int = 42
+    random_state: int = DEFAULT_SEED
 
     @property
     def k_max_tried(self) -> int:
@@ -277,15 +280,25 @@ class ReadConfig:
 
     def __post_init__(self) -> None:
         preset(self.preset)  # an unknown name is refused, naming the known ones
-        parse_column_map(self.columns)
+        parse_column_map(self.columns)  # so is a column map that names no role
         if self.currency and not (len(self.currency) == 3 and self.currency.isalpha()
                                   and self.currency.isupper()):
             raise InputError(f"currency must be an ISO 4217 code like EUR, got {self.currency!r}")
 
     @property
+    def layout(self) -> Preset:
+        """The export's preset, resolved (its name was checked when this config was made)."""
+        return PRESETS[self.preset]
+
+    @property
+    def column_map(self) -> dict[str, str]:
+        """The column map by role (empty: the preset's columns alone)."""
+        return parse_column_map(self.columns)
+
+    @property
     def money_currency(self) -> str:
         """The ISO code of the amounts: the param, else the preset's ("" when neither says)."""
-        return self.currency or preset(self.preset).currency or ""
+        return self.currency or self.layout.currency or ""
 
 
 @dataclass(frozen=True)
@@ -330,7 +343,7 @@ class EmbedConfig:
     features: tuple[str, ...] = STUDY_FEATURES
     spaces: tuple[str, ...] = SPACES
     scaler: str = "minmax"
-    random_state: int = 42
+    random_state: int = DEFAULT_SEED
     fit_sample_size: int = 20_000
     tree_max_customers: int = 100_000
 
@@ -364,8 +377,15 @@ class TierConfig:
     rule: str = "value"
     value_model: str = "blend"
     membership: MembershipPolicy = field(default_factory=MembershipPolicy)
-    warmup_months: int = 5
-    random_state: int = 42
+    warmup_months: int = REPLAY_MONTHS
+    random_state: int = DEFAULT_SEED
+
+    @classmethod
+    def as_recorded(cls, membership: Mapping[str, Any]) -> TierConfig:
+        """The tier's choices as the tier stage recorded them (``selection.json``'s
+        ``membership``), for the stages after it."""
+        return cls(rule=membership["rule"], value_model=membership["value_model"] or cls.value_model,
+                   membership=MembershipPolicy(**membership["policy"]))
 
 
 @dataclass(frozen=True)
@@ -386,7 +406,7 @@ class RunConfig:
     insiders_rule: str = "value"
     value_model: str = "blend"
     membership: MembershipPolicy = field(default_factory=MembershipPolicy)
-    replay_months: int = 5
+    replay_months: int = REPLAY_MONTHS
     max_staleness_days: int = 45
     stability_sample_size: int = 10_000
 

@@ -26,7 +26,6 @@ __all__ = [
     "STUDY_FEATURES",
     "build_customer_features",
     "check_reference_date",
-    "checked_reference_date",
     "last_purchase_date",
 ]
 
@@ -80,30 +79,20 @@ def _is_return(lines: pd.DataFrame) -> pd.Series:
     return lines["quantity"] < 0
 
 
-def checked_reference_date(
-    lines: pd.DataFrame, reference_date: date | datetime | str | None, max_staleness_days: int = 45
+def check_reference_date(
+    first_day: date | datetime | pd.Timestamp | None,
+    last_purchase_day: date | datetime | pd.Timestamp | None,
+    reference_date: date | datetime | str | None,
+    max_staleness_days: int,
 ) -> pd.Timestamp:
-    """The reference date (default: the last purchase day), refused when it makes no sense.
+    """The reference date (default: the last purchase day) from the data's first line and last
+    purchase days (:func:`insiders.feature_sql.lines_summary`), refused when it makes no sense.
 
     Raises:
         InputError: no line is left; the date is before the first purchase; or it is more than
             ``max_staleness_days`` after the last one (stale data, or a run date the data never
             reached) -- the message names the data's dates and what to change.
     """
-    if lines.empty:
-        raise InputError(NO_LINE_LEFT)
-    return check_reference_date(lines["invoice_date"].min(), last_purchase_date(lines),
-                                reference_date, max_staleness_days)
-
-
-def check_reference_date(
-    first_day: date | datetime | pd.Timestamp | None,
-    last_purchase_day: date | datetime | pd.Timestamp | None,
-    reference_date: date | datetime | str | None,
-    max_staleness_days: int = 45,
-) -> pd.Timestamp:
-    """:func:`checked_reference_date` from the data's first line and last purchase days (for
-    lines that are not loaded: see :func:`insiders.feature_sql.lines_summary`)."""
     if first_day is None:
         raise InputError(NO_LINE_LEFT)
     if last_purchase_day is None:

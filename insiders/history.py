@@ -12,6 +12,7 @@ import pandas as pd
 from insiders.config import MembershipPolicy
 from insiders.membership import tier_members
 from insiders.models import Candidate
+from insiders.options import DEFAULT_SEED
 from insiders.progress import stage
 from insiders.segments import assign_segments
 from insiders.spaces import fit_spaces
@@ -92,7 +93,7 @@ def replay(
     value_model: str = "blend",
     membership: MembershipPolicy | None = None,
     memberships: dict[pd.Timestamp, pd.DataFrame] | None = None,
-    random_state: int = 42,
+    random_state: int = DEFAULT_SEED,
     fit_sample_size: int | None = None,
     cluster_sample_size: int | None = None,
 ) -> Replay:

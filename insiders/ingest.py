@@ -7,7 +7,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,9 @@ import fsspec
 import numpy as np
 import pandas as pd
 
+from insiders.config import ReadConfig
 from insiders.errors import InputError
-from insiders.presets import PRESETS, ROLES, Preset, parse_column_map, suggest_preset
-from insiders.presets import preset as get_preset
+from insiders.presets import PRESETS, ROLES, Preset, suggest_preset
 from insiders.schema import (
     ALIASES,
     COLUMNS,
@@ -133,15 +133,10 @@ def detect_format(source: str) -> str:
 
 def read_transactions(
     source: str | Path,
+    read: ReadConfig | None = None,
     *,
-    encoding: str = "auto",
-    date_format: str | None = None,
-    decimal: str = "auto",
-    thousands: str | None = "auto",
-    sheet_name: str | None = None,
-    preset: str = "online_retail",
-    columns: str | dict[str, str] | None = None,
     storage_options: dict[str, Any] | None = None,
+    **options: Any,
 ) -> pd.DataFrame:
     """Read transaction lines and return them in the canonical schema.
 
@@ -154,25 +149,17 @@ def read_transactions(
             with ``_`` or ``.`` skipped, like Spark's ``_SUCCESS``), or a glob
             (``s3://bucket/exports/2011-*.csv``). Each file is read and checked on its own, so
             an error names the file; the lines come in the order of the sorted file names.
-        encoding: text encoding of a CSV; ``"auto"`` tries UTF-8, then cp1252 (Windows
-            text with € and curly quotes), then Latin-1. Text that would hold C1 control
-            characters (U+0080-U+009F) is refused whatever the encoding.
-        date_format: strptime format of text dates; by default it is detected, and for
-            numeric dates like ``01/12/2010`` the day and month are told apart from the
-            whole column (refused when the column cannot tell).
-        decimal: decimal separator of text numbers, ``"."``, ``","`` or ``"auto"`` (told
-            from the file: ``6,45`` or ``1.234,5`` mean a comma, ``2.55`` or ``1,234.5``
-            a point; refused when only values like ``1,234`` are present).
-        thousands: thousands separator of text numbers, in groups of three digits; ``"auto"``
-            allows whichever of ``.`` and ``,`` is not the decimal separator, None allows none.
-        sheet_name: the workbook sheet to read; None reads every sheet, when they all carry
-            the same header (Online Retail II's two yearly sheets), as one source, and refuses
-            a workbook whose sheets differ, naming them.
-        preset: the export's layout (:data:`insiders.presets.PRESETS`): ``online_retail``
-            (the UCI files), ``shopify_orders``, ``woocommerce_orders``, ``transactions``.
-        columns: a column map on top of the preset, ``"customer=Email,date=Created at"``
-            (roles: :data:`insiders.presets.ROLES`).
+        read: how to read it (:class:`insiders.config.ReadConfig`, whose fields say it):
+            ``encoding`` (``"auto"`` tries UTF-8, then cp1252, then Latin-1; text holding C1
+            control characters is refused whatever the encoding); ``date_format`` (detected
+            by default; for numeric dates like ``01/12/2010`` the day and month are told apart
+            from the whole column, refused when it cannot tell); ``decimal`` and
+            ``thousands`` (told from the file: ``6,45`` or ``1.234,5`` mean a decimal comma,
+            refused when only values like ``1,234`` are present); ``sheet`` (None: every
+            sheet of a workbook, when they share one header); ``preset`` and ``columns`` (the
+            export's layout, :mod:`insiders.presets`).
         storage_options: passed to fsspec (e.g. ``{"client_kwargs": {"endpoint_url": ...}}``).
+        **options: fields of ``read`` to change (``decimal=","``), for short calls.
 
     Returns:
         One row per transaction line with the columns of :data:`insiders.schema.COLUMNS`.
@@ -182,10 +169,8 @@ def read_transactions(
             column, has an unknown one, or holds a value that is not what its column needs.
     """
     src = str(source)
-    parts = list(iter_transactions(src, encoding=encoding, date_format=date_format,
-                                   decimal=decimal, thousands=thousands, sheet_name=sheet_name,
-                                   preset=preset, columns=columns,
-                                   storage_options=storage_options))
+    read = replace(read or ReadConfig(), **options)
+    parts = list(iter_transactions(src, read, storage_options=storage_options))
     if len(parts) == 1:
         return parts[0]
     lines = pd.concat(parts, ignore_index=True)
@@ -193,45 +178,37 @@ def read_transactions(
     return lines
 
 
-def iter_transactions(source: str | Path, **options: Any) -> Iterator[pd.DataFrame]:
+def iter_transactions(source: str | Path, read: ReadConfig | None = None, *,
+                      storage_options: dict[str, Any] | None = None,
+                      found: dict[str, set[str]] | None = None) -> Iterator[pd.DataFrame]:
     """The lines of each file of ``source`` in turn (one frame for a file; a folder's or a
     glob's files in the order of their sorted names), each read and checked as
     :func:`read_transactions` does: for sources larger than memory, one file at a time.
 
-    ``found={}`` (an option) collects what the exports say beyond their lines: ``absent``, the
-    schema's columns some file lacks (its preset or column map names none: see
+    ``found={}`` collects what the exports say beyond their lines: ``absent``, the schema's
+    columns some file lacks (its preset or column map names none: see
     :mod:`insiders.presets`), and ``currencies``, the ISO codes of a currency column."""
-    src = str(source)
-    files = _files_of(src, options.get("storage_options") or {})
+    src, read, storage_options = str(source), read or ReadConfig(), storage_options or {}
+    files = _files_of(src, storage_options)
     for file in files if files is not None else [src]:
-        yield _read_file(file, **options)
+        yield _read_file(file, read, storage_options, found)
 
 
-def _read_file(
-    src: str,
-    *,
-    encoding: str = "auto",
-    date_format: str | None = None,
-    decimal: str = "auto",
-    thousands: str | None = "auto",
-    sheet_name: str | None = None,
-    preset: str = "online_retail",
-    columns: str | dict[str, str] | None = None,
-    storage_options: dict[str, Any] | None = None,
-    found: dict[str, set[str]] | None = None,
-) -> pd.DataFrame:
+def _read_file(src: str, read: ReadConfig, storage_options: dict[str, Any],
+               found: dict[str, set[str]] | None) -> pd.DataFrame:
     """One file's lines in the canonical schema (see :func:`read_transactions`)."""
     fmt = detect_format(src)
-    layout = (get_preset(preset), parse_column_map(columns), found)
+    layout = (read.layout, read.column_map, found)
+    date_format, decimal, thousands = read.date_format, read.decimal, read.thousands
     _check_separators(src, decimal, thousands)
-    raw_bytes = _read_bytes(src, storage_options or {})
+    raw_bytes = _read_bytes(src, storage_options)
     if not raw_bytes.strip():
         raise IngestError(src, "the file is empty", hint="Check the export; it has no lines")
     if fmt == "csv":
-        frame = _read_csv(src, raw_bytes, encoding)
+        frame = _read_csv(src, raw_bytes, read.encoding)
         row_label = _csv_row_label
     elif fmt == "excel":
-        sheets = _read_sheets(src, raw_bytes, sheet_name)
+        sheets = _read_sheets(src, raw_bytes, read.sheet)
         lines = pd.concat(
             [_to_schema(frame, src, _sheet_row_label(name, len(sheets) > 1), date_format,
                         decimal, thousands, layout) for name, frame in sheets.items()],

@@ -12,20 +12,17 @@ import numpy as np
 import pandas as pd
 
 from insiders import answers, backtest
-from insiders.config import MembershipPolicy
+from insiders.config import REPLAY_MONTHS, TierConfig
 from insiders.history import Replay, monthly_reference_dates, replay
 from insiders.models import Candidate, fit_labels
-from insiders.options import STUDY_FEATURES
+from insiders.options import DEFAULT_SEED, HORIZON_DAYS, STUDY_FEATURES
 from insiders.parallel import side_by_side
 from insiders.progress import stage
 from insiders.ranking import top_by_past_revenue, top_by_rfm, top_n
 from insiders.select import cluster_values
 from insiders.value import LineHistory
 
-#: Months of data after a replayed month before the rules are compared on it (the value
-#: model's horizon) ...
-CAPTURE_DAYS = 91
-#: ... and months between the selection and the run for the forecast's own back-test.
+#: Months between the selection and the run for the forecast's own back-test.
 FORECAST_MONTHS = 3
 
 
@@ -46,7 +43,7 @@ class Lookback:
             features (``left_on``: the month they left).
         out_of_time: what each group chosen at ``selected_then`` bought after it
             (:func:`insiders.answers.out_of_time`); None without ``selected_then``.
-        capture: the share of the next :data:`CAPTURE_DAYS` days' revenue per rule and
+        capture: the share of the next :data:`HORIZON_DAYS` days' revenue per rule and
             replayed month (:func:`capture_by_rule`).
         stability: the clusters' bootstrap Jaccard indices (:func:`bootstrap_stability`).
     """
@@ -77,9 +74,9 @@ def look_back(
     facts: dict[str, Any],
     *,
     warmup: dict[pd.Timestamp, pd.DataFrame] | None = None,
-    replay_months: int = 5,
+    replay_months: int = REPLAY_MONTHS,
     stability_boot: int = 20,
-    random_state: int = 42,
+    random_state: int = DEFAULT_SEED,
     stability_sample_size: int | None = None,
 ) -> Lookback:
     """Replay the run's months before (same features and model), beside the bootstrap refits
@@ -136,13 +133,11 @@ def _replay_job(lines: LineHistory, dates: list[pd.Timestamp], candidate: Candid
                 feature_names: list[str], selection: dict[str, Any], facts: dict[str, Any],
                 warmup: dict[pd.Timestamp, pd.DataFrame] | None, random_state: int) -> tuple:
     """The replay of ``dates`` with the run's chosen model and tier (for :func:`side_by_side`)."""
-    membership = selection.get("membership", {})
+    tier = TierConfig.as_recorded(selection["membership"])
     return (replay, (lines, dates), dict(
         feature_names=feature_names, candidate=candidate,
         value_score=selection["policy"]["value_score"],
-        insiders_rule=membership.get("rule", "cluster"),
-        value_model=membership.get("value_model") or "blend",
-        membership=MembershipPolicy(**membership["policy"]) if "policy" in membership else None,
+        insiders_rule=tier.rule, value_model=tier.value_model, membership=tier.membership,
         memberships=warmup, random_state=random_state,
         fit_sample_size=facts.get("fit_sample_size"),
         cluster_sample_size=facts.get("cluster_sample_size")))
@@ -159,7 +154,7 @@ def _tiers(history: Replay) -> pd.DataFrame:
 
 
 def capture_by_rule(lines: pd.DataFrame | LineHistory, history: Replay, reference: pd.Timestamp,
-                    value_score: str, horizon_days: int = CAPTURE_DAYS) -> pd.DataFrame:
+                    value_score: str, horizon_days: int = HORIZON_DAYS) -> pd.DataFrame:
     """The run's own back-test: at every replayed month with ``horizon_days`` of data after it,
     the share of that window's revenue brought by the month's Insiders, and by plain rules and
     the clusters' top segment of the same size (:func:`insiders.backtest.capture_table`).
@@ -195,7 +190,7 @@ def capture_by_rule(lines: pd.DataFrame | LineHistory, history: Replay, referenc
 
 def bootstrap_stability(embedding: np.ndarray, labels: np.ndarray, insider_cluster: int, *,
                         model: str, param: float, n_boot: int = 20,
-                        random_state: int = 42, max_n: int | None = None,
+                        random_state: int = DEFAULT_SEED, max_n: int | None = None,
                         sample_size: int | None = None) -> dict[str, float]:
     """Stability of the clusters: refit the model on bootstrap resamples of the customers
     (on the fitted embedding) and compare, for each original cluster, its members with the

@@ -57,3 +57,13 @@ INSIDERS_LOADED_ASSET = "insiders_month_loaded"
 FEATURE_ENGINES = ("duckdb", "spark")
 #: A DuckDB memory limit, as DuckDB writes it: ``3GB``, ``500MB``, ``1.5GiB``.
 MEMORY_LIMIT_PATTERN = r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)"
+
+#: The seed of every random step of a run, unless the run's ``random_state`` param says another.
+DEFAULT_SEED = 42
+
+#: The days after a month's cut over which value is forecast and the Insiders' capture is
+#: measured ("the next three months").
+HORIZON_DAYS = 91
+
+#: The value models that rank customers for the tier (:class:`insiders.value.ValueModel`).
+VALUE_MODELS: tuple[str, ...] = ("blend", "gbm", "bgnbd")

@@ -34,14 +34,15 @@ from insiders.filters import filter_index
 from insiders.handoff import CRM_COLUMNS, crm_table, hand_off
 from insiders.history import monthly_reference_dates
 from insiders.ingest import iter_transactions
-from insiders.kept_lines import customer_keys, load_lines
+from insiders.kept_lines import customer_keys, kept_index, load_lines
 from insiders.membership import tier_members, warm_start
 from insiders.models import spec
+from insiders.options import DEFAULT_SEED
 from insiders.parallel import cores
 from insiders.progress import stage
 from insiders.quality import check_lines
 from insiders.run_folder import begin_attempt, path, record_facts, seal
-from insiders.schema import CUSTOMER_KEY, PRODUCT_FEATURES, key_column
+from insiders.schema import CUSTOMER_KEY, FILTERED_EXTRA, PRODUCT_FEATURES, key_column
 from insiders.segments import assign_segments, profile_segments
 from insiders.select import SelectionPolicy, choose_candidate
 from insiders.spaces import embeddings_frame, fit_spaces, load_spaces, save_spaces
@@ -75,11 +76,7 @@ def ingest(
             yield frame
 
     with stage(f"ingest {source}"):
-        frames = iter_transactions(
-            source, encoding=read.encoding, date_format=read.date_format, decimal=read.decimal,
-            thousands=read.thousands, sheet_name=read.sheet, preset=read.preset,
-            columns=read.columns, storage_options=storage_options, found=found,
-        )
+        frames = iter_transactions(source, read, storage_options=storage_options, found=found)
         # every file is read and checked before the new attempt begins and the lines replace
         # the folder's: input that cannot be read leaves the folder as it was
         n_lines = artifacts.save_frames(
@@ -97,6 +94,27 @@ def ingest(
         "columns_absent": sorted(found.get("absent", ())),
     }
     artifacts.save_json(facts, path(run_dir, "facts"))  # a new attempt: no earlier stage's facts
+    return facts
+
+
+def adopt_kept_lines(kept: str, run_dir: str, *, run_id: str | None = None) -> dict[str, Any]:
+    """Start a new attempt of the run folder from kept lines (``insiders filter -o``) instead of
+    the ``ingest`` to ``filter_lines`` stages: the lines read are those lines and every one is
+    kept, with its id (anonymous lines: read without one, as the filter found them)."""
+    lines = artifacts.load_frame(kept)
+    raw = lines.drop(columns=list(FILTERED_EXTRA))
+    raw["customer_id"] = raw["customer_id"].astype("Int64").mask(lines["is_synthetic_customer"])
+    attempt = begin_attempt(run_dir, run_id)
+    artifacts.save_frame(raw, path(run_dir, "raw_lines"), index=False)
+    artifacts.save_frame(kept_index(np.arange(len(lines)), lines["customer_id"]),
+                         path(run_dir, "kept_lines"), index=False)
+    dates = lines["invoice_date"]
+    facts = {"attempt": attempt, "source": as_given(kept), "lines_read": len(lines),
+             "lines_kept": len(lines), "first_line": str(dates.min().date()),
+             "last_line": str(dates.max().date()), "columns_absent": []}
+    artifacts.save_json(facts, path(run_dir, "facts"))
+    for stage_name in ("ingest", "filter_lines"):
+        seal(run_dir, stage_name)
     return facts
 
 
@@ -176,7 +194,7 @@ def features(
     run_dir: str,
     reference_date: str | None = None,
     *,
-    max_staleness_days: int = 45,
+    max_staleness_days: int = RunConfig.max_staleness_days,
     engine: FeatureEngineConfig | None = None,
     spark_master: str | None = None,
 ) -> dict[str, Any]:
@@ -462,8 +480,9 @@ def export_insiders(run_dir: str) -> str:
     return uri
 
 
-def backtest(run_dir: str, *, replay_months: int = 5, random_state: int = 42,
-             stability_sample_size: int = 10_000,
+def backtest(run_dir: str, *, replay_months: int = RunConfig.replay_months,
+             random_state: int = DEFAULT_SEED,
+             stability_sample_size: int = RunConfig.stability_sample_size,
              memory_limit: str | None = None) -> dict[str, Any]:
     """Replay the run over the months before it, refit its clusters on bootstrap samples and
     check its Insiders against plain rules (:mod:`insiders.lookback`); write the tables the
@@ -500,7 +519,7 @@ def _by_month(long: pd.DataFrame) -> dict[pd.Timestamp, pd.DataFrame]:
             for day, part in long.groupby("reference_date")}
 
 
-def report(run_dir: str, *, random_state: int = 42) -> dict[str, Any]:
+def report(run_dir: str, *, random_state: int = DEFAULT_SEED) -> dict[str, Any]:
     """Answer the nine questions from the run folder: report.html, report.md, plots/,
     answers.csv, forecasts.csv."""
     from insiders.report import build_report, load_inputs, write_report

@@ -92,7 +92,11 @@ def test_anonymous_lines_must_be_filtered_first():
 def test_a_reference_date_outside_the_data_is_refused_with_its_dates():
     import pytest
 
-    from insiders.features import checked_reference_date
+    from insiders.features import check_reference_date, last_purchase_date
+
+    def checked_reference_date(lines, day, max_staleness_days=45):
+        return check_reference_date(lines["invoice_date"].min(), last_purchase_date(lines), day,
+                                    max_staleness_days)
 
     lines = make_lines([
         ("1", "A", 1, "2011-01-10 09:00", 2.0, 1, "UK"),

@@ -84,7 +84,7 @@ def test_a_workbook_of_yearly_sheets_is_read_whole(tmp_path):
     lines = read_transactions(path)
     assert len(lines) == 2 * len(raw)  # never the first sheet alone
     assert lines["invoice_date"].dt.year.value_counts().sort_index().tolist() == [3, 3]
-    one = read_transactions(path, sheet_name="Year 2011-2012")
+    one = read_transactions(path, sheet="Year 2011-2012")
     assert len(one) == len(raw) and (one["invoice_date"].dt.year == 2011).all()
 
 
@@ -94,9 +94,9 @@ def test_a_workbook_whose_sheets_differ_is_refused_naming_them(tmp_path):
         read_transactions(path)
     check(info.value, "'Year 2010-2011'", "'Year 2011-2012'", "do not share one header", "--sheet")
     with pytest.raises(IngestError) as info:
-        read_transactions(path, sheet_name="Year 2012")
+        read_transactions(path, sheet="Year 2012")
     check(info.value, "has no sheet 'Year 2012'", "'Year 2010-2011'", "'sheet'")
-    assert len(read_transactions(path, sheet_name="Year 2010-2011")) == 3
+    assert len(read_transactions(path, sheet="Year 2010-2011")) == 3
 
 
 def test_an_error_in_a_later_sheet_names_the_sheet(tmp_path):
