@@ -84,12 +84,14 @@ def precomputed(sets: Mapping[DateLike, Iterable[int]]) -> Selection:
 
 def n_active_share(share: float = 0.2, *, days: int = MembershipPolicy.active_days
                    ) -> Callable[[pd.DataFrame, pd.Timestamp], int]:
-    """N as a share of the customers with a purchase in the ``days`` before the cut (the cut
-    included; by default the tier's activity window)."""
+    """N as a share of the customers active at the cut, by the tier's own window
+    (:meth:`insiders.config.MembershipPolicy.is_active`; ``days``: its ``active_days``)."""
+    window = MembershipPolicy(active_days=days)
+
     def n_of(lines: pd.DataFrame, cut: pd.Timestamp) -> int:
         day = lines["invoice_date"].dt.normalize()
-        recent = lines[~lines["is_return"] & (day <= cut) & (day > cut - pd.Timedelta(days=days))]
-        return round(share * recent["customer_id"].nunique())
+        bought = day[~lines["is_return"] & (day <= cut)].groupby(lines["customer_id"]).max()
+        return round(share * int(window.is_active((cut - bought).dt.days).sum()))
 
     return n_of
 

@@ -251,6 +251,11 @@ class MembershipPolicy:
         if self.grace_months < 0 or self.active_days < 1:
             raise InputError("grace_months must be >= 0 and active_days >= 1")
 
+    def is_active(self, recency_days: Any) -> Any:
+        """Whether customers with these recencies (days since the last purchase, the cut's
+        day included) are active: the tier's and the back-test's one activity window."""
+        return recency_days <= self.active_days
+
     def describe(self) -> str:
         """The rules in one sentence, for the report."""
         grace = (f" for {self.grace_months + 1} months in a row" if self.grace_months

@@ -65,7 +65,7 @@ def decide_membership(
     """
     policy = policy or MembershipPolicy()
     month = pd.Timestamp(month).to_period("M").to_timestamp()
-    active = values["recency_days"] <= policy.active_days
+    active = policy.is_active(values["recency_days"])
     n_active = int(active.sum())
     entry_n = max(round(policy.entry_share * n_active), 1) if n_active else 0
     exit_n = max(round(policy.exit_share * n_active), entry_n)
