@@ -33,6 +33,7 @@ from insiders.duckdb_io import connect, parquet_source, paths_of
 from insiders.errors import InputError
 from insiders.kept_lines import duckdb_relation, spark_frame
 from insiders.options import FEATURE_DESCRIPTIONS, FEATURE_ENGINES
+from insiders.schema import return_sql
 
 if TYPE_CHECKING:  # pandas, duckdb and pyspark are imported by the functions that use them
     import pandas as pd
@@ -271,7 +272,7 @@ def _run_duckdb(lines, reference_date, memory_limit, storage_options, kept=None)
         if hasattr(lines, "columns"):  # a frame: scanned in place
             con.register("insiders_lines", lines)
             source = "insiders_lines"
-            is_return = "is_return" if "is_return" in lines.columns else "quantity < 0"
+            is_return = "is_return" if "is_return" in lines.columns else return_sql()
         else:
             source = _duckdb_lines(con, lines, storage_options, kept)
             is_return = "is_return"
@@ -311,7 +312,7 @@ def _run_spark(lines, reference_date, master, kept=None) -> pd.DataFrame:
     spark = spark_session(master)
     if hasattr(lines, "columns"):
         frame = spark.createDataFrame(lines)
-        is_return = "is_return" if "is_return" in lines.columns else "quantity < 0"
+        is_return = "is_return" if "is_return" in lines.columns else return_sql()
     else:
         frame = _spark_lines(spark, lines, kept)
         is_return = "is_return"

@@ -10,6 +10,7 @@ import pandas as pd
 from insiders.errors import InputError
 from insiders.feature_sql import MIN_TENURE_DAYS, customer_features
 from insiders.options import FEATURE_DESCRIPTIONS, STUDY_FEATURES
+from insiders.schema import is_return
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def as_date(value: date | datetime | str | pd.Timestamp) -> pd.Timestamp:
 
 def last_purchase_date(lines: pd.DataFrame) -> pd.Timestamp:
     """The day of the last purchase line: the reference date of a one-off analysis."""
-    purchases = lines.loc[~_is_return(lines), "invoice_date"]
+    purchases = lines.loc[~is_return(lines), "invoice_date"]
     if purchases.empty:
         raise InputError("no purchase lines: cannot pick a reference date")
     return purchases.max().normalize()
@@ -71,12 +72,6 @@ def build_customer_features(
     features = customer_features(lines, ref, memory_limit=memory_limit)
     logger.info("built %d features for %d customers as of %s", features.shape[1], len(features), ref.date())
     return features
-
-
-def _is_return(lines: pd.DataFrame) -> pd.Series:
-    if "is_return" in lines:
-        return lines["is_return"].astype(bool)
-    return lines["quantity"] < 0
 
 
 def check_reference_date(

@@ -14,6 +14,7 @@ from insiders.config import FilterConfig
 from insiders.duckdb_io import connect, lines_view, parquet_source
 from insiders.errors import InputError
 from insiders.kept_lines import kept_frame, kept_index
+from insiders.schema import return_sql
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def filter_index(
             non_product, dtype=object if non_product else "str")}))
         rule = _first_rule_sql(config)
         con.execute(f"CREATE TEMP TABLE insiders_flagged AS SELECT line_index, {rule} AS rule, "
-                    "customer_id, invoice_no, invoice_date, quantity < 0 AS is_return, "
+                    f"customer_id, invoice_no, invoice_date, {return_sql()} AS is_return, "
                     f"CAST(quantity AS DOUBLE) * unit_price AS revenue FROM {source} AS l",
                     {"min_unit_price": config.min_unit_price})
         combos = con.execute(

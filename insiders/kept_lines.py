@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from insiders.schema import is_return, return_sql
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -24,7 +26,7 @@ __all__ = ["DERIVED", "customer_keys", "duckdb_relation", "kept_frame", "kept_in
 #: The columns the filter adds to the lines read, and their SQL (over the raw line ``r``).
 DERIVED = {
     "is_synthetic_customer": "r.customer_id IS NULL",
-    "is_return": "r.quantity < 0",
+    "is_return": return_sql("r"),
 }
 
 
@@ -47,7 +49,7 @@ def _derive(lines: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
     """The raw lines already at the kept positions, with the filter's ids and :data:`DERIVED`."""
     lines["is_synthetic_customer"] = lines["customer_id"].isna().to_numpy(bool)
     lines["customer_id"] = kept["customer_id"].reset_index(drop=True)
-    lines["is_return"] = lines["quantity"].to_numpy() < 0
+    lines["is_return"] = is_return(lines).to_numpy()
     return lines
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 from insiders.config import QualityConfig
 from insiders.duckdb_io import connect, lines_view
 from insiders.errors import InputError
-from insiders.schema import COLUMNS
+from insiders.schema import COLUMNS, return_sql
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ def _file_checks(combos: pd.DataFrame, config: QualityConfig, first_rule: str) -
         _FileCheck("return_share", combos["is_return"], config.max_return_share,
                    "max_return_share", "too many lines have a quantity below zero (returns): are "
                    "the signs flipped, or is this a returns-only export? Check the quantity column",
-                   "SELECT min(line_index) FROM insiders_lines AS l WHERE quantity < 0"),
+                   f"SELECT min(line_index) FROM insiders_lines AS l WHERE {return_sql('l')}"),
         _FileCheck("quarantine_share", combos["first_rule"].notna(), config.max_quarantine_share,
                    "max_quarantine_share", "too many lines break the line rules: a wrong column, "
                    "unit or decimal separator is more likely than bad lines. Check the lines named",
@@ -235,9 +235,9 @@ _NO_DUPLICATES = ("CREATE TEMP TABLE insiders_duplicates AS "
                   "SELECT CAST(NULL AS BIGINT) AS line_index WHERE false")
 
 #: Lines and revenue per combination of first rule broken, duplicate, return and later.
-_COMBOS = """
-SELECT {first_rule} AS first_rule, d.line_index IS NOT NULL AS dup, l.quantity < 0 AS is_return,
-       COALESCE({later}, false) AS later, count(*) AS n,
+_COMBOS = f"""
+SELECT {{first_rule}} AS first_rule, d.line_index IS NOT NULL AS dup, {return_sql('l')} AS is_return,
+       COALESCE({{later}}, false) AS later, count(*) AS n,
        fsum(CAST(l.quantity AS DOUBLE) * l.unit_price) AS revenue
 FROM insiders_lines AS l LEFT JOIN insiders_duplicates AS d USING (line_index)
 GROUP BY ALL

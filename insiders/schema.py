@@ -21,6 +21,19 @@ COLUMNS: dict[str, str] = {
     "country": "str",
 }
 
+#: A return line, in SQL over a lines table (``alias.`` before the column when given): its
+#: quantity is below zero. :func:`is_return` says the same of a frame.
+def return_sql(alias: str = "") -> str:
+    """The SQL test of a return line."""
+    return f"{alias + '.' if alias else ''}quantity < 0"
+
+
+def is_return(lines: pd.DataFrame) -> pd.Series:
+    """Which lines are returns: the filter's ``is_return`` when the lines carry it, else a
+    quantity below zero (:func:`return_sql`)."""
+    return lines["is_return"].astype(bool) if "is_return" in lines else lines["quantity"] < 0
+
+
 #: Columns that may be empty: anonymous lines have no customer, some lines no description.
 NULLABLE = frozenset({"customer_id", "description"})
 
