@@ -11,7 +11,7 @@ from scipy import stats
 from sklearn.tree import DecisionTreeClassifier, _tree
 
 from insiders.formats import count, days, number, ratio, share
-from insiders.ranking import top_by_past_revenue, top_by_rfm
+from insiders.ranking import INSIDERS, PLAIN_RULES
 from insiders.rules import RULES, SegmentRules, over, return_rate
 
 logger = logging.getLogger(__name__)
@@ -246,10 +246,9 @@ def out_of_time(revenue: pd.Series, features: pd.DataFrame,
     insiders = features.index[is_insider.reindex(features.index, fill_value=False).to_numpy()]
     n = len(insiders)
     groups = {
-        "Insiders": insiders,
+        INSIDERS: insiders,
         "Rest of the base": features.index.difference(insiders),
-        "Top N by past revenue": top_by_past_revenue(features, n),
-        "Top N by RFM score": top_by_rfm(features, n),
+        **{label: rule(features, n) for label, rule in PLAIN_RULES.items()},
     }
     rows = []
     for name, members in groups.items():

@@ -18,7 +18,7 @@ from insiders.models import Candidate, fit_labels
 from insiders.options import DEFAULT_SEED, HORIZON_DAYS, STUDY_FEATURES
 from insiders.parallel import side_by_side
 from insiders.progress import stage
-from insiders.ranking import top_by_past_revenue, top_by_rfm, top_n
+from insiders.ranking import INSIDERS, PLAIN_RULES, top_n
 from insiders.select import cluster_values
 from insiders.value import LineHistory
 
@@ -174,11 +174,10 @@ def capture_by_rule(lines: pd.DataFrame | LineHistory, history: Replay, referenc
                                tiebreak=feats["gross_revenue"].reindex(seg.index))
         best = cluster_values(feats, seg["cluster"], value_score).index[0]
         top_cluster[day] = seg.index[seg["cluster"] == best]
-    rules = {"Insiders": backtest.precomputed(tiers),  # the plain rules on the replay's features
-             "Top N by past revenue": backtest.precomputed(
-                 {d: top_by_past_revenue(history.features[d], len(tiers[d])) for d in cuts}),
-             "Top N by RFM score": backtest.precomputed(
-                 {d: top_by_rfm(history.features[d], len(tiers[d])) for d in cuts})}
+    rules = {INSIDERS: backtest.precomputed(tiers),  # the plain rules on the replay's features
+             **{label: backtest.precomputed({d: rule(history.features[d], len(tiers[d]))
+                                             for d in cuts})
+                for label, rule in PLAIN_RULES.items()}}
     if len(alone) == len(cuts):
         rules["Value model alone (no bars)"] = backtest.precomputed(alone)
     rules["Highest-value segment (any size)"] = backtest.precomputed(top_cluster)

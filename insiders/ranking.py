@@ -9,10 +9,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["rank_scores", "rfm_score", "top_by_past_revenue", "top_by_rfm", "top_n"]
+__all__ = ["INSIDERS", "PLAIN_RULES", "TOP_BY_PAST_REVENUE", "TOP_BY_RFM", "rank_scores",
+           "rfm_score", "top_by_past_revenue", "top_by_rfm", "top_n"]
+
+#: The labels the Insiders and the plain rules go by in the run folder's tables and the report.
+INSIDERS = "Insiders"
+TOP_BY_PAST_REVENUE = "Top N by past revenue"
+TOP_BY_RFM = "Top N by RFM score"
 
 
 def rank_scores(scores: pd.Series, *, tiebreak: pd.Series | None = None, decimals: int = 6) -> pd.Index:
@@ -58,3 +66,11 @@ def top_by_past_revenue(features: pd.DataFrame, n: int) -> pd.Index:
 def top_by_rfm(features: pd.DataFrame, n: int) -> pd.Index:
     """The ``n`` customers with the highest RFM score, ties to the higher gross revenue."""
     return top_n(rfm_score(features).astype(float), n, tiebreak=features["gross_revenue"])
+
+
+#: The plain rules the Insiders are measured against, by label: each picks ``n`` customers
+#: from a month's features.
+PLAIN_RULES: dict[str, Callable[[pd.DataFrame, int], pd.Index]] = {
+    TOP_BY_PAST_REVENUE: top_by_past_revenue,
+    TOP_BY_RFM: top_by_rfm,
+}

@@ -21,6 +21,7 @@ from insiders.errors import RunFolderError
 from insiders.headers import HEADERS
 from insiders.kept_lines import load_lines
 from insiders.options import STUDY_FEATURES
+from insiders.ranking import INSIDERS, TOP_BY_PAST_REVENUE, TOP_BY_RFM
 from insiders.schema import CUSTOMER_KEY, key_column
 
 logger = logging.getLogger(__name__)
@@ -217,9 +218,9 @@ def build_report(inputs: ReportInputs, *, random_state: int = 42,
                         if "expected_revenue" in segments
                         and segments["expected_revenue"].notna().any() else None),
         beats_top=None if per_customer is None else
-        bool(per_customer["Insiders"] > per_customer["Top N by past revenue"]),
+        bool(per_customer[INSIDERS] > per_customer[TOP_BY_PAST_REVENUE]),
         beats_rfm=None if per_customer is None else
-        bool(per_customer["Insiders"] > per_customer["Top N by RFM score"]),
+        bool(per_customer[INSIDERS] > per_customer[TOP_BY_RFM]),
         stability=looked.facts["stability"],
         todo=answers.actions(profiles, features.mean(numeric_only=True)))
     forecasts = pd.DataFrame({
