@@ -32,6 +32,9 @@ from typing import Any
 
 MISSING = "–"
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+#: The currency of amounts whose caller names none: the bundled data's (the ``online_retail``
+#: preset's). A run passes its own (``facts.json``'s ``currency``).
+DEFAULT_CURRENCY = "GBP"
 
 
 def _missing(value: Any) -> bool:
@@ -71,7 +74,7 @@ def masked_key(key: Any) -> str:
     return f"{local[:1]}***@{domain}" if at and local and domain else text
 
 
-def money(value: Any, currency: str = "GBP", *, signed: bool = False) -> str:
+def money(value: Any, currency: str = DEFAULT_CURRENCY, *, signed: bool = False) -> str:
     """An amount of money with its currency, rounded by size (see the module's rules)."""
     if _missing(value):
         return MISSING
@@ -176,7 +179,7 @@ FEATURE_KINDS: dict[str, str] = {
 }
 
 
-def fmt(value: Any, kind: str, currency: str = "GBP") -> str:
+def fmt(value: Any, kind: str, currency: str = DEFAULT_CURRENCY) -> str:
     """Format ``value`` as ``kind``: a key of :data:`KINDS`, optionally with an option
     (``number:4`` for four decimals; ``money:EUR`` names the currency, else ``currency``)."""
     name, _, option = kind.partition(":")
@@ -186,12 +189,12 @@ def fmt(value: Any, kind: str, currency: str = "GBP") -> str:
     return formatter(value, int(option)) if option else formatter(value)
 
 
-def feature(value: Any, name: str, currency: str = "GBP") -> str:
+def feature(value: Any, name: str, currency: str = DEFAULT_CURRENCY) -> str:
     """A customer feature's value, in its kind (a plain number if the feature is unknown)."""
     return fmt(value, FEATURE_KINDS.get(name, "number:2"), currency)
 
 
-def filters(currency: str = "GBP") -> dict[str, Callable[..., str]]:
+def filters(currency: str = DEFAULT_CURRENCY) -> dict[str, Callable[..., str]]:
     """The formatters as Jinja2 filters (``{{ x | money }}``, ``{{ x | fmt("number:4") }}``,
     ``{{ x | feature("recency_days") }}``), money in ``currency`` unless told otherwise."""
 
@@ -211,7 +214,7 @@ def filters(currency: str = "GBP") -> dict[str, Callable[..., str]]:
     }
 
 
-def register(environment: Any, currency: str = "GBP") -> Any:
+def register(environment: Any, currency: str = DEFAULT_CURRENCY) -> Any:
     """Add :func:`filters` to a Jinja2 environment; returns it."""
     environment.filters.update(filters(currency))
     return environment

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from insiders.config import MembershipPolicy
-from insiders.formats import count, money
+from insiders.formats import DEFAULT_CURRENCY, count, money
 from insiders.ranking import rank_scores
 from insiders.schema import TIER_COLUMNS
 from insiders.value import LineHistory
@@ -44,7 +44,7 @@ def decide_membership(
     *,
     previous: pd.DataFrame | None = None,
     month: str | pd.Timestamp,
-    currency: str = "GBP",
+    currency: str = DEFAULT_CURRENCY,
 ) -> pd.DataFrame:
     """This month's Insiders from each customer's expected value and last month's membership.
 
@@ -157,7 +157,7 @@ def tier_members(
     value_model: str = "blend",
     policy: MembershipPolicy | None = None,
     random_state: int = 0,
-    currency: str = "GBP",
+    currency: str = DEFAULT_CURRENCY,
     model_used: dict | None = None,
 ) -> pd.DataFrame:
     """``segments`` with this month's Insiders and the tier's columns (:data:`TIER_COLUMNS`).
@@ -210,7 +210,7 @@ def value_membership(
     value_model: str = "blend",
     policy: MembershipPolicy | None = None,
     random_state: int = 0,
-    currency: str = "GBP",
+    currency: str = DEFAULT_CURRENCY,
     model_used: dict | None = None,
 ) -> pd.DataFrame:
     """One month's value model and tier decision: ``expected_revenue``, ``p_active`` and the

@@ -43,7 +43,7 @@ def _symbol(currency: str) -> str:
     return formats.CURRENCY_SYMBOLS.get(currency, currency) or "no currency given"
 
 
-def _ticks(kind: str, currency: str = "GBP"):
+def _ticks(kind: str, currency: str = formats.DEFAULT_CURRENCY):
     """A tick formatter printing values as ``kind`` (``money`` ticks read ``£1.20 M``), never
     with an offset or a scientific multiplier."""
     from matplotlib.ticker import FuncFormatter
@@ -67,7 +67,7 @@ def _colors(segments: pd.DataFrame) -> dict[int, Any]:
 
 
 def plot_embedding(embedding: np.ndarray, segments: pd.DataFrame, chosen: dict,
-                   feature_names: list[str] | None = None, currency: str = "GBP"):
+                   feature_names: list[str] | None = None, currency: str = formats.DEFAULT_CURRENCY):
     """Customers as dots in the chosen space, coloured by segment."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 5.5))
@@ -94,7 +94,7 @@ def plot_embedding(embedding: np.ndarray, segments: pd.DataFrame, chosen: dict,
 
 
 def plot_features(features: pd.DataFrame, segments: pd.DataFrame, names: list[str],
-                  currency: str = "GBP"):
+                  currency: str = formats.DEFAULT_CURRENCY):
     """One box plot per feature, segments side by side, the highest-value segment first."""
     plt = _figure()
     columns = min(len(names), 3)
@@ -147,7 +147,7 @@ def plot_shares(profiles: pd.DataFrame):
     return fig
 
 
-def plot_forecast(series: pd.Series, forecast: answers.Forecast, currency: str = "GBP"):
+def plot_forecast(series: pd.Series, forecast: answers.Forecast, currency: str = formats.DEFAULT_CURRENCY):
     """The Insiders' monthly revenue, the forecast and the back-test, in money per month."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 3.8))

@@ -150,7 +150,7 @@ class Report:
     forecasts: pd.DataFrame  # month, model, expected_revenue, naive_revenue
     findings: Findings
     plots: dict[str, bytes]
-    currency: str = "GBP"  # ISO code of the amounts ("": none given)
+    currency: str = formats.DEFAULT_CURRENCY  # ISO code of the amounts ("": none given)
 
     @property
     def context(self) -> dict[str, Any]:
@@ -532,12 +532,13 @@ def _how_chosen(f: Findings) -> dict[str, Any]:
     }
 
 
-def render_markdown(context: dict[str, Any], currency: str = "GBP") -> str:
+def render_markdown(context: dict[str, Any], currency: str = formats.DEFAULT_CURRENCY) -> str:
     """The report as Markdown (plots linked as ``plots/<name>``)."""
     return templating.render("report.md.j2", context, currency=currency)
 
 
-def render_html(context: dict[str, Any], plots: dict[str, bytes], currency: str = "GBP") -> str:
+def render_html(context: dict[str, Any], plots: dict[str, bytes],
+                currency: str = formats.DEFAULT_CURRENCY) -> str:
     """The report as one self-contained HTML page (plots inlined, values autoescaped)."""
     uris = {name: "data:image/png;base64," + base64.b64encode(data).decode()
             for name, data in plots.items()}

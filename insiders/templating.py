@@ -27,7 +27,7 @@ def markdown_text(value: Any) -> str:
     return out.replace("|", "\\|").replace("\n", " ")
 
 
-def cell(row: dict[str, Any], column: Any, currency: str = "GBP") -> str:
+def cell(row: dict[str, Any], column: Any, currency: str = formats.DEFAULT_CURRENCY) -> str:
     """A table cell: ``row[column.key]`` formatted as ``column.kind``; kind ``feature``
     formats by the feature named in the row's ``feature`` cell."""
     kind = column.kind
@@ -37,7 +37,7 @@ def cell(row: dict[str, Any], column: Any, currency: str = "GBP") -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def environment(kind: str, currency: str = "GBP") -> jinja2.Environment:
+def environment(kind: str, currency: str = formats.DEFAULT_CURRENCY) -> jinja2.Environment:
     """``html`` (autoescaped) or ``md`` (not: Markdown escapes with the ``md`` filter)."""
     if kind not in ("html", "md"):
         raise ValueError(f"kind is 'html' or 'md', not {kind!r}")
@@ -52,7 +52,7 @@ def environment(kind: str, currency: str = "GBP") -> jinja2.Environment:
     return env
 
 
-def render(template: str, context: dict[str, Any], *, currency: str = "GBP") -> str:
+def render(template: str, context: dict[str, Any], *, currency: str = formats.DEFAULT_CURRENCY) -> str:
     """Render a package template; ``.html.j2`` ones are autoescaped."""
     kind = "html" if template.endswith(".html.j2") else "md"
     return environment(kind, currency).get_template(template).render(context)
