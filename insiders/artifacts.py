@@ -28,11 +28,21 @@ def save_frame(
     fs.makedirs(fs._parent(path), exist_ok=True)
     buffer = io.BytesIO()
     if uri.endswith(".csv"):
-        buffer.write(frame.to_csv(index=index).encode("utf-8"))
+        buffer.write(_csv_text(frame, index).encode("utf-8"))
     else:
         frame.to_parquet(buffer, index=index)
     _write_atomically(fs, path, buffer.getvalue())
     return uri
+
+
+def _csv_text(frame: pd.DataFrame, index: bool) -> str:
+    """The frame as CSV text. A text cell holding a carriage return (which pandas writes
+    unquoted: a spreadsheet would break the row there) gets every text cell quoted."""
+    import csv
+
+    texts = frame.select_dtypes(include=["object", "string"])
+    broken = any(texts[c].map(lambda v: isinstance(v, str) and "\r" in v).any() for c in texts)
+    return frame.to_csv(index=index, quoting=csv.QUOTE_NONNUMERIC if broken else csv.QUOTE_MINIMAL)
 
 
 def save_frames(frames: Iterable[pd.DataFrame], uri: str | Path, *,

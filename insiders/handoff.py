@@ -4,6 +4,12 @@
 remove lists. One row per customer, plain ids, dates as ``YYYY-MM-DD``, amounts rounded.
 ``customer_key`` is the customer as the shop's export names them (an e-mail, an id with its
 leading zeros): the key a CRM matches on; ``customer_id`` is the product's own id for it.
+
+A shop's values are data, never code: a text cell that a spreadsheet would run as a formula
+(it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written with a
+leading ``'``, as OWASP advises against CSV injection (:func:`spreadsheet_safe`); numbers stay
+numbers. Such a key then differs from the export's by that quote: a CRM that needs it exact
+matches on ``customer_id`` or reads ``segments.parquet`` or the warehouse (docs/outputs.md).
 """
 
 from __future__ import annotations
@@ -13,7 +19,10 @@ import pandas as pd
 from insiders.kept_lines import load_lines
 from insiders.schema import CUSTOMER_KEY, key_column
 
-__all__ = ["COLUMNS", "crm_table", "hand_off", "publish"]
+__all__ = ["COLUMNS", "crm_table", "hand_off", "publish", "spreadsheet_safe"]
+
+#: What a text cell starts with when a spreadsheet would read it as a formula (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 #: The columns of every hand-off file, in order.
 COLUMNS = ("customer_id", "customer_key", "country", "segment_id", "segment_name", "status", "member_since",
@@ -57,9 +66,25 @@ def hand_off(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     order = ["expected_revenue", "gross_revenue", "customer_id"]
     ranked = table.sort_values(order, ascending=[False, False, True], kind="stable",
                                na_position="last")
+    ranked = spreadsheet_safe(ranked)
     members = ranked["status"].isin(("new", "stayed"))
     return {"insiders_csv": ranked[members], "joined": ranked[ranked["status"] == "new"],
             "left": ranked[ranked["status"] == "left"]}
+
+
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every text cell that starts like a formula (:data:`FORMULA_STARTS`)
+    prefixed with ``'``, so that a spreadsheet shows it as text; numbers, dates and missing
+    cells unchanged."""
+    out = table.copy()
+    for column in out.columns:
+        values = out[column]
+        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+            continue
+        text = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
+        if text.any():
+            out[column] = values.where(~text, "'" + values[text].astype("str"))
+    return out
 
 
 def publish(run_dir: str, outbox: str) -> dict[str, str]:

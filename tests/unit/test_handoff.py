@@ -57,3 +57,40 @@ def test_the_hand_off_carries_the_exports_own_keys():
         7: "ana@shop.example", 8: "00042"}  # e-mails whole for the CRM, leading zeros kept
     text = hand_off(table)["insiders_csv"].to_csv(index=False)
     assert ",00042," in text and "ana@shop.example" in text
+
+
+HOSTILE = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd",
+           "-2+3", "\tTAB", "\rCR"]
+
+
+def test_hostile_export_values_are_inert_in_every_hand_off_file(tmp_path):
+    import csv
+
+    from insiders import artifacts
+
+    n = len(HOSTILE)
+    table = pd.DataFrame({column: [None] * n for column in COLUMNS})
+    table["customer_id"] = range(1, n + 1)
+    table["customer_key"] = HOSTILE
+    table["country"] = ["=1+1"] + ["France"] * (n - 1)
+    table["segment_name"] = "Mid"
+    table["status"] = ["new", "stayed", "left", "new", "left", "stayed"]
+    table["expected_revenue"] = [-5.0, 4.0, 3.0, 2.0, 1.0, 0.0]  # a negative number stays one
+    table["gross_revenue"] = 1.0
+    table["reason"] = "kept"
+    files = hand_off(table)
+    seen = []
+    for name, frame in files.items():
+        path = tmp_path / f"{name}.csv"
+        artifacts.save_frame(frame, str(path), index=False)
+        with open(path, newline="") as handle:
+            for row in csv.DictReader(handle):
+                assert None not in row.values(), (name, row)  # no row broken by a CR
+                for column, cell in row.items():
+                    assert not cell.startswith(("=", "+", "@", "\t", "\r")), (name, column, cell)
+                    if cell.startswith("-"):  # only numbers may start with a minus
+                        float(cell)
+                seen.append(row["customer_key"])
+    # every hostile key is there, as text a spreadsheet shows and does not run
+    assert set(seen) == {"'" + key for key in HOSTILE}
+    assert -5.0 in files["joined"]["expected_revenue"].tolist()  # numbers stay numbers
