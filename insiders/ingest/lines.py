@@ -1,0 +1,122 @@
+"""One chunk of a source as the schema's lines: columns by role, every value parsed and
+checked, the columns the export lacks filled in, and the export's customer keys kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from insiders.ingest.columns import Mapped, mapped_columns, not_purchases
+from insiders.ingest.dates import parse_dates
+from insiders.ingest.errors import IngestError, first_bad
+from insiders.ingest.numbers import (
+    NUMBER_COLUMNS,
+    NumberTexts,
+    file_separators,
+    parse_numbers,
+    parse_text_numbers,
+)
+from insiders.presets import Preset
+from insiders.schema import COLUMNS, CUSTOMER_KEY, NULLABLE, customer_surrogates
+
+
+def to_schema(
+    frame: pd.DataFrame,
+    src: str,
+    row_label: Callable[[int], str],
+    date_format: str | None,
+    decimal: str,
+    thousands: str | None,
+    layout: tuple[Preset, dict[str, str], dict[str, set[str]] | None] | None = None,
+) -> pd.DataFrame:
+    """One chunk of a source in the canonical schema (a preset's or a column map's lines also
+    keep the export's customer keys), every value checked; bad input raises
+    :class:`IngestError` naming the row, the column and the value."""
+    keyed = layout is not None and not (layout[0].name == "online_retail" and not layout[1])
+    mapped = mapped_columns(frame, src, layout if keyed else None)
+    frame, original_names, absent = mapped.frame, mapped.names, mapped.absent
+
+    def fail(column: str, i: int, problem: str, hint: str) -> IngestError:
+        value = frame[column].iloc[i]
+        return IngestError(
+            src,
+            problem,
+            row=row_label(i),
+            column=original_names[column],
+            value=value.item() if isinstance(value, np.generic) else value,
+            hint=hint,
+        )
+
+    for column in COLUMNS:
+        values = frame[column]
+        if column not in NULLABLE and column not in absent and values.isna().any():
+            raise IngestError(src, "empty value in a required column",
+                              row=row_label(first_bad(values.isna())),
+                              column=original_names[column], hint="Fill it in or remove the line")
+    lines = _parsed(mapped, date_format, decimal, thousands, fail, row_label)
+    # the lines of orders whose status is not a purchase (dropped last: rows named as read)
+    excluded = (not_purchases(frame["status"], layout[0], src) if "status" in frame
+                else np.zeros(len(lines), dtype=bool))
+    _fill_absent(lines, mapped, excluded, fail)
+    if not keyed:  # the UCI files' keys are their ids
+        return lines[list(COLUMNS)]
+    # a preset's or a column map's lines keep the export's customer keys
+    keys = frame["customer_id"]
+    lines[CUSTOMER_KEY] = (keys.astype("Int64").astype("str") if pd.api.types.is_numeric_dtype(keys)
+                           else keys.astype("str").str.strip()).where(keys.notna(), None)
+    return lines.loc[~excluded, [*COLUMNS, CUSTOMER_KEY]].reset_index(drop=True)
+
+
+def _parsed(mapped: Mapped, date_format: str | None, decimal: str, thousands: str | None,
+            fail, row_label: Callable[[int], str]) -> pd.DataFrame:
+    """Every present column parsed into its type (dates, numbers in the file's separators,
+    stripped texts, text keys as surrogate ids); absent columns as they are."""
+    frame, absent = mapped.frame, mapped.absent
+    numbers = [c for c in NUMBER_COLUMNS if c not in absent
+               and not (c == "customer_id" and mapped.text_keys)]
+    texts = {column: NumberTexts(frame[column]) for column in numbers
+             if not pd.api.types.is_numeric_dtype(frame[column])}
+    separators = file_separators(texts, decimal, thousands, fail, row_label, mapped.names)
+    out: dict[str, pd.Series] = {}
+    for column in COLUMNS:
+        values = frame[column]
+        if column in absent:
+            out[column] = values
+        elif column == "customer_id" and mapped.text_keys:
+            out[column] = customer_surrogates(values)
+        elif column == "invoice_date":
+            out[column] = parse_dates(values, column, date_format, fail)
+        elif column in texts:
+            out[column] = parse_text_numbers(texts[column], column, separators, decimal == "auto", fail)
+        elif column in NUMBER_COLUMNS:
+            out[column] = parse_numbers(values, column, fail)
+        else:
+            text = values.astype("str").str.strip()
+            out[column] = text.where(values.notna(), None) if column in NULLABLE else text
+    return pd.DataFrame(out)
+
+
+def _fill_absent(lines: pd.DataFrame, mapped: Mapped, excluded: np.ndarray, fail) -> None:
+    """In place: the unit price from an amount, and the columns the export lacks (quantity 1
+    or the amount's sign, one invoice per customer and timestamp, no product or country)."""
+    absent = mapped.absent
+    if mapped.amount:  # a line's amount: the unit price is the amount per item
+        amount = lines["unit_price"].astype("float64")
+        if "quantity" in absent:
+            lines["quantity"] = np.where(amount < 0, -1, 1).astype("int64")
+        elif (zero := (lines["quantity"] == 0).to_numpy() & ~excluded).any():
+            raise fail("quantity", first_bad(zero), "a quantity of 0 beside an amount",
+                       "Fix the value or remove the line")
+        lines["unit_price"] = (amount / lines["quantity"].astype("float64")).abs()
+    elif "quantity" in absent:
+        lines["quantity"] = np.int64(1)
+    if "invoice_no" in absent:  # one order per customer and timestamp
+        lines["invoice_no"] = (lines["customer_id"].astype("str") + " "
+                               + lines["invoice_date"].dt.strftime("%Y-%m-%d %H:%M:%S"))
+    for column in ("stock_code", "country", "description"):
+        if column in absent:
+            lines[column] = pd.Series(None, index=lines.index, dtype="object")
+    lines["quantity"] = lines["quantity"].astype("int64")
+    lines["description"] = lines["description"].astype("str")

@@ -1,0 +1,124 @@
+"""The entry points: read transaction lines (CSV, Excel, Parquet; local or any fsspec URL),
+a file, a folder or a glob, into one typed schema."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from insiders.config import ReadConfig
+from insiders.ingest.errors import IngestError
+from insiders.ingest.files import (
+    csv_row_label,
+    detect_format,
+    files_of,
+    plain_row_label,
+    read_bytes,
+    read_csv,
+    read_sheets,
+    read_with,
+    sheet_row_label,
+)
+from insiders.ingest.lines import to_schema
+from insiders.ingest.numbers import check_separators
+
+logger = logging.getLogger(__name__)
+
+
+def read_transactions(
+    source: str | Path,
+    read: ReadConfig | None = None,
+    *,
+    storage_options: dict[str, Any] | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Read transaction lines and return them in the canonical schema.
+
+    Nothing is guessed: a file whose numbers, dates or bytes can be read two ways is
+    refused with a message naming the argument that settles it.
+
+    Args:
+        source: a local path or an fsspec URL (``s3://bucket/key.csv``, ``file://...``) of a
+            file, of a folder of files (monthly exports; searched through, names starting
+            with ``_`` or ``.`` skipped, like Spark's ``_SUCCESS``), or a glob
+            (``s3://bucket/exports/2011-*.csv``). Each file is read and checked on its own, so
+            an error names the file; the lines come in the order of the sorted file names.
+        read: how to read it (:class:`insiders.config.ReadConfig`, whose fields say it):
+            ``encoding`` (``"auto"`` tries UTF-8, then cp1252, then Latin-1; text holding C1
+            control characters is refused whatever the encoding); ``date_format`` (detected
+            by default; for numeric dates like ``01/12/2010`` the day and month are told apart
+            from the whole column, refused when it cannot tell); ``decimal`` and
+            ``thousands`` (told from the file: ``6,45`` or ``1.234,5`` mean a decimal comma,
+            refused when only values like ``1,234`` are present); ``sheet`` (None: every
+            sheet of a workbook, when they share one header); ``preset`` and ``columns`` (the
+            export's layout, :mod:`insiders.presets`).
+        storage_options: passed to fsspec (e.g. ``{"client_kwargs": {"endpoint_url": ...}}``).
+        **options: fields of ``read`` to change (``decimal=","``), for short calls.
+
+    Returns:
+        One row per transaction line with the columns of :data:`insiders.schema.COLUMNS`.
+
+    Raises:
+        IngestError: the file is missing, empty, of an unknown type or encoding, lacks a
+            column, has an unknown one, or holds a value that is not what its column needs.
+    """
+    src = str(source)
+    read = replace(read or ReadConfig(), **options)
+    parts = list(iter_transactions(src, read, storage_options=storage_options))
+    if len(parts) == 1:
+        return parts[0]
+    lines = pd.concat(parts, ignore_index=True)
+    logger.info("read %d lines from %d files in %s", len(lines), len(parts), src)
+    return lines
+
+
+def iter_transactions(source: str | Path, read: ReadConfig | None = None, *,
+                      storage_options: dict[str, Any] | None = None,
+                      found: dict[str, set[str]] | None = None) -> Iterator[pd.DataFrame]:
+    """The lines of each file of ``source`` in turn (one frame for a file; a folder's or a
+    glob's files in the order of their sorted names), each read and checked as
+    :func:`read_transactions` does: for sources larger than memory, one file at a time.
+
+    ``found={}`` collects what the exports say beyond their lines: ``absent``, the schema's
+    columns some file lacks (its preset or column map names none: see
+    :mod:`insiders.presets`), and ``currencies``, the ISO codes of a currency column."""
+    src, read, storage_options = str(source), read or ReadConfig(), storage_options or {}
+    files = files_of(src, storage_options)
+    for file in files if files is not None else [src]:
+        yield _read_file(file, read, storage_options, found)
+
+
+def _read_file(src: str, read: ReadConfig, storage_options: dict[str, Any],
+               found: dict[str, set[str]] | None) -> pd.DataFrame:
+    """One file's lines in the canonical schema (see :func:`read_transactions`)."""
+    fmt = detect_format(src)
+    layout = (read.layout, read.column_map, found)
+    date_format, decimal, thousands = read.date_format, read.decimal, read.thousands
+    check_separators(src, decimal, thousands)
+    raw_bytes = read_bytes(src, storage_options)
+    if not raw_bytes.strip():
+        raise IngestError(src, "the file is empty", hint="Check the export; it has no lines")
+    if fmt == "csv":
+        frame = read_csv(src, raw_bytes, read.encoding)
+        row_label = csv_row_label
+    elif fmt == "excel":
+        sheets = read_sheets(src, raw_bytes, read.sheet)
+        lines = pd.concat(
+            [to_schema(frame, src, sheet_row_label(name, len(sheets) > 1), date_format,
+                        decimal, thousands, layout) for name, frame in sheets.items()],
+            ignore_index=True)
+        logger.info("read %d lines from %s (%s)", len(lines), src,
+                    ", ".join(f"sheet {name!r}" for name in sheets))
+        return lines
+    else:
+        frame = read_with(src, "Parquet", lambda: pd.read_parquet(io.BytesIO(raw_bytes)))
+        row_label = plain_row_label
+    lines = to_schema(frame, src, row_label, date_format, decimal, thousands, layout)
+    logger.info("read %d lines from %s", len(lines), src)
+    return lines
