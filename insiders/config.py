@@ -18,6 +18,7 @@ from insiders.options import (
     DEFAULT_SEED,
     FEATURE_DESCRIPTIONS,
     FEATURE_ENGINES,
+    HORIZON_WORDS,
     MEMORY_LIMIT_PATTERN,
     MODELS,
     RULES,
@@ -523,7 +524,9 @@ PARAMS: dict[str, ParamSpec] = {
                           "cp1252, then Latin-1) or a Python codec name", {"type": "string"},
                           field="read.encoding"),
     "date_format": ParamSpec("Date format", "Reading", "strptime format of text dates, e.g. "
-                             "%d/%m/%Y %H:%M; empty: detected from the data", _NULL_STR,
+                             "%d/%m/%Y %H:%M or %Y%m%d, or epoch_s / epoch_ms for seconds / "
+                             "milliseconds since 1970 (UTC); empty: detected from the data",
+                             _NULL_STR,
                              field="read.date_format"),
     "decimal": ParamSpec("Decimal separator", "Reading", "auto (detected per file), '.' or ','",
                          {"type": "string", "enum": ["auto", ".", ","]}, field="read.decimal"),
@@ -645,7 +648,7 @@ PARAMS: dict[str, ParamSpec] = {
                              {"type": "string", "enum": list(FEATURE_DESCRIPTIONS)},
                              field="policy.value_score"),
     "insiders_rule": ParamSpec("Who is an Insider", "Insiders", "value: the top of the customers "
-                               "by expected revenue over the next 3 months, with an entry and a "
+                               f"by expected revenue over {HORIZON_WORDS}, with an entry and a "
                                "lower exit bar (default); cluster: the highest-value segment of "
                                "the clustering (the study's rule)",
                                {"type": "string", "enum": list(INSIDERS_RULES)},

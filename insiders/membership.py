@@ -20,6 +20,7 @@ import pandas as pd
 
 from insiders.config import MembershipPolicy
 from insiders.formats import DEFAULT_CURRENCY, count, money
+from insiders.options import DEFAULT_SEED, HORIZON_WORDS
 from insiders.ranking import rank_scores
 from insiders.schema import TIER_COLUMNS
 from insiders.value import LineHistory
@@ -113,7 +114,7 @@ def _reasons(out: pd.DataFrame, expected_revenue: pd.Series, active: pd.Series, 
         expected = money(revenue, currency)
         r = "" if np.isnan(value_rank) else f"rank {int(value_rank):d}"
         if status == "new":
-            reasons[i] = f"entered: expected {expected} over the next 3 months, {r} ({bars})"
+            reasons[i] = f"entered: expected {expected} over {HORIZON_WORDS}, {r} ({bars})"
         elif status == "stayed" and months_below == 0:
             reasons[i] = f"kept: expected {expected}, {r}, above the exit bar ({bars})"
         elif status == "stayed":
@@ -156,7 +157,7 @@ def tier_members(
     rule: str = "value",
     value_model: str = "blend",
     policy: MembershipPolicy | None = None,
-    random_state: int = 0,
+    random_state: int = DEFAULT_SEED,
     currency: str = DEFAULT_CURRENCY,
     model_used: dict | None = None,
 ) -> pd.DataFrame:
@@ -209,7 +210,7 @@ def value_membership(
     previous: pd.DataFrame | None,
     value_model: str = "blend",
     policy: MembershipPolicy | None = None,
-    random_state: int = 0,
+    random_state: int = DEFAULT_SEED,
     currency: str = DEFAULT_CURRENCY,
     model_used: dict | None = None,
 ) -> pd.DataFrame:
@@ -236,7 +237,7 @@ def warm_start(
     *,
     value_model: str = "blend",
     policy: MembershipPolicy | None = None,
-    random_state: int = 0,
+    random_state: int = DEFAULT_SEED,
     features_out: dict[pd.Timestamp, pd.DataFrame] | None = None,
 ) -> dict[pd.Timestamp, pd.DataFrame]:
     """The tier as if the programme had run every month of ``dates`` (oldest first, none before

@@ -64,6 +64,8 @@ DEFAULT_SEED = 42
 #: The days after a month's cut over which value is forecast and the Insiders' capture is
 #: measured ("the next three months").
 HORIZON_DAYS = 91
+#: The same in words, for the reasons and the params' help.
+HORIZON_WORDS = "the next 3 months"
 
 #: The value models that rank customers for the tier (:class:`insiders.value.ValueModel`).
 VALUE_MODELS: tuple[str, ...] = ("blend", "gbm", "bgnbd")

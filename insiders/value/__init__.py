@@ -35,7 +35,6 @@ stepped down from).
 
 from insiders.value.bgnbd import BetaGeoGammaGamma
 from insiders.value.blend import (
-    METHODS,
     MIN_BTYD_CUSTOMERS,
     MIN_BTYD_DAYS,
     MIN_REPEATERS,
@@ -50,14 +49,12 @@ from insiders.value.lines import (
     LineHistory,
     btyd_summary,
     future_revenue,
-    invoices_per_30d,
     value_features,
 )
 
 __all__ = [
     "GBM_FEATURES",
     "HORIZON_DAYS",
-    "METHODS",
     "MIN_BTYD_CUSTOMERS",
     "MIN_BTYD_DAYS",
     "MIN_REPEATERS",
@@ -69,7 +66,6 @@ __all__ = [
     "ValueModel",
     "btyd_summary",
     "future_revenue",
-    "invoices_per_30d",
     "training_cuts",
     "value_features",
 ]

@@ -10,14 +10,13 @@ import pandas as pd
 
 from insiders.errors import InputError
 from insiders.features import as_date
+from insiders.options import DEFAULT_SEED, VALUE_MODELS
 from insiders.value.bgnbd import BetaGeoGammaGamma
 from insiders.value.boosted import GBM_FEATURES, BoostedTrees
 from insiders.value.lines import HORIZON_DAYS, DateLike, LineHistory, _seeded_rows
 
 logger = logging.getLogger(__name__)
 
-#: The value models :class:`ValueModel` knows.
-METHODS = ("gbm", "bgnbd", "blend")
 #: The last step down when no model can be fitted (:meth:`ValueModel.fit`).
 PAST_REVENUE = "past_revenue"
 #: BG/NBD + Gamma-Gamma is fitted only on this many days of purchases (four weeks) ...
@@ -75,7 +74,7 @@ class ValueModel(BoostedTrees):
         min_samples_leaf: int = 40,
         l2_regularization: float = 1.0,
         blend_weight: float = 0.5,
-        random_state: int = 0,
+        random_state: int = DEFAULT_SEED,
     ) -> None:
         self.method = method
         self.horizon_days = horizon_days
@@ -100,8 +99,8 @@ class ValueModel(BoostedTrees):
         Sets ``method_``, the model actually fitted (``method``, ``"bgnbd"`` or
         ``"past_revenue"``), and ``fallback_reason_``, why it stepped down (None if it did not).
         """
-        if self.method not in METHODS:
-            raise InputError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.method not in VALUE_MODELS:
+            raise InputError(f"method must be one of {VALUE_MODELS}, got {self.method!r}")
         ref = as_date(reference_date)
         self.reference_date_ = ref
         self.regressor_ = self.classifier_ = self.btyd_ = None

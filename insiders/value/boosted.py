@@ -23,7 +23,7 @@ GBM_FEATURES: tuple[str, ...] = (
     "revenue_30d",
     "revenue_90d",
     "invoices_90d",
-    "invoices_per_30d",
+    "frequency",  # invoices per 30 days of tenure (the features' own)
     "revenue_per_30d",
     "avg_ticket",
     "avg_basket_size",

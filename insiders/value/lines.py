@@ -7,13 +7,12 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from insiders.errors import InputError
-from insiders.features import MIN_TENURE_DAYS, as_date, build_customer_features
+from insiders.features import as_date, build_customer_features
+from insiders.options import HORIZON_DAYS
+from insiders.schema import is_return
 
 DateLike = date | datetime | str | pd.Timestamp
 
-#: The forecast window: three months.
-HORIZON_DAYS = 91
 
 #: The kept lines' columns the value model reads.
 VALUE_COLUMNS = ("customer_id", "invoice_no", "stock_code", "invoice_date", "quantity", "unit_price",
@@ -26,9 +25,8 @@ def _purchases(lines: pd.DataFrame) -> pd.DataFrame:
     lines of one day keep their order), so that a run of days is a slice (:func:`_days`);
     ``invoice_no`` as an integer code per invoice number (counts of distinct invoices only,
     without a string per line)."""
-    is_return = lines["is_return"] if "is_return" in lines else lines["quantity"] < 0
     day = lines["invoice_date"].dt.normalize().to_numpy()
-    rows = np.flatnonzero(~is_return.to_numpy(bool))  # the purchases, then by day
+    rows = np.flatnonzero(~is_return(lines).to_numpy(bool))  # the purchases, then by day
     rows = rows[np.argsort(day[rows], kind="stable")]
     return pd.DataFrame(
         {
@@ -75,35 +73,15 @@ def _future_revenue(buys: pd.DataFrame, cut: pd.Timestamp, horizon_days: int) ->
     return out
 
 
-def invoices_per_30d(
-    n_invoices: pd.Series | np.ndarray | float,
-    tenure_days: pd.Series | np.ndarray | float,
-    min_tenure_days: float = MIN_TENURE_DAYS,
-) -> pd.Series | np.ndarray | float:
-    """Purchase invoices per 30 days of tenure: a frequency that grows with buying.
-
-    ``n_invoices / max(tenure_days, min_tenure_days) * 30``. Tenure is the days from the first
-    purchase to the reference date; the floor keeps a new customer's one invoice from reading
-    as a high rate (one invoice within the floor is 1.0, the most a single invoice can score).
-
-    Args:
-        n_invoices: purchase invoices up to the reference date.
-        tenure_days: days from the first purchase to the reference date (0 on the first day).
-        min_tenure_days: the floor of tenure, in days (> 0).
-    """
-    if min_tenure_days <= 0:
-        raise InputError(f"min_tenure_days must be > 0, got {min_tenure_days}")
-    return n_invoices / np.maximum(tenure_days, min_tenure_days) * 30.0
-
-
 def value_features(kept_lines: pd.DataFrame, reference_date: DateLike) -> pd.DataFrame:
     """The customer features (:func:`insiders.features.build_customer_features`) plus cheap
     ones for the value model, all as of the reference date (later lines do not count).
 
     Added columns: ``tenure_days`` (first purchase to the reference date), ``n_days``
     (distinct purchase days), ``revenue_30d``/``revenue_90d`` and ``invoices_90d`` (purchases
-    in the last 30/90 days, the reference day included), ``invoices_per_30d``
-    (:func:`invoices_per_30d`) and ``revenue_per_30d`` (the same for revenue).
+    in the last 30/90 days, the reference day included) and ``revenue_per_30d`` (revenue per
+    30 days of tenure, as the features' ``frequency`` counts invoices: ``gross_revenue`` x
+    ``frequency`` / ``n_invoices``).
     """
     ref = as_date(reference_date)
     return _value_features(build_customer_features(kept_lines, ref), _purchases(kept_lines), ref)
@@ -124,8 +102,7 @@ def _value_features(base: pd.DataFrame, buys: pd.DataFrame, ref: pd.Timestamp) -
         out[f"revenue_{days}d"] = grouped["revenue"].sum().reindex(base.index, fill_value=0.0)
         if days == 90:
             out["invoices_90d"] = grouped["invoice_no"].nunique().reindex(base.index, fill_value=0)
-    out["invoices_per_30d"] = invoices_per_30d(out["n_invoices"], out["tenure_days"])
-    out["revenue_per_30d"] = out["gross_revenue"] / np.maximum(out["tenure_days"], MIN_TENURE_DAYS) * 30.0
+    out["revenue_per_30d"] = out["gross_revenue"] * out["frequency"] / out["n_invoices"]
     return out
 
 

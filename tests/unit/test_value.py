@@ -26,7 +26,6 @@ from insiders.value import (
     ValueModel,
     btyd_summary,
     future_revenue,
-    invoices_per_30d,
     training_cuts,
     value_features,
 )
@@ -78,7 +77,7 @@ def lines() -> pd.DataFrame:
     return synthetic_lines()
 
 
-# --- future_revenue, invoices_per_30d, ranking -----------------------------------------------
+# --- future_revenue, ranking -----------------------------------------------
 def test_future_revenue_sums_exactly_the_window():
     lines = filter_transactions(make_lines([
         ("A", "X1", 1, "2011-03-01 23:59", 100.0, 1, "UK"),  # on the cut day: the past
@@ -91,16 +90,6 @@ def test_future_revenue_sums_exactly_the_window():
     got = future_revenue(lines, "2011-03-01", horizon_days=10)
     assert got.to_dict() == {1: pytest.approx(3.0 + 7.0), 2: pytest.approx(10.0)}
     assert future_revenue(lines, "2011-03-12", horizon_days=10).empty
-
-
-def test_invoices_per_30d_grows_with_buying_and_floors_tenure():
-    assert invoices_per_30d(1, 0) == pytest.approx(1.0)  # a first-day one-off is not 30/30
-    assert invoices_per_30d(1, 300) == pytest.approx(0.1)
-    assert invoices_per_30d(10, 300) == pytest.approx(1.0)
-    rates = invoices_per_30d(np.array([1, 2, 5, 9]), np.array([120, 120, 120, 120]))
-    assert np.all(np.diff(rates) > 0)
-    with pytest.raises(ValueError):
-        invoices_per_30d(1, 10, min_tenure_days=0)
 
 
 def test_value_features_by_hand():
@@ -116,7 +105,10 @@ def test_value_features_by_hand():
     assert f["revenue_30d"] == pytest.approx(50.0)
     assert f["revenue_90d"] == pytest.approx(60.0)
     assert f["invoices_90d"] == 3
-    assert f["invoices_per_30d"] == pytest.approx(3 / 89 * 30)
+    # invoices and revenue per 30 days of tenure, the first day counted (the features' own
+    # frequency: one definition, where the value model once counted a day less)
+    assert f["frequency"] == pytest.approx(3 / 90 * 30)
+    assert f["revenue_per_30d"] == pytest.approx(60 / 90 * 30)
 
 
 def test_btyd_summary_by_hand():
