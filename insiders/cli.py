@@ -228,15 +228,27 @@ def _add_service_commands(command) -> None:
                 "INSIDERS_WAREHOUSE_HOST, INSIDERS_WAREHOUSE_PORT, INSIDERS_WAREHOUSE_DB.",
                 _cmd_metabase)
     p.add_argument("action", choices=("provision", "resync"))
-    p = command("synth", "make a bigger shop from the bundled one (for benchmarks)",
-                "Resample the source's customers FACTOR times with new ids, jittered (dates, "
-                "quantities, prices, baskets) so that no two are the same, with unique invoice "
-                "numbers, and write the lines as monthly parquet files (OUT/2011-01.parquet, "
-                "...) in the bundled file's columns. Seeded: the same files for the same seed.",
-                _cmd_synth)
-    p.add_argument("--factor", type=int, required=True, help="copies of every customer")
-    p.add_argument("--out", required=True, help="folder of the monthly files")
-    p.add_argument("--seed", type=int, default=0, help="seed of the jitter (default: 0)")
+    p = command("synth", "make a test shop from the bundled one (a bigger one, or an export)",
+                "--style copies (the default): resample the source's customers FACTOR times "
+                "with new ids, jittered (dates, quantities, prices, baskets) so that no two are "
+                "the same, with unique invoice numbers, and write the lines as monthly parquet "
+                "files (OUT/2011-01.parquet, ...) in the bundled file's columns. Another style: "
+                "a real shop's export as it comes, quirks included (OUT/STYLE.csv), beside its "
+                "clean twin in the bundled file's columns (OUT/STYLE.clean.parquet), the quirks "
+                "written (OUT/STYLE.quirks.json) and, for text customer keys, OUT/STYLE.keys.csv: "
+                "supermarket (basket log with discounts), pos and pos_stamp (a store chain's "
+                "point-of-sale log, day-only or to-the-second dates), seldom (orders of a shop "
+                "whose customers buy once or twice a year); see docs/shops.md. Seeded: the same "
+                "files for the same seed.", _cmd_synth)
+    # the export styles are insiders.synth.exports.STYLES (named here: the CLI stays light)
+    p.add_argument("--style", default="copies",
+                   choices=("copies", "supermarket", "pos", "pos_stamp", "seldom"),
+                   help="what to make (default: copies)")
+    p.add_argument("--factor", type=int, help="copies: copies of every customer (required)")
+    p.add_argument("--customers", type=int, default=1_500,
+                   help="export styles: customers drawn from the source (default: 1,500)")
+    p.add_argument("--out", required=True, help="folder of the files")
+    p.add_argument("--seed", type=int, default=0, help="seed of the draws (default: 0)")
     p.add_argument("--source", default=DEFAULT_SOURCE,
                    help="parquet file in the bundled file's columns (default: the bundled data)")
     p = command("run", "run every stage on one source",
@@ -508,6 +520,21 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
     from insiders import synth
 
+    if args.style != "copies":
+        from insiders.synth import exports
+
+        if args.factor is not None:
+            raise InputError("--factor is for --style copies; an export style takes --customers")
+        with stage(f"synth: a {args.style} export of {args.customers:,} customers of {args.source}"):
+            made = exports.write_export(args.style, pd.read_parquet(args.source), args.out,
+                                        customers=args.customers, seed=args.seed,
+                                        drop_customers=FilterConfig().excluded_customers)
+        quirks = ", ".join(f"{name} {count}" for name, count in sorted(made.quirks.items()))
+        print(f"{made.customers:,} customers, {made.sale_lines:,} sales -> {made.export} "
+              f"(clean twin {made.clean.name}; quirks: {quirks})")
+        return 0
+    if args.factor is None:
+        raise InputError("--style copies needs --factor N (copies of every customer)")
     if args.factor < 1:
         raise InputError(f"--factor must be at least 1, got {args.factor}")
     with stage(f"synth: {args.factor} copies of {args.source}"):
