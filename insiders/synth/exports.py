@@ -510,7 +510,7 @@ def write_export(style: str, source: pd.DataFrame, out_dir: str | Path, *,
     clean = out / f"{style}.clean.parquet"
     _write_twin(export.twin, clean)
     quirks_file = out / f"{style}.quirks.json"
-    quirks_file.write_text(json.dumps(quirks, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    quirks_file.write_bytes((json.dumps(quirks, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     keys = None
     if export.keys is not None:
         keys = out / f"{style}.keys.csv"
