@@ -53,7 +53,9 @@ def read_transactions(
             ``encoding`` (``"auto"`` tries UTF-8, then cp1252, then Latin-1; text holding C1
             control characters is refused whatever the encoding); ``date_format`` (detected
             by default; for numeric dates like ``01/12/2010`` the day and month are told apart
-            from the whole column, refused when it cannot tell); ``decimal`` and
+            from the whole column, refused when it cannot tell; dates written as digits are
+            read as compact ISO 8601 or seconds or milliseconds since 1970 when exactly one of
+            them reads every date, ``"epoch_s"`` or ``"epoch_ms"`` to say so); ``decimal`` and
             ``thousands`` (told from the file: ``6,45`` or ``1.234,5`` mean a decimal comma,
             refused when only values like ``1,234`` are present); ``sheet`` (None: every
             sheet of a workbook, when they share one header); ``preset`` and ``columns`` (the
