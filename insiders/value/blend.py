@@ -12,7 +12,7 @@ from insiders.errors import InputError
 from insiders.features import as_date
 from insiders.options import DEFAULT_SEED, VALUE_MODELS
 from insiders.value.bgnbd import BetaGeoGammaGamma
-from insiders.value.boosted import GBM_FEATURES, BoostedTrees
+from insiders.value.boosted import GBM_FEATURES, BoostedTrees, tree_inputs
 from insiders.value.lines import HORIZON_DAYS, DateLike, LineHistory, _seeded_rows
 
 logger = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ class ValueModel(BoostedTrees):
             return self._past_revenue(history, ref)
         if self.regressor_ is not None:
             x = history.value_features(ref)
-            matrix = x[list(self.features)].to_numpy(float)
+            matrix = tree_inputs(x, self.features)
             # every core: each row's sum over the trees is the same whichever thread makes it
             revenue = self.regressor_.predict(matrix)
             p_active = self.classifier_.predict_proba(matrix)[:, 1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pandas as pd
 
 from insiders.errors import InputError
@@ -31,6 +32,21 @@ GBM_FEATURES: tuple[str, ...] = (
     "value_returned",
     "avg_days_between_purchases",
 )
+
+
+#: The money among the trees' inputs, compared to the cent (:func:`tree_inputs`).
+MONEY_FEATURES: tuple[str, ...] = ("gross_revenue", "revenue_30d", "revenue_90d",
+                                   "revenue_per_30d", "avg_ticket", "value_returned")
+
+
+def tree_inputs(frame: pd.DataFrame, features: tuple[str, ...] | list[str]) -> np.ndarray:
+    """The trees' input matrix, money rounded to the cent: amounts that differ in a float's
+    last bits (summed in another order, or read from an export that writes cents) give the
+    same trees and the same forecasts."""
+    x = frame[list(features)].copy()
+    money = [c for c in MONEY_FEATURES if c in x.columns]
+    x[money] = x[money].round(2)
+    return x.to_numpy(float)
 
 
 def training_cuts(
@@ -121,8 +137,8 @@ class BoostedTrees:
             logger.info("value model: trees fitted on %d of %d training rows (seeded sample)",
                         len(rows), len(train))
             train = train.iloc[rows]
-        x = train[list(self.features)].to_numpy(float)
-        y = train["target"].to_numpy(float)
+        x = tree_inputs(train, self.features)
+        y = train["target"].round(2).to_numpy(float)  # the cent, as the inputs
         regressor, classifier = self._trees()
         with threadpool_limits(limits=1):
             regressor.fit(x, y)
