@@ -111,6 +111,10 @@ class QualityConfig:
             refused (signs flipped, or a returns-only export).
         max_quarantine_share: above this share of lines quarantined by the line rules the file
             is refused (a wrong column or unit, not a few bad lines).
+        max_non_sale_share: above this share of the export's lines set aside as not sales
+            (:mod:`insiders.ingest.non_sales`: coupon, void and total lines...) the file is
+            refused (likelier a wrong column than such an export); they do not count toward
+            ``max_quarantine_share``.
     """
 
     max_quantity: int = 100_000
@@ -121,12 +125,14 @@ class QualityConfig:
     max_duplicate_share: float = 0.05
     max_return_share: float = 0.25
     max_quarantine_share: float = 0.01
+    max_non_sale_share: float = 0.25
 
     def __post_init__(self) -> None:
         if self.duplicate_lines not in DUPLICATE_POLICIES:
             raise InputError(f"duplicate_lines must be one of {DUPLICATE_POLICIES}, "
                              f"got {self.duplicate_lines!r}")
-        for name in ("max_duplicate_share", "max_return_share", "max_quarantine_share"):
+        for name in ("max_duplicate_share", "max_return_share", "max_quarantine_share",
+                     "max_non_sale_share"):
             if not 0 <= getattr(self, name) <= 1:
                 raise InputError(f"{name} must be a share from 0 to 1, got {getattr(self, name)}")
         for name in ("max_quantity", "max_unit_price", "max_line_revenue", "max_date_gap_days"):
@@ -574,6 +580,12 @@ PARAMS: dict[str, ParamSpec] = {
                                       "its lines (0.01: 1%)",
                                       {"type": "number", "minimum": 0, "maximum": 1},
                                       field="quality.max_quarantine_share"),
+    "max_non_sale_share": ParamSpec("Most lines that are not sales", "Data quality", "Refuse "
+                                    "the file when more than this share of its lines are set "
+                                    "aside as not sales (coupon, void, zero and total lines; "
+                                    "0.25: 25%)",
+                                    {"type": "number", "minimum": 0, "maximum": 1},
+                                    field="quality.max_non_sale_share"),
     "anonymous_policy": ParamSpec("Anonymous lines", "Filters", "Lines without a customer id: "
                                   "exclude them (they cannot join a loyalty programme) or make "
                                   "one customer per anonymous invoice (synthetic, the study's)",

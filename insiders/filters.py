@@ -188,6 +188,20 @@ def _summary(combos: pd.DataFrame, config: FilterConfig) -> pd.DataFrame:
     return quarantine
 
 
+def non_sale_counts(set_aside: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """The quarantine summary's rows of the lines the reader set aside as not sales (one per
+    rule of :data:`insiders.ingest.non_sales.NON_SALE_RULES`, 0 where none), from the
+    ingest's ``set_aside`` facts."""
+    from insiders.ingest.non_sales import NON_SALE_RULES
+
+    return pd.DataFrame([
+        {"rule": rule, "description": f"not a sale: {description}",
+         "lines_removed": int(set_aside.get(rule, {}).get("lines", 0)),
+         "revenue_removed": round(float(set_aside.get(rule, {}).get("revenue", 0.0)), 2),
+         "lines_flagged": 0, "revenue_flagged": 0.0}
+        for rule, description in NON_SALE_RULES.items()])
+
+
 def _kept_count(rule: str, lines: int, revenue: float, description: str) -> dict:
     return {
         "rule": rule,

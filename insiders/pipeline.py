@@ -30,7 +30,7 @@ from insiders.config import (
 from insiders.errors import InputError
 from insiders.feature_sql import customer_features, lines_summary
 from insiders.features import check_reference_date
-from insiders.filters import filter_index
+from insiders.filters import filter_index, non_sale_counts
 from insiders.handoff import CRM_COLUMNS, crm_table, hand_off
 from insiders.history import monthly_reference_dates
 from insiders.ingest import iter_transactions
@@ -40,7 +40,7 @@ from insiders.models import spec
 from insiders.options import DEFAULT_SEED
 from insiders.parallel import cores
 from insiders.progress import stage
-from insiders.quality import check_lines
+from insiders.quality import check_lines, check_non_sales
 from insiders.run_folder import begin_attempt, path, record_facts, seal
 from insiders.schema import CUSTOMER_KEY, FILTERED_EXTRA, PRODUCT_FEATURES, key_column
 from insiders.segments import assign_segments, profile_segments
@@ -92,6 +92,8 @@ def ingest(
         "currency": read.currency or _data_currency(found.get("currencies", set()), source)
         or read.money_currency,
         "columns_absent": sorted(found.get("absent", ())),
+        "set_aside": {rule: {"lines": n["lines"], "revenue": round(n["revenue"], 2)}
+                      for rule, n in found.get("set_aside", {}).items()},
     }
     artifacts.save_json(facts, path(run_dir, "facts"))  # a new attempt: no earlier stage's facts
     return facts
@@ -150,6 +152,7 @@ def check_quality(
     config = config or QualityConfig()
     facts = artifacts.load_json(path(run_dir, "facts"))
     source = facts.get("source", "the data")
+    check_non_sales(facts, config, source)
     # equal lines may be two items of one order when the export names no invoice or product
     duplicates = not {"invoice_no", "stock_code"} & set(facts.get("columns_absent", ()))
     with stage("data quality"):
@@ -176,6 +179,9 @@ def filter_lines(run_dir: str, config: FilterConfig | None = None, *,
         kept, quarantine = filter_index(path(run_dir, "raw_lines"), config,
                                         quarantined=path(run_dir, "quality_lines"),
                                         memory_limit=memory_limit)
+    facts = artifacts.load_json(path(run_dir, "facts"))
+    quarantine = pd.concat([non_sale_counts(facts.get("set_aside", {})), quarantine],
+                           ignore_index=True)
     artifacts.save_frame(kept, path(run_dir, "kept_lines"), index=False)
     artifacts.save_frame(quarantine, path(run_dir, "quarantine"), index=False)
     return record_facts(

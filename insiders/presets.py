@@ -53,6 +53,12 @@ STUDY_RULES: dict[str, Any] = {
     "excluded_customers": (16446,),
 }
 
+#: Order or line statuses that say a line is not a purchase, in the words exports use (compared
+#: normalised): the ``custom`` preset's, for an export named by its column map alone.
+NOT_PURCHASE_STATUSES: tuple[str, ...] = (
+    "void", "voided", "cancelled", "canceled", "refunded", "failed", "pending", "declined",
+    "anulacion", "anulado", "anulada", "cancelado", "cancelada", "storno", "annule", "annulee")
+
 #: The general rules, for every other shop: no customer, product or country is special.
 GENERAL_RULES: dict[str, Any] = {
     "min_unit_price": 0.0,
@@ -118,6 +124,11 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
          "quantity": ("item_quantity",), "amount": ("item_total",),
          "currency": ("currency", "order_currency")},
         excluded_statuses=("cancelled", "refunded", "failed", "pending", "checkoutdraft")),
+    Preset(
+        "custom", "any other export, its columns named by the param 'columns' (what "
+        "'insiders inspect' proposes); lines whose status says void, cancelled, refunded, "
+        "failed or pending are not purchases",
+        {}, excluded_statuses=NOT_PURCHASE_STATUSES),
     Preset(
         "transactions", "a transaction log as CLV libraries take it: customer, date, amount, "
         "optionally quantity (one order per customer and timestamp)",

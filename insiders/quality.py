@@ -50,6 +50,22 @@ class QualityError(InputError):
     """The file breaks a file rule: the run is refused, nothing downstream is written."""
 
 
+def check_non_sales(facts: dict[str, Any], config: QualityConfig, source: str) -> None:
+    """Refuse a file that is mostly lines set aside as not sales (the ingest's ``set_aside``
+    facts against ``lines_read``): above ``max_non_sale_share`` a wrong column is likelier."""
+    set_aside = facts.get("set_aside") or {}
+    n_aside = sum(int(v["lines"]) for v in set_aside.values())
+    total = int(facts.get("lines_read", 0)) + n_aside
+    if not total or n_aside / total <= config.max_non_sale_share:
+        return
+    rules = ", ".join(f"{rule} {v['lines']:,}" for rule, v in set_aside.items() if v["lines"])
+    raise QualityError(
+        f"{source}: {n_aside:,} of its {total:,} lines ({n_aside / total:.1%}) are not sales "
+        f"({rules}), above max_non_sale_share {config.max_non_sale_share:.0%}. Check the "
+        "column map (is the quantity or the amount the right column?), export the sales "
+        "only, or raise max_non_sale_share (--max-non-sale-share)")
+
+
 @dataclass
 class QualityResult:
     """Output of :func:`check_lines`.

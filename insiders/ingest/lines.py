@@ -3,7 +3,9 @@ checked, the columns the export lacks filled in, and the export's customer keys 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -11,6 +13,7 @@ import pandas as pd
 from insiders.ingest.columns import Mapped, mapped_columns, not_purchases
 from insiders.ingest.dates import parse_dates
 from insiders.ingest.errors import IngestError, first_bad
+from insiders.ingest.non_sales import line_revenue, structural_rows, tally, unsold_lines
 from insiders.ingest.numbers import (
     NUMBER_COLUMNS,
     NumberTexts,
@@ -20,6 +23,8 @@ from insiders.ingest.numbers import (
 )
 from insiders.presets import Preset
 from insiders.schema import COLUMNS, CUSTOMER_KEY, NULLABLE, customer_surrogates
+
+logger = logging.getLogger(__name__)
 
 
 def to_schema(
@@ -35,7 +40,9 @@ def to_schema(
     keep the export's customer keys), every value checked; bad input raises
     :class:`IngestError` naming the row, the column and the value."""
     keyed = layout is not None and not (layout[0].name == "online_retail" and not layout[1])
+    found = layout[2] if layout is not None else None
     mapped = mapped_columns(frame, src, layout if keyed else None)
+    mapped, row_label = _without_structural_rows(frame, mapped, row_label, found)
     frame, original_names, absent = mapped.frame, mapped.names, mapped.absent
 
     def fail(column: str, i: int, problem: str, hint: str) -> IngestError:
@@ -56,12 +63,11 @@ def to_schema(
                               row=row_label(first_bad(values.isna())),
                               column=original_names[column], hint="Fill it in or remove the line")
     lines = _parsed(mapped, date_format, decimal, thousands, fail, row_label)
-    # the lines of orders whose status is not a purchase (dropped last: rows named as read)
-    excluded = (not_purchases(frame["status"], layout[0], src) if "status" in frame
-                else np.zeros(len(lines), dtype=bool))
+    # the lines that sell nothing are set aside (dropped last: rows named as read)
+    excluded = _unsold(lines, mapped, layout[0] if layout else None, src, found)
     _fill_absent(lines, mapped, excluded, fail)
     if not keyed:  # the UCI files' keys are their ids
-        return lines[list(COLUMNS)]
+        return lines.loc[~excluded, list(COLUMNS)].reset_index(drop=True)
     # a preset's or a column map's lines keep the export's customer keys
     keys = frame["customer_id"]
     lines[CUSTOMER_KEY] = (keys.astype("Int64").astype("str") if pd.api.types.is_numeric_dtype(keys)
@@ -98,6 +104,41 @@ def _parsed(mapped: Mapped, date_format: str | None, decimal: str, thousands: st
     return pd.DataFrame(out)
 
 
+def _without_structural_rows(frame: pd.DataFrame, mapped: Mapped,
+                             row_label: Callable[[int], str], found: dict | None
+                             ) -> tuple[Mapped, Callable[[int], str]]:
+    """The chunk without its rows that are no line (a header again, a total row: counted in
+    ``found``), and the row labels of the rows left, as the file numbers them."""
+    skip = np.zeros(len(frame), dtype=bool)
+    for rule, mask in structural_rows(frame, mapped.frame, mapped.names).items():
+        tally(found, rule, mask, None)
+        skip |= mask
+    if not skip.any():
+        return mapped, row_label
+    left = np.flatnonzero(~skip)
+    return (replace(mapped, frame=mapped.frame.iloc[left].reset_index(drop=True)),
+            lambda i: row_label(int(left[i])))
+
+
+def _unsold(lines: pd.DataFrame, mapped: Mapped, preset: Preset | None, src: str,
+            found: dict | None) -> np.ndarray:
+    """Which parsed lines sell nothing (:mod:`insiders.ingest.non_sales`), counted in
+    ``found``: an order status that is not a purchase, no units, a discount, a price of 0."""
+    revenue = line_revenue(lines, amount=mapped.amount)
+    excluded = (not_purchases(mapped.frame["status"], preset, src).copy()
+                if "status" in mapped.frame and preset is not None
+                else np.zeros(len(lines), dtype=bool))
+    tally(found, "not_a_purchase", excluded, revenue)
+    rules = unsold_lines(lines, amount=mapped.amount, quantity="quantity" not in mapped.absent)
+    for rule, mask in rules.items():
+        mask = mask & ~excluded
+        tally(found, rule, mask, revenue)
+        excluded |= mask
+    if excluded.any():
+        logger.info("%s: %d lines set aside as not sales", src, int(excluded.sum()))
+    return excluded
+
+
 def _fill_absent(lines: pd.DataFrame, mapped: Mapped, excluded: np.ndarray, fail) -> None:
     """In place: the unit price from an amount, and the columns the export lacks (quantity 1
     or the amount's sign, one invoice per customer and timestamp, no product or country)."""
@@ -107,9 +148,12 @@ def _fill_absent(lines: pd.DataFrame, mapped: Mapped, excluded: np.ndarray, fail
         if "quantity" in absent:
             lines["quantity"] = np.where(amount < 0, -1, 1).astype("int64")
         elif (zero := (lines["quantity"] == 0).to_numpy() & ~excluded).any():
-            raise fail("quantity", first_bad(zero), "a quantity of 0 beside an amount",
-                       "Fix the value or remove the line")
-        lines["unit_price"] = (amount / lines["quantity"].astype("float64")).abs()
+            raise fail("quantity", first_bad(zero), "a quantity of 0 beside an amount that is "
+                       "not 0: what was sold cannot be told (lines with quantity 0 and amount 0 "
+                       "are set aside as not sales)", "Fix the value or remove the line, or "
+                       "check that the column map names the right quantity and amount")
+        with np.errstate(divide="ignore", invalid="ignore"):  # no units: set aside already
+            lines["unit_price"] = (amount / lines["quantity"].astype("float64")).abs()
     elif "quantity" in absent:
         lines["quantity"] = np.int64(1)
     if "invoice_no" in absent:  # one order per customer and timestamp
