@@ -1,5 +1,7 @@
 // The Airflow pages of docs/img/, taken in headless Chromium at 1280x900 with playwright-core
-// (see scripts/screenshots.sh, which starts the API server this reads from).
+// (see scripts/screenshots.sh, which starts the API server this reads from, or points it at the
+// compose stack's). With AIRFLOW_USER and AIRFLOW_PASSWORD set, it first signs in through the
+// UI's login form (the compose stack's simple auth manager), as a user would.
 //   node scripts/screenshots.mjs http://127.0.0.1:PORT RUN_ID OUT_DIR
 import { chromium } from "playwright-core";
 
@@ -10,7 +12,19 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
 });
-const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+// one browser context: the login's token cookie is shared by both pages below
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const page = await context.newPage();
+if (process.env.AIRFLOW_USER) {
+  await page.goto(`${base}/`, { waitUntil: "networkidle" });
+  await page.waitForURL(/\/auth\/login/, { timeout: 30000 });
+  await page.locator('input[name="username"]').fill(process.env.AIRFLOW_USER);
+  await page.locator('input[name="password"]').fill(process.env.AIRFLOW_PASSWORD || "");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith("/auth/"), { timeout: 30000 });
+  await page.waitForLoadState("networkidle");
+  console.log(`signed in as ${process.env.AIRFLOW_USER}`);
+}
 
 async function shot(url, name, prepare) {
   await page.goto(url, { waitUntil: "networkidle" });
@@ -29,7 +43,9 @@ await shot(`${run}/tasks/tier`, "airflow-task-log.png", async () => {
   await page.waitForTimeout(1500);
 });
 // the graph's chain of ten tasks is small at 1280 px: twice the pixels, cropped to the graph
-const sharp = await browser.newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 2 });
+const sharpContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 2,
+  storageState: await context.storageState() });
+const sharp = await sharpContext.newPage();
 await sharp.goto(run, { waitUntil: "networkidle" });
 await sharp.getByRole("button", { name: "Show Graph (Press g)" }).click();
 await sharp.waitForTimeout(3000);
