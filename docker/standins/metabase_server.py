@@ -14,7 +14,7 @@ import sys
 from http.server import ThreadingHTTPServer
 
 sys.path.insert(0, os.environ.get("FAKE_METABASE_DIR", "/opt/fake-metabase"))
-from fake_metabase import FakeMetabase  # noqa: E402
+from fake_metabase import FakeMetabase
 
 
 def main() -> None:

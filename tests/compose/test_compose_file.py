@@ -1,6 +1,7 @@
-"""docker-compose.yaml, Dockerfile and .env.example, checked from their text (there is no Docker
-engine here): the services, pinned images, health checks, ports, volumes, start order, the
-settings the DAG reads, and no secret anywhere but in .env."""
+"""docker-compose.yaml, Dockerfile and .env.example, checked from their text: the services, pinned
+images, health checks, ports, volumes, start order, the settings the DAG reads, and no secret
+anywhere but in .env. The stack brought up for real is scripts/compose_check.sh (docs/compose.md);
+its stand-ins are checked in test_standins.py."""
 
 from __future__ import annotations
 
