@@ -39,6 +39,9 @@ _DEFAULTS = form_defaults()
 DEFAULT_SOURCE = str(Path(__file__).resolve().parent.parent / "data" / "online_retail.parquet")
 
 EPILOG = """\
+a first look at a shop's export:
+  inspect   each column's role, the --preset or --columns line to run with, what it reads
+
 stages, in pipeline order:
   ingest    read CSV / Excel / Parquet (local or s3://...) into the one schema
   filter    apply the named filter rules; write kept lines and a quarantine summary
@@ -52,6 +55,8 @@ stages, in pipeline order:
   run       all of the above on one source, into one output folder
 
 examples:
+  insiders inspect orders_export.csv
+  insiders run orders_export.csv --preset auto --out-dir var/shop
   insiders run data/online_retail.parquet --out-dir var/demo --anonymous synthetic
   insiders select --run-dir var/demo --rule best_silhouette --k-range 5 10
   insiders ingest Ecommerce.csv -o lines.parquet --encoding latin-1
@@ -135,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="also log each step's facts")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     command = functools.partial(_command, sub)
+    _add_look_command(command)
     _add_stage_commands(command)
     _add_service_commands(command)
     return parser
@@ -205,6 +211,29 @@ def _add_stage_commands(command) -> None:
             "Write report.html (self-contained, with plots) and report.md, answers.csv and "
             "forecasts.csv into the run folder, from its tables (the backtest stage's "
             "included).", _cmd_report, _add_run_dir)
+
+
+def _add_look_command(command) -> None:
+    """A look at an export before its first run."""
+    command("inspect", "look at an export: its columns' roles, the --columns line to run with",
+            "Read a shop's export (its first 20,000 rows) and print each column with the role it "
+            "seems to play, judged from its name and its values (dates, money, counts, ids, "
+            "statuses, currency codes); the preset or --columns line to run with; and what the "
+            "reader makes of the sample with it: the date range, the customers, the lines set "
+            "aside as not sales, the currency. A role two columns could play is shown with both "
+            "and left to you. Exit 0 when the proposal can run as it is (also as --preset auto), "
+            "2 when a role is missing or in doubt.",
+            _cmd_inspect, lambda p: p.add_argument("source", help="the export (local path, "
+                                                   "file://, s3://)"),
+            lambda p: _add_params(p, "encoding", "date_format", "decimal", "thousands", "sheet"))
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from insiders.ingest.inspection import describe, inspect_source
+
+    found = inspect_source(args.source, _run_config(args).read)
+    print(describe(found))
+    return 0 if found.runnable else 2
 
 
 def _add_service_commands(command) -> None:

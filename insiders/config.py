@@ -54,6 +54,9 @@ INSIDERS_RULES = ("value", "cluster")
 #: What to do with exact duplicate lines (every column equal).
 DUPLICATE_POLICIES = ("drop", "keep")
 
+#: The preset that reads an export by the layout its look proposes (``insiders inspect``).
+AUTO_PRESET = "auto"
+
 #: Months replayed before a run: the tier's warm start and the back-test's replays.
 REPLAY_MONTHS = 5
 
@@ -291,7 +294,8 @@ class ReadConfig:
     currency: str | None = None
 
     def __post_init__(self) -> None:
-        preset(self.preset)  # an unknown name is refused, naming the known ones
+        if self.preset != AUTO_PRESET:
+            preset(self.preset)  # an unknown name is refused, naming the known ones
         parse_column_map(self.columns)  # so is a column map that names no role
         if self.currency and not (len(self.currency) == 3 and self.currency.isalpha()
                                   and self.currency.isupper()):
@@ -299,8 +303,9 @@ class ReadConfig:
 
     @property
     def layout(self) -> Preset:
-        """The export's preset, resolved (its name was checked when this config was made)."""
-        return PRESETS[self.preset]
+        """The export's preset, resolved (its name was checked when this config was made;
+        ``auto`` reads as ``custom`` until the export's look settles it)."""
+        return PRESETS[self.preset if self.preset != AUTO_PRESET else "custom"]
 
     @property
     def column_map(self) -> dict[str, str]:
@@ -453,7 +458,8 @@ class RunConfig:
         if unknown:
             raise InputError(f"unknown param(s) {sorted(unknown)}; known: {', '.join(PARAMS)}")
         given = {k: v for k, v in params.items() if v is not None}
-        rules = preset(given.get("preset") or ReadConfig.preset).rules  # the shop's, by preset
+        name = given.get("preset") or ReadConfig.preset
+        rules = (preset(name) if name != AUTO_PRESET else PRESETS["custom"]).rules  # the shop's
         p = {**cls().to_params(), "min_unit_price": rules["min_unit_price"],
              "excluded_customers": list(rules["excluded_customers"]), **given}
         parts: dict[str, dict[str, Any]] = {}
@@ -540,8 +546,10 @@ PARAMS: dict[str, ParamSpec] = {
                            "character, or an empty text for none", _NULL_STR, field="read.thousands"),
     "preset": ParamSpec("Export layout", "Reading", "Which shop export the source is: "
                         "online_retail (the UCI files, with the study's data rules), "
-                        "shopify_orders, woocommerce_orders or transactions (customer, date, "
-                        "amount)", {"type": "string", "enum": list(PRESETS)}, field="read.preset"),
+                        "shopify_orders, woocommerce_orders, transactions (customer, date, "
+                        "amount), custom (the column map alone); auto: the layout 'insiders "
+                        "inspect' proposes, when no role is in doubt",
+                        {"type": "string", "enum": [*PRESETS, AUTO_PRESET]}, field="read.preset"),
     "columns": ParamSpec("Column map", "Reading", "The export's columns by role, on top of the "
                          "preset: customer=Email,date=Created at,amount=Total (roles: "
                          + ", ".join(ROLES) + ")", _NULL_STR, field="read.columns"),

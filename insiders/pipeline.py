@@ -88,7 +88,9 @@ def ingest(
         "lines_read": n_lines,
         "first_line": str(seen["first"].date()),
         "last_line": str(seen["last"].date()),
-        "preset": read.preset,
+        "preset": found.get("layout", {}).get("preset", read.preset),
+        "columns": found.get("layout", {}).get("columns", read.columns),
+        "layout_proposed": found.get("layout", {}).get("flags"),  # --preset auto's choice
         "currency": read.currency or _data_currency(found.get("currencies", set()), source)
         or read.money_currency,
         "columns_absent": sorted(found.get("absent", ())),

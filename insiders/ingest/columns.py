@@ -17,6 +17,22 @@ from insiders.schema import ALIASES, COLUMNS, PLAIN_ID, normalise_name
 logger = logging.getLogger(__name__)
 
 
+def proposed_layout(frame: pd.DataFrame) -> str:
+    """What ``insiders inspect`` proposes for the export, as an error's hint starts."""
+    from insiders.ingest.roles import propose_columns
+
+    proposal = propose_columns(frame)
+    if proposal.complete:
+        return (f"Its columns read as: --preset custom --columns '{proposal.column_map()}' "
+                "(or --preset auto; 'insiders inspect' shows why). Otherwise: ")
+    doubts = "; ".join(f"{role} could be {' or '.join(columns)}"
+                       for role, columns in proposal.ambiguous.items())
+    missing = "; ".join(f"no column looks like the {role}" for role in proposal.missing)
+    return (f"Its columns read in part as: --columns '{proposal.column_map()}' ("
+            f"{'; '.join(x for x in (doubts, missing) if x)}; 'insiders inspect' shows the "
+            "candidates). Otherwise: ")
+
+
 def _rename_columns(frame: pd.DataFrame, src: str) -> pd.DataFrame:
     renames: dict[str, str] = {}
     drop: list[str] = []
@@ -36,7 +52,7 @@ def _rename_columns(frame: pd.DataFrame, src: str) -> pd.DataFrame:
                 "unknown column",
                 column=name,
                 hint=(f"This looks like the preset {suggested!r}: set the param 'preset' (CLI "
-                      f"--preset {suggested}). " if suggested else "")
+                      f"--preset {suggested}). " if suggested else proposed_layout(frame))
                 + "Rename it to one of InvoiceNo, StockCode, Description, Quantity, "
                 "InvoiceDate, UnitPrice, CustomerID, Country (or the Online Retail II names "
                 "Invoice, Price, Customer ID), or remove it; or name the export's columns with "
@@ -93,7 +109,7 @@ def _map_columns(frame: pd.DataFrame, src: str, layout: tuple[Preset, dict[str, 
             src, f"no column for {', '.join(missing)} under the preset {preset.name!r}; found "
             f"{', '.join(found)}",
             hint=(f"This looks like the preset {suggested!r} (CLI --preset {suggested}); "
-                  if suggested and suggested != preset.name else "")
+                  if suggested and suggested != preset.name else proposed_layout(frame))
             + "name the columns with the param 'columns' (CLI --columns customer=COLUMN,"
             f"date=COLUMN,amount=COLUMN) or pick a preset: {', '.join(PRESETS)}")
     used = set(roles.values())
@@ -141,7 +157,8 @@ def mapped_columns(frame: pd.DataFrame, src: str,
         layout[2].setdefault("absent", set()).update(mapped.absent)
         if "currency" in mapped.frame:
             codes = mapped.frame["currency"].dropna().astype("str").str.strip().str.upper()
-            layout[2].setdefault("currencies", set()).update(set(codes) - {""})
+            codes = codes[codes.str.fullmatch("[A-Z]{3}")]  # not a header repeated, not empty
+            layout[2].setdefault("currencies", set()).update(set(codes))
     return mapped
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from insiders.config import ReadConfig
+from insiders.config import AUTO_PRESET, ReadConfig
 from insiders.ingest.errors import IngestError
 from insiders.ingest.files import (
     csv_row_label,
@@ -92,8 +92,28 @@ def iter_transactions(source: str | Path, read: ReadConfig | None = None, *,
     :mod:`insiders.presets`), and ``currencies``, the ISO codes of a currency column."""
     src, read, storage_options = str(source), read or ReadConfig(), storage_options or {}
     files = files_of(src, storage_options)
-    for file in files if files is not None else [src]:
+    files = files if files is not None else [src]
+    if read.preset == AUTO_PRESET:
+        read = _settled(files[0], read, storage_options, found)
+    for file in files:
         yield _read_file(file, read, storage_options, found)
+
+
+def _settled(file: str, read: ReadConfig, storage_options: dict[str, Any],
+             found: dict | None) -> ReadConfig:
+    """``--preset auto``: the layout the first file's look proposes, when it can run as it is
+    (noted in ``found["layout"]``); else refused, showing the proposal."""
+    from insiders.ingest.inspection import inspect_source, proposal_lines
+
+    look = inspect_source(file, read, storage_options=storage_options)
+    if not look.runnable:
+        raise IngestError(file, "--preset auto cannot settle the export's columns: "
+                          + " ".join(proposal_lines(look)),
+                          hint="Run 'insiders inspect' on it, then give --preset and --columns")
+    logger.info("%s: --preset auto reads it with %s", file, look.flags())
+    if found is not None:
+        found["layout"] = {"preset": look.preset, "columns": look.columns, "flags": look.flags()}
+    return look.read_config(read)
 
 
 def _read_file(src: str, read: ReadConfig, storage_options: dict[str, Any],

@@ -38,7 +38,8 @@ together, and a trailing ``TOTAL`` row holding the sum of the amount column):
     the line's amount, ``Tienda`` the country, ``Tipo`` ``VENTA`` for a sale. Quirks as the
     supermarket's (``Tipo`` ``ANULACION`` for a void, ``CUPON`` for a coupon) and
     ``return_line``: the customers' real returns (``Tipo`` ``DEVOLUCION``, negative
-    ``Cantidad`` and ``Importe``, tickets of their own); the only style with returns.
+    ``Cantidad`` and ``Importe``, tickets of their own); the only style with returns, which
+    its clean twin keeps (a return is a line of the sales, not a quirk).
 ``seldom``
     The order log of a shop whose customers buy once or twice a year, one row per order, UTF-8,
     comma separated: ``order_ref, customer_email, order_date, status, total, currency,
@@ -389,7 +390,8 @@ def _pos(sales: Sales, rng: np.random.Generator, *, stamp: bool) -> Export:
         "Cantidad": table["qty"].astype(str), "Importe": _money(cents, ","),
         "Tienda": table["country"], "Tipo": tipo,
     })
-    sale = (table["kind"] == "sale").to_numpy()
+    # the twin: the sales and the returns (a return is a line of the sales, not a quirk)
+    sale = table["kind"].isin(["sale", "return_line"]).to_numpy()
     twin = _twin(table[sale], ns=ns[sale], code=table["code"].to_numpy(dtype=object)[sale],
                  amount=_as_read(_money(cents[sale])), qty=table["qty"].to_numpy()[sale])
     return Export(header=tuple(rows.columns), rows=rows, amount="Importe", cents=cents,

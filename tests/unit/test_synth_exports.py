@@ -132,8 +132,9 @@ def _export_sales(shops: Path, style: str) -> pd.DataFrame:
     elif style == "supermarket":
         sale = (raw["line_type"] == "SALE") & (qty > 0) & (money > 0)
         date = pd.to_datetime(raw["ts"].astype("int64"), unit="ms")
-    else:
-        sale = (raw["Tipo"] == "VENTA") & (qty > 0) & (money > 0)
+    else:  # a sale, or a return (a line of the sales the twin keeps: negative quantity)
+        sale = (((raw["Tipo"] == "VENTA") & (qty > 0) & (money > 0))
+                | ((raw["Tipo"] == "DEVOLUCION") & (qty < 0) & (money < 0)))
         date = pd.to_datetime(raw["Fecha"], format="%Y%m%d%H%M%S" if style == "pos_stamp"
                               else "%Y%m%d")
     customer = raw[key]
@@ -145,7 +146,7 @@ def _export_sales(shops: Path, style: str) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("style", list(exports.STYLES))
-def test_the_clean_twin_holds_the_exports_sales_and_only_them(shops, style):
+def test_the_clean_twin_holds_the_exports_sales_and_returns_and_only_them(shops, style):
     sales = _export_sales(shops, style)
     twin = pd.read_parquet(shops / f"{style}.clean.parquet")
     assert list(twin.columns) == UCI and len(twin) == len(sales)
