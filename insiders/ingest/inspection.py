@@ -85,7 +85,7 @@ def inspect_source(source: str, read: ReadConfig | None = None, *,
     proposal = propose_columns(head)
     known = suggest_preset([str(c) for c in frame.columns])
     found = Inspection(source, len(frame), len(head), proposal, CUSTOM, proposal.column_map())
-    if known is not None:
+    if known is not None and not proposal.ambiguous:  # a known layout, nothing in doubt
         tried = Inspection(source, len(frame), len(head), proposal, known, None)
         _try(tried, head, row_label, read)
         if tried.problem is None:

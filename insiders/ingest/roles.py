@@ -203,6 +203,9 @@ def propose_columns(frame: pd.DataFrame, sample: int = 20_000) -> Proposal:
         top = [name for score, name in fit if score == best]
         if best == 0 and role not in ("date", "customer", "amount"):
             continue  # an optional role is proposed only where a name says it
+        if best < 2:  # a column named for the role whose values say otherwise: in doubt
+            top += [c.name for c in looks if c.name not in taken and c.name not in top
+                    and name_score(role, c.name) == 2 and c.kind != "empty"]
         if len(top) > 1:
             proposal.ambiguous[role] = top
             taken.update(top)
