@@ -188,9 +188,9 @@ def build_report(inputs: ReportInputs, *, random_state: int = 42,
         raise RunFolderError("the run folder has no back-test tables (backtest.json): run the "
                            "backtest stage before the report")
     looked = inputs.backtest
-    feature_names = list(inputs.facts.get("features") or STUDY_FEATURES)
-    reference = pd.Timestamp(inputs.facts["reference_date"])
     features, segments, profiles = inputs.features, inputs.segments, inputs.profiles
+    feature_names = shown_features(inputs.facts.get("features") or STUDY_FEATURES, features)
+    reference = pd.Timestamp(inputs.facts["reference_date"])
     is_insider = segments["is_insider"].reindex(features.index, fill_value=False)
     insiders = features.index[is_insider.to_numpy()]
     revenue = features["gross_revenue"]
@@ -243,6 +243,17 @@ def _forecast(lines: pd.DataFrame, series: pd.Series, looked: BacktestTables,
         if len(back_series):
             actual = actual_all[actual_all.index > back_series.index[-1]].iloc[:horizon]
     return answers.forecast_revenue(series, back_series, actual, horizon=horizon)
+
+
+#: Features that only returns fill: a shop whose export holds no return is shown none of them.
+RETURN_FEATURES = ("qty_returned", "n_returns", "value_returned")
+
+
+def shown_features(names: list[str] | tuple[str, ...], features: pd.DataFrame) -> list[str]:
+    """The features the report presents: what the export lacks is left out (a shop without
+    any return gets no "units returned" column or plot; it is 0 for every customer)."""
+    no_returns = all(not features[c].any() for c in RETURN_FEATURES if c in features)
+    return [n for n in names if not (no_returns and n in RETURN_FEATURES)]
 
 
 def _drawn(f: Findings, series: pd.Series, currency: str) -> dict[str, bytes]:
@@ -452,7 +463,7 @@ def _who(f: Findings) -> dict[str, Any]:
         "share_customers": f.share_customers, "share_revenue": f.share_revenue,
         "revenue_insiders": f.revenue_insiders,
         "top": Table.of(top, {**({"customer": "text"} if keyed else {"customer_id": "id"}),
-                              **_features_table(list(STUDY_FEATURES))}),
+                              **_features_table(shown_features(STUDY_FEATURES, f.inputs.features))}),
         "vs_rest": Table.of(f.vs_rest.reset_index().assign(
             feature_label=lambda t: t["feature"].map(lambda n: HEADERS.get(n, n))), {
             "feature_label": "text", **{f"{g}_{q}": "feature" for g in ("insiders", "rest")
@@ -461,7 +472,7 @@ def _who(f: Findings) -> dict[str, Any]:
             "segment_id": "id", "segment_name": "text", "n_customers": "count",
             "share_customers": "share", "share_revenue": "share",
             **({"share_insiders": "share"} if "share_insiders" in inputs.profiles else {}),
-            **_features_table(list(STUDY_FEATURES), "mean_")}),
+            **_features_table(shown_features(STUDY_FEATURES, f.inputs.features), "mean_")}),
     }
 
 

@@ -122,6 +122,9 @@ def test_each_style_runs_with_auto_and_gives_its_clean_twins_insiders(shops, sty
     for rule, n in expected_set_aside(files.quirks).items():
         assert quarantine[rule] == n, rule
     assert _insiders(run, keys) == _insiders(twin, None)
+    # what the export lacks is left out: no "units returned" for a shop without returns
+    returns = files.quirks.get("return_line", 0) > 0
+    assert ("Units returned" in (run / "report.md").read_text()) == returns
     if style == "seldom":
         _check_inert(run)
 
