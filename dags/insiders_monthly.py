@@ -26,6 +26,7 @@ Configuration (from Airflow, never from code):
 | S3 credentials / endpoint | connection `aws_default` | the AWS default chain |
 | source (file, folder or glob) | param `source`, else Variable `insiders_source` | the bundled UCI data |
 | run folders | Variable `insiders_artifacts` | `file://<project>/var/runs` |
+| export layout | params `preset`, `columns`, else Variable `insiders_layout` (JSON) | `online_retail` |
 | Metabase resync | connection `metabase_default` (HTTP, admin login) | skipped |
 | feature engine | param `feature_engine`; Spark master: connection `spark_default` | duckdb; `local[*]` |
 | failure mail | connection `insiders_alerts` (SMTP; extra `to`, `from_email`) | none sent (logged) |
@@ -176,9 +177,21 @@ def _config(params: dict[str, Any]) -> RunConfig:
     from airflow.sdk.exceptions import AirflowFailException
 
     try:
-        return RunConfig.from_params({name: params.get(name) for name in PARAMS})
+        return RunConfig.from_params({name: params.get(name) for name in PARAMS}
+                                     | _kept_layout(params))
     except ValueError as exc:
         raise AirflowFailException(f"the run's params cannot be used: {exc}") from exc
+
+
+def _kept_layout(params: dict[str, Any]) -> dict[str, Any]:
+    """The export layout a team accepted once (``insiders inspect``), kept for the monthly runs
+    in the Variable ``insiders_layout`` (JSON: ``{"preset": ..., "columns": ...}``): used when
+    the run's params leave the layout at its defaults."""
+    defaults = form_defaults()
+    if any(params.get(k) not in (None, "", defaults[k]) for k in ("preset", "columns")):
+        return {}
+    kept = Variable.get("insiders_layout", default=None, deserialize_json=True)
+    return {k: kept[k] for k in ("preset", "columns") if kept and kept.get(k)}
 
 
 def _stage(name: str, run: dict[str, Any], params: dict[str, Any] | None = None, **inputs: Any):

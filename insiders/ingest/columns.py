@@ -33,6 +33,17 @@ def proposed_layout(frame: pd.DataFrame) -> str:
             "candidates). Otherwise: ")
 
 
+def _what_changed(given: dict[str, str], found: list[str], headers: dict[str, str]) -> str:
+    """Which columns of the map the file lacks, and which of its columns the map does not
+    name: what changed since the map was made."""
+    lacks = [f"{column!r} ({role})" for role, column in given.items()
+             if column not in found and normalise_name(column) not in headers]
+    named = {normalise_name(c) for c in given.values()}
+    new = [c for c in found if normalise_name(c) not in named]
+    return (f"it has no column {', '.join(lacks)}"
+            + (f"; columns the map does not name: {', '.join(new)}" if new else ""))
+
+
 def _rename_columns(frame: pd.DataFrame, src: str) -> pd.DataFrame:
     renames: dict[str, str] = {}
     drop: list[str] = []
@@ -93,9 +104,11 @@ def _map_columns(frame: pd.DataFrame, src: str, layout: tuple[Preset, dict[str, 
             column = given[role] if given[role] in frame.columns else headers.get(
                 normalise_name(given[role]))
             if column is None:
-                raise IngestError(src, f"the column map names {given[role]!r} for {role!r}, "
-                                  f"but the file has no such column; found {', '.join(found)}",
-                                  hint="Fix the param 'columns' (CLI --columns)")
+                raise IngestError(src, "the file no longer fits the column map: "
+                                  + _what_changed(given, found, headers),
+                                  hint="Fix the param 'columns' (CLI --columns; in Airflow the "
+                                  "Variable insiders_layout), or see what 'insiders inspect' "
+                                  "proposes for this file")
             roles[role] = column
         elif (column := next((headers[normalise_name(o)] for o in preset.columns.get(role, ())
                               if normalise_name(o) in headers), None)) is not None:

@@ -6,6 +6,7 @@ the lines each rule sets aside, the currency."""
 from __future__ import annotations
 
 import io
+import json
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,6 +154,9 @@ def proposal_lines(inspection: Inspection) -> list[str]:
     p, out = inspection.proposal, []
     if inspection.columns is None or p.complete:
         out.append(f"Proposal: {inspection.flags()}")
+        kept = json.dumps({"preset": inspection.preset, "columns": inspection.columns})
+        out.append(f"Kept for the monthly runs in Airflow: airflow variables set "
+                   f"insiders_layout {shlex.quote(kept)}")
     for role, columns in p.ambiguous.items():
         shown = "; ".join(f"{c} ({', '.join(p.look(c).examples)})" for c in columns)
         out.append(f"Ambiguous: {role} could be {shown}. Choose one: --columns "

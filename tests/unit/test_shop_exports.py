@@ -160,3 +160,13 @@ def _check_inert(run) -> None:
                     assert not cell.startswith(("=", "+", "@", "\t", "\r")), (name, cell)
                 seen.add(row["customer_key"])
     assert {"'" + h for h in HOSTILE} <= seen  # the hostile Insiders are there, as text
+
+
+def test_a_later_month_that_no_longer_fits_the_kept_map_is_refused_saying_what_changed(tmp_path):
+    kept = "invoice=order,customer=customer,date=date,amount=total"
+    path = tmp_path / "2024-02.csv"  # the export's total renamed since the map was accepted
+    path.write_text("order,customer,date,grand_total\n1,c1,2024-02-01,5.00\n")
+    with pytest.raises(IngestError, match=r"no longer fits the column map: it has no column "
+                                          r"'total' \(amount\); columns the map does not name: "
+                                          r"grand_total"):
+        read_transactions(path, preset="custom", columns=kept)
