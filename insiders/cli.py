@@ -99,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), then run again", file=sys.stderr)
             return 2
         return _defect(exc)
+    finally:
+        from insiders.parallel import release_workers
+
+        release_workers()
 
 
 def _fixable() -> tuple[type[BaseException], ...]:
@@ -512,8 +516,7 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from insiders import pipeline
 
-    with stage("compare models"):
-        pipeline.run_stage("compare", args.run_dir, _run_config(args))
+    pipeline.run_stage("compare", args.run_dir, _run_config(args))
     print(_best_rows(artifacts.load_frame(run_folder.path(args.run_dir, "scores"))))
     print(f"table -> {run_folder.path(args.run_dir, 'scores')}")
     return 0

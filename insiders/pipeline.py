@@ -6,7 +6,9 @@ The run folder's files are named in :mod:`insiders.run_folder`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -610,9 +612,31 @@ def run_stage(
         raise InputError(f"unknown stage {name!r}; the stages are {', '.join(STAGES)}")
     if name == "ingest" and not source:
         raise InputError("the ingest stage needs a source")
-    facts = stages[name]()
+    start = time.perf_counter()
+    with stage(name) if name not in LOGS_ITSELF else contextlib.nullcontext():
+        facts = stages[name]()
     seal(run_dir, name)
+    _record_cost(run_dir, name, time.perf_counter() - start)
     return facts
+
+
+#: The stages whose own steps log their start and end (the others are logged as a whole).
+LOGS_ITSELF = frozenset({"ingest", "check_quality", "filter_lines", "features", "tier",
+                         "backtest", "report"})
+
+
+def _record_cost(run_dir: str, name: str, seconds: float) -> None:
+    """The stage's seconds and the peak memory so far (this process's, and its worker
+    processes') in ``facts.json``'s ``stage_costs``: where a run's time and memory go."""
+    import resource
+
+    def peak_mb(who: int) -> float:  # ru_maxrss is in KiB on Linux
+        return round(resource.getrusage(who).ru_maxrss / 1024, 1)
+
+    costs = artifacts.load_json(path(run_dir, "facts")).get("stage_costs", {})
+    costs[name] = {"seconds": round(seconds, 2), "peak_rss_mb": peak_mb(resource.RUSAGE_SELF),
+                   "workers_peak_rss_mb": peak_mb(resource.RUSAGE_CHILDREN)}
+    record_facts(run_dir, {"stage_costs": costs})
 
 
 def run_all(

@@ -64,6 +64,12 @@ def stage(label: str) -> Iterator[None]:
         logger.info("  %s: done in %.1f s", label, time.perf_counter() - start)
 
 
+def note(message: str, *args: object) -> None:
+    """One progress line (what a stage cannot time itself: work done in worker processes)."""
+    if _enabled:
+        logger.info(message, *args)
+
+
 def progress(items: Iterable[T], *, desc: str, total: int | None = None) -> Iterable[T]:
     """Wrap an iterable in a progress bar on a terminal; elsewhere (logs, Airflow) a line
     when the loop starts and when it ends, with its duration."""

@@ -27,7 +27,7 @@ from insiders.errors import InputError
 from insiders.layout import principal_layout
 from insiders.options import SCALERS, SPACES, STUDY_FEATURES
 from insiders.parallel import side_by_side
-from insiders.progress import stage
+from insiders.progress import note, stage
 
 logger = logging.getLogger(__name__)
 
@@ -575,8 +575,13 @@ def fit_spaces(
     order = sorted(spaces, key=lambda n: -_FIT_COST.get(n, 1.0))
     jobs = [(name, scaled, names, random_state, fitted.fit_sample) for name in order]
     parallel = n_jobs > 1 and sum(n != "features" for n in order) > 1
+    if parallel:  # a worker's own log lines do not reach this process: said here
+        note("» spaces %s, in worker processes beside %s ...", ", ".join(order[1:]), order[0])
     results = side_by_side([(_fit_space, job, {}) for job in jobs], n_jobs if parallel else 1)
     by_name = {r[0]: r for r in results}
+    if parallel:
+        for name in order[1:]:
+            note("  space %s (worker): done in %.1f s", name, by_name[name][3])
     for name in spaces:  # in the order asked for
         _, model, embedding, seconds = by_name[name]
         fitted.transformers[name] = model

@@ -15,6 +15,15 @@ REAL_DATA = ROOT / "data" / "online_retail.parquet"
 EXPORT_SHIFT_DAYS = 2190
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_worker_left_behind():
+    """The worker processes the runs kept warm are stopped when the session ends."""
+    yield
+    from insiders.parallel import release_workers
+
+    release_workers()
+
+
 @pytest.fixture(scope="session")
 def real_lines() -> pd.DataFrame:
     """The bundled UCI data in the canonical schema (read once per session)."""
