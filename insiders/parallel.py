@@ -46,6 +46,8 @@ def release_workers() -> None:
 
     if "joblib" not in sys.modules:
         return
-    from joblib.externals.loky import get_reusable_executor
+    from joblib.externals.loky import reusable_executor
 
-    get_reusable_executor().shutdown(wait=True, kill_workers=True)
+    executor = reusable_executor._executor  # None when no pool was started: nothing to stop
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
