@@ -45,6 +45,8 @@ class Lookback:
             (:func:`insiders.answers.out_of_time`); None without ``selected_then``.
         capture: the share of the next :data:`HORIZON_DAYS` days' revenue per rule and
             replayed month (:func:`capture_by_rule`).
+        forecast_errors: the value model's forecast against what followed, per replayed month
+            with its :data:`HORIZON_DAYS` days complete (:func:`forecast_errors`).
         stability: the clusters' bootstrap Jaccard indices (:func:`bootstrap_stability`).
     """
 
@@ -56,6 +58,7 @@ class Lookback:
     out_of_time: pd.DataFrame | None
     capture: pd.DataFrame
     stability: dict[str, float]
+    forecast_errors: pd.DataFrame
 
     def facts(self) -> dict[str, Any]:
         """The small facts (JSON): months replayed, the month selected then, stability."""
@@ -126,7 +129,8 @@ def look_back(
                     changes=replayed.membership_changes(), exits=replayed.exits(),
                     out_of_time=oot, capture=capture_by_rule(history, replayed, reference,
                                                              selection["policy"]["value_score"]),
-                    stability=stability)
+                    stability=stability,
+                    forecast_errors=forecast_errors(history, replayed, reference))
 
 
 def _replay_job(lines: LineHistory, dates: list[pd.Timestamp], candidate: Candidate,
@@ -185,6 +189,38 @@ def capture_by_rule(lines: pd.DataFrame | LineHistory, history: Replay, referenc
                                    horizon_days=horizon_days)
     table = table.assign(cut_date=table["cut_date"].dt.date.astype(str))
     return table[["rule", "cut_date", "share"]]
+
+
+#: The groups whose expected revenue the report forecasts, by label.
+FORECAST_GROUPS = (INSIDERS, "Everyone")
+
+
+def forecast_errors(lines: LineHistory, history: Replay, reference: pd.Timestamp,
+                    horizon_days: int = HORIZON_DAYS) -> pd.DataFrame:
+    """The value model's forecasts measured: at every replayed month with ``horizon_days`` of
+    data after it, the expected revenue of its Insiders and of every customer, beside what
+    they then bought (``ratio`` = actual / forecast).
+
+    Returns one row per (cut_date, group): ``cut_date`` (ISO), ``group``, ``forecast``,
+    ``actual``, ``ratio``.
+    """
+    rows = []
+    for day in sorted(history.segments):
+        segments = history.segments[day]
+        if day + pd.Timedelta(days=horizon_days) > reference or "expected_revenue" not in segments \
+                or segments["expected_revenue"].isna().all():
+            continue
+        actual = lines.future_revenue(day, horizon_days)
+        groups = {INSIDERS: segments.index[segments["is_insider"].to_numpy(bool)],
+                  "Everyone": segments.index}
+        for group in FORECAST_GROUPS:
+            members = groups[group]
+            forecast = float(segments.loc[members, "expected_revenue"].sum())
+            bought = float(actual.reindex(members, fill_value=0.0).sum())
+            rows.append({"cut_date": day.date().isoformat(), "group": group,
+                         "forecast": round(forecast, 2), "actual": round(bought, 2),
+                         "ratio": round(bought / forecast, 4) if forecast > 0 else np.nan})
+    return pd.DataFrame(rows, columns=["cut_date", "group", "forecast", "actual", "ratio"])
 
 
 def bootstrap_stability(embedding: np.ndarray, labels: np.ndarray, insider_cluster: int, *,

@@ -71,6 +71,8 @@ class BacktestTables:
     exits: pd.DataFrame
     out_of_time: pd.DataFrame | None
     capture: pd.DataFrame
+    #: the value model's forecasts beside what followed (None: a folder made before them)
+    forecast_errors: pd.DataFrame | None = None
 
     @property
     def selected_then(self) -> pd.Timestamp | None:
@@ -101,7 +103,9 @@ def load_inputs(run_dir: str) -> ReportInputs:
             changes=frame("membership_changes").astype({"reference_date": str}),
             exits=frame("membership_exits"),
             out_of_time=frame("out_of_time") if present("out_of_time") else None,
-            capture=frame("rule_capture").astype({"cut_date": str}))
+            capture=frame("rule_capture").astype({"cut_date": str}),
+            forecast_errors=(frame("forecast_errors").astype({"cut_date": str})
+                             if present("forecast_errors") else None))
     return ReportInputs(
         lines=load_lines(run_dir, LINE_COLUMNS), features=frame("features"), segments=frame("segments"),
         profiles=frame("profiles"), scores=frame("scores"), quarantine=frame("quarantine"),
@@ -137,6 +141,11 @@ class Findings:
     todo: pd.DataFrame
     #: the value model's expected revenue of the current Insiders, next 91 days (value rule)
     value_expected: float | None = None
+    #: the same for every customer
+    value_expected_all: float | None = None
+    #: per group (Insiders, Everyone): the lowest and highest actual / forecast ratio at the
+    #: earlier cuts whose 91 days are complete, and how many cuts
+    forecast_ranges: dict[str, tuple[float, float, int]] = field(default_factory=dict)
     #: the per-run back-test: share of the next 91 days, per rule and replayed month
     capture: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["rule", "cut_date", "share"]))
@@ -217,6 +226,10 @@ def build_report(inputs: ReportInputs, *, random_state: int = 42,
         value_expected=(float(segments.loc[insiders, "expected_revenue"].sum())
                         if "expected_revenue" in segments
                         and segments["expected_revenue"].notna().any() else None),
+        value_expected_all=(float(segments["expected_revenue"].sum())
+                            if "expected_revenue" in segments
+                            and segments["expected_revenue"].notna().any() else None),
+        forecast_ranges=forecast_ranges(looked.forecast_errors),
         beats_top=None if per_customer is None else
         bool(per_customer[INSIDERS] > per_customer[TOP_BY_PAST_REVENUE]),
         beats_rfm=None if per_customer is None else
@@ -247,6 +260,17 @@ def _forecast(lines: pd.DataFrame, series: pd.Series, looked: BacktestTables,
 
 #: Features that only returns fill: a shop whose export holds no return is shown none of them.
 RETURN_FEATURES = ("qty_returned", "n_returns", "value_returned")
+
+
+def forecast_ranges(errors: pd.DataFrame | None) -> dict[str, tuple[float, float, int]]:
+    """Per group: the lowest and the highest actual / forecast ratio at the earlier cuts
+    whose 91 days are complete, and how many there were (none: an empty dict)."""
+    if errors is None or errors.empty:
+        return {}
+    ranges = {}
+    for group, rows in errors.dropna(subset=["ratio"]).groupby("group", sort=False):
+        ranges[str(group)] = (float(rows["ratio"].min()), float(rows["ratio"].max()), len(rows))
+    return ranges
 
 
 def shown_features(names: list[str] | tuple[str, ...], features: pd.DataFrame) -> list[str]:
@@ -291,6 +315,12 @@ def answers_table(f: Findings) -> pd.DataFrame:
     _answer(rows, 5, "naive_revenue_next_3_months", forecast.forecast["naive"].sum())
     if f.value_expected is not None:
         _answer(rows, 5, "value_model_revenue_next_91_days", f.value_expected)
+        _answer(rows, 5, "value_model_revenue_next_91_days_everyone", f.value_expected_all)
+    for group, (low, high, cuts) in f.forecast_ranges.items():
+        label = "everyone" if group == "Everyone" else "insiders"
+        _answer(rows, 5, f"forecast_actual_ratio_low_{label}", low,
+                f"at {cuts} earlier cuts the actual was {low:.2f}-{high:.2f}x the forecast")
+        _answer(rows, 5, f"forecast_actual_ratio_high_{label}", high)
     if forecast.backtest is not None:
         _answer(rows, 5, "backtest_mape_model", forecast.model_mape)
         _answer(rows, 5, "backtest_mape_naive", forecast.naive_mape)
@@ -481,6 +511,7 @@ def _expected(f: Findings) -> dict[str, Any]:
     forecast = f.forecast
     return {
         "forecast": forecast, "value_expected": f.value_expected,
+        "value_expected_all": f.value_expected_all, "forecast_ranges": f.forecast_ranges,
         "expected_revenue": float(forecast.forecast["expected"].sum()),
         "naive_revenue": float(forecast.forecast["naive"].sum()),
         "forecast_table": Table.of(forecast.forecast,

@@ -28,6 +28,7 @@ Run folder layout::
     membership_exits.parquet who left, with the change of their features (backtest)
     out_of_time.csv      what the groups chosen months ago bought since   (backtest)
     rule_capture.csv     next-91-day revenue share per rule and month     (backtest)
+    forecast_errors.csv  the value model's forecast beside what followed, per month (backtest)
     report.html, .md     the nine questions answered, plots/*.png  (report)
     answers.csv          the answers' numbers               (report)
     forecasts.csv        expected revenue, next months      (report)
@@ -82,6 +83,7 @@ FILES = {
     "membership_exits": "membership_exits.parquet",
     "out_of_time": "out_of_time.csv",
     "rule_capture": "rule_capture.csv",
+    "forecast_errors": "forecast_errors.csv",
     "report": "report.html",
     "report_md": "report.md",
     "plot_embedding": "plots/embedding.png",
@@ -122,7 +124,7 @@ STAGE_FILES: dict[str, tuple[str, ...]] = {
     "segments": ("segments", "selection"),
     "tier": ("segments", "profiles", "selection", "warmup", "warmup_features"),
     "backtest": ("backtest", "replayed_insiders", "membership_changes", "membership_exits",
-                 "out_of_time", "rule_capture"),
+                 "out_of_time", "rule_capture", "forecast_errors"),
     "report": ("report", "report_md", "answers", "forecasts", "plot_embedding", "plot_features",
                "plot_shares", "plot_forecast", "plot_membership"),
     "export_insiders": ("insiders_csv", "joined", "left"),

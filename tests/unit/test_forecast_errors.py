@@ -1,0 +1,51 @@
+"""Every forecast with its error, measured (issue 32 item 2): at the replayed months whose 91
+days are known, the value model's expected revenue beside what followed; the report's range."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insiders.filters import filter_transactions
+from insiders.history import Replay
+from insiders.lookback import forecast_errors
+from insiders.report import forecast_ranges
+from insiders.value import LineHistory
+from tests.conftest import make_lines
+
+
+def test_forecast_errors_set_each_months_forecast_beside_what_followed():
+    lines = filter_transactions(make_lines([
+        ("1", "X1", 1, "2011-01-05 10:00", 10.0, 1, "UK"),
+        ("2", "X1", 1, "2011-01-06 10:00", 10.0, 2, "UK"),
+        ("3", "X1", 2, "2011-02-10 10:00", 10.0, 1, "UK"),  # after the first cut: 20 for 1
+        ("4", "X1", 3, "2011-03-01 10:00", 10.0, 2, "UK"),  # 30 for 2
+        ("5", "X1", 5, "2011-06-01 10:00", 10.0, 1, "UK"),  # beyond 91 days of the first cut
+    ])).lines
+    cuts = [pd.Timestamp("2011-01-31"), pd.Timestamp("2011-02-28"), pd.Timestamp("2011-05-31")]
+    replay = Replay()
+    for cut in cuts:
+        replay.segments[cut] = pd.DataFrame({"is_insider": [True, False],
+                                             "expected_revenue": [40.0, 10.0]},
+                                            index=pd.Index([1, 2], name="customer_id"))
+    reference = pd.Timestamp("2011-06-01")
+    table = forecast_errors(LineHistory.of(lines), replay, reference)
+    # the cuts whose 91 days end by the reference date: the first two
+    assert sorted(set(table["cut_date"])) == ["2011-01-31", "2011-02-28"]
+    first = table[table["cut_date"] == "2011-01-31"].set_index("group")
+    assert first.loc["Insiders", "forecast"] == 40.0 and first.loc["Insiders", "actual"] == 20.0
+    assert first.loc["Everyone", "forecast"] == 50.0 and first.loc["Everyone", "actual"] == 50.0
+    assert first.loc["Insiders", "ratio"] == pytest.approx(0.5)
+    second = table[table["cut_date"] == "2011-02-28"].set_index("group")
+    assert second.loc["Insiders", "actual"] == 0.0  # June is more than 91 days after it
+    assert second.loc["Everyone", "actual"] == 30.0
+
+
+def test_the_reports_range_is_the_lowest_and_highest_ratio():
+    errors = pd.DataFrame({"cut_date": ["a", "b", "c", "a"],
+                           "group": ["Insiders", "Insiders", "Insiders", "Everyone"],
+                           "forecast": [1.0, 1.0, 0.0, 1.0], "actual": [1.2, 0.9, 1.0, 1.1],
+                           "ratio": [1.2, 0.9, np.nan, 1.1]})  # no forecast: no ratio
+    assert forecast_ranges(errors) == {"Insiders": (0.9, 1.2, 2), "Everyone": (1.1, 1.1, 1)}
+    assert forecast_ranges(None) == {} == forecast_ranges(errors.iloc[:0])
