@@ -447,8 +447,21 @@ def _through(args: argparse.Namespace, run_dir: str, stages: tuple[str, ...]) ->
     elif not args.run_dir:
         raise InputError(f"insiders {args.command}: give a source file, or --run-dir with the "
                          "earlier stages' files")
+    else:  # the folder's own export layout, unless the flags name another
+        _layout_of_folder(args, run_dir)
     return pipeline.run_all(source, run_dir, _run_config(args), stages=stages,
                             reference_date=getattr(args, "reference_date", None))
+
+
+def _layout_of_folder(args: argparse.Namespace, run_dir: str) -> None:
+    """The preset and column map the run folder was read with, when the flags leave them at
+    their defaults: its data rules follow (another shop's lines get no study rule)."""
+    try:
+        facts = artifacts.load_json(run_folder.path(run_dir, "facts"))
+    except FileNotFoundError:
+        return
+    if args.preset == _DEFAULTS["preset"] and not args.columns and facts.get("preset"):
+        args.preset, args.columns = facts["preset"], facts.get("columns")
 
 
 def _is_filtered(source: str) -> bool:

@@ -18,6 +18,7 @@ from insiders.ingest.errors import IngestError
 from insiders.ingest.files import (
     csv_row_label,
     detect_format,
+    files_of,
     plain_row_label,
     read_bytes,
     read_csv,
@@ -81,6 +82,8 @@ def inspect_source(source: str, read: ReadConfig | None = None, *,
                    sample: int = SAMPLE_ROWS) -> Inspection:
     """Look at one file (a folder's or a glob's first): propose its layout and try it."""
     read = read or ReadConfig()
+    files = files_of(source, storage_options or {})
+    source = files[0] if files else source
     frame, row_label = _read_frame(source, read, storage_options or {})
     head = frame.head(sample).reset_index(drop=True)
     proposal = propose_columns(head)
@@ -159,11 +162,11 @@ def proposal_lines(inspection: Inspection) -> list[str]:
                    f"insiders_layout {shlex.quote(kept)}")
     for role, columns in p.ambiguous.items():
         shown = "; ".join(f"{c} ({', '.join(p.look(c).examples)})" for c in columns)
-        out.append(f"Ambiguous: {role} could be {shown}. Choose one: --columns "
-                   f"{shlex.quote(_with(p, role, columns[0]))} (or another of them)")
+        out.append(f"Ambiguous: {role} could be {shown}. Choose one: --preset {CUSTOM} "
+                   f"--columns {shlex.quote(_with(p, role, columns[0]))} (or another of them)")
     for role in p.missing:
-        out.append(f"Missing: no column looks like the {role}; name it with --columns "
-                   f"{role.split(' ')[0]}=COLUMN")
+        out.append(f"Missing: no column looks like the {role}; name it with --preset {CUSTOM} "
+                   f"--columns {role.split(' ')[0]}=COLUMN,...")
     if inspection.problem:
         out.append(f"With it, the reader stops: {inspection.problem}")
     elif inspection.found:

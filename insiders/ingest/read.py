@@ -27,6 +27,7 @@ from insiders.ingest.files import (
 )
 from insiders.ingest.lines import to_schema
 from insiders.ingest.numbers import check_separators
+from insiders.progress import note
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def _settled(file: str, read: ReadConfig, storage_options: dict[str, Any],
         raise IngestError(file, "--preset auto cannot settle the export's columns: "
                           + " ".join(proposal_lines(look)),
                           hint="Run 'insiders inspect' on it, then give --preset and --columns")
-    logger.info("%s: --preset auto reads it with %s", file, look.flags())
+    note("--preset auto: %s reads as %s", file, look.flags())
     if found is not None:
         found["layout"] = {"preset": look.preset, "columns": look.columns, "flags": look.flags()}
     return look.read_config(read)
