@@ -18,7 +18,13 @@ from insiders.models import Candidate, fit_labels
 from insiders.options import DEFAULT_SEED, HORIZON_DAYS, STUDY_FEATURES
 from insiders.parallel import side_by_side
 from insiders.progress import stage
-from insiders.ranking import INSIDERS, PLAIN_RULES, top_n
+from insiders.ranking import (
+    INSIDERS,
+    PLAIN_RULES,
+    decile_calibration,
+    normalized_gini,
+    top_n,
+)
 from insiders.select import cluster_values
 from insiders.value import LineHistory
 
@@ -47,6 +53,8 @@ class Lookback:
             replayed month (:func:`capture_by_rule`).
         forecast_errors: the value model's forecast against what followed, per replayed month
             with its :data:`HORIZON_DAYS` days complete (:func:`forecast_errors`).
+        ranking, calibration: the ranking judged at the last complete month, as the CLV field
+            judges it (:func:`judge_ranking`): normalized Gini and decile calibration.
         stability: the clusters' bootstrap Jaccard indices (:func:`bootstrap_stability`).
     """
 
@@ -59,13 +67,15 @@ class Lookback:
     capture: pd.DataFrame
     stability: dict[str, float]
     forecast_errors: pd.DataFrame
+    ranking: dict[str, Any]
+    calibration: pd.DataFrame
 
     def facts(self) -> dict[str, Any]:
         """The small facts (JSON): months replayed, the month selected then, stability."""
         return {"replayed": [d.date().isoformat() for d in self.replayed],
                 "selected_then": None if self.selected_then is None
                 else self.selected_then.date().isoformat(),
-                "stability": self.stability}
+                "stability": self.stability, "ranking": self.ranking}
 
 
 def look_back(
@@ -130,7 +140,8 @@ def look_back(
                     out_of_time=oot, capture=capture_by_rule(history, replayed, reference,
                                                              selection["policy"]["value_score"]),
                     stability=stability,
-                    forecast_errors=forecast_errors(history, replayed, reference))
+                    forecast_errors=forecast_errors(history, replayed, reference),
+                    **judge_ranking(history, replayed, reference))
 
 
 def _replay_job(lines: LineHistory, dates: list[pd.Timestamp], candidate: Candidate,
@@ -221,6 +232,28 @@ def forecast_errors(lines: LineHistory, history: Replay, reference: pd.Timestamp
                          "forecast": round(forecast, 2), "actual": round(bought, 2),
                          "ratio": round(bought / forecast, 4) if forecast > 0 else np.nan})
     return pd.DataFrame(rows, columns=["cut_date", "group", "forecast", "actual", "ratio"])
+
+
+def judge_ranking(lines: LineHistory, history: Replay, reference: pd.Timestamp,
+                  horizon_days: int = HORIZON_DAYS) -> dict[str, Any]:
+    """The value model's ranking at the last replayed month whose ``horizon_days`` are known:
+    its normalized Gini against what followed, the plain rule's (past revenue), and the decile
+    calibration (mean forecast and mean actual per tenth of forecast)."""
+    known = [d for d in sorted(history.segments) if d + pd.Timedelta(days=horizon_days) <= reference
+             and "expected_revenue" in history.segments[d]
+             and history.segments[d]["expected_revenue"].notna().any()]
+    if not known:
+        return {"ranking": {}, "calibration": pd.DataFrame(
+            columns=["decile", "customers", "mean_forecast", "mean_actual"])}
+    day = known[-1]
+    forecast = history.segments[day]["expected_revenue"].fillna(0.0)
+    actual = lines.future_revenue(day, horizon_days).reindex(forecast.index, fill_value=0.0)
+    past = history.features[day]["gross_revenue"].reindex(forecast.index, fill_value=0.0)
+    return {"ranking": {"cut_date": day.date().isoformat(),
+                        "normalized_gini_model": round(normalized_gini(actual, forecast), 4),
+                        "normalized_gini_past_revenue": round(normalized_gini(actual, past), 4)},
+            "calibration": decile_calibration(actual, forecast).assign(
+                cut_date=day.date().isoformat())}
 
 
 def bootstrap_stability(embedding: np.ndarray, labels: np.ndarray, insider_cluster: int, *,

@@ -498,7 +498,7 @@ def backtest(run_dir: str, *, replay_months: int = RunConfig.replay_months,
     check its Insiders against plain rules (:mod:`insiders.lookback`); write the tables the
     report reads (``backtest.json``, ``replayed_insiders.csv``, ``membership_changes.csv``,
     ``membership_exits.parquet``, ``out_of_time.csv``, ``rule_capture.csv``,
-    ``forecast_errors.csv``)."""
+    ``forecast_errors.csv``, ``calibration.csv``)."""
     from insiders.lookback import look_back
 
     selection = artifacts.load_json(path(run_dir, "selection"))
@@ -522,6 +522,7 @@ def backtest(run_dir: str, *, replay_months: int = RunConfig.replay_months,
         artifacts.save_frame(found.out_of_time, path(run_dir, "out_of_time"), index=False)
     artifacts.save_frame(found.capture, path(run_dir, "rule_capture"), index=False)
     artifacts.save_frame(found.forecast_errors, path(run_dir, "forecast_errors"), index=False)
+    artifacts.save_frame(found.calibration, path(run_dir, "calibration"), index=False)
     return record_facts(run_dir, {"backtest_months": len(found.replayed)})
 
 

@@ -18,6 +18,7 @@ PLOTS = {  # file name under plots/: what it shows
     "shares.png": "Shares per segment",
     "forecast.png": "Forecast",
     "membership.png": "Membership",
+    "calibration.png": "Forecast against actual per decile",
 }
 
 
@@ -189,3 +190,23 @@ def plot_membership(changes: pd.DataFrame):
     return fig
 
 
+
+
+def plot_calibration(calibration: pd.DataFrame, currency: str = formats.DEFAULT_CURRENCY):
+    """Mean forecast and mean actual revenue per decile of forecast (1: the highest tenth), at
+    the last month whose next 91 days are known."""
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    x = np.arange(len(calibration))
+    ax.bar(x - 0.2, calibration["mean_forecast"], width=0.4, label="mean forecast",
+           color="tab:blue")
+    ax.bar(x + 0.2, calibration["mean_actual"], width=0.4, label="mean actual",
+           color="tab:orange")
+    ax.set_xticks(x, calibration["decile"].astype(int).astype(str))
+    ax.yaxis.set_major_formatter(_ticks("money", currency))
+    ax.set_xlabel("Decile of the forecast (1: the highest tenth of customers)")
+    ax.set_ylabel("Revenue per customer, next 91 days")
+    day = calibration["cut_date"].iloc[0] if "cut_date" in calibration else ""
+    ax.set_title(f"Forecast against what followed, per decile (selected on data up to {day})")
+    ax.legend(fontsize=7)
+    return fig

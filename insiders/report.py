@@ -73,6 +73,8 @@ class BacktestTables:
     capture: pd.DataFrame
     #: the value model's forecasts beside what followed (None: a folder made before them)
     forecast_errors: pd.DataFrame | None = None
+    #: mean forecast and mean actual per decile at the last complete month (None: as above)
+    calibration: pd.DataFrame | None = None
 
     @property
     def selected_then(self) -> pd.Timestamp | None:
@@ -105,7 +107,8 @@ def load_inputs(run_dir: str) -> ReportInputs:
             out_of_time=frame("out_of_time") if present("out_of_time") else None,
             capture=frame("rule_capture").astype({"cut_date": str}),
             forecast_errors=(frame("forecast_errors").astype({"cut_date": str})
-                             if present("forecast_errors") else None))
+                             if present("forecast_errors") else None),
+            calibration=frame("calibration") if present("calibration") else None)
     return ReportInputs(
         lines=load_lines(run_dir, LINE_COLUMNS), features=frame("features"), segments=frame("segments"),
         profiles=frame("profiles"), scores=frame("scores"), quarantine=frame("quarantine"),
@@ -146,6 +149,10 @@ class Findings:
     #: per group (Insiders, Everyone): the lowest and highest actual / forecast ratio at the
     #: earlier cuts whose 91 days are complete, and how many cuts
     forecast_ranges: dict[str, tuple[float, float, int]] = field(default_factory=dict)
+    #: the ranking judged at the last complete month: normalized Gini (model, past revenue)
+    ranking: dict[str, Any] = field(default_factory=dict)
+    #: mean forecast and mean actual per decile of forecast there (empty: none known)
+    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the per-run back-test: share of the next 91 days, per rule and replayed month
     capture: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["rule", "cut_date", "share"]))
@@ -230,6 +237,9 @@ def build_report(inputs: ReportInputs, *, random_state: int = 42,
                             if "expected_revenue" in segments
                             and segments["expected_revenue"].notna().any() else None),
         forecast_ranges=forecast_ranges(looked.forecast_errors),
+        ranking=looked.facts.get("ranking") or {},
+        calibration=(looked.calibration if looked.calibration is not None
+                     and not looked.calibration.empty else pd.DataFrame()),
         beats_top=None if per_customer is None else
         bool(per_customer[INSIDERS] > per_customer[TOP_BY_PAST_REVENUE]),
         beats_rfm=None if per_customer is None else
@@ -295,6 +305,8 @@ def _drawn(f: Findings, series: pd.Series, currency: str) -> dict[str, bytes]:
         "forecast.png": plots.plot_forecast(series, f.forecast, currency=currency),
         "membership.png": plots.plot_membership(f.changes),
     }
+    if not f.calibration.empty:
+        figures["calibration.png"] = plots.plot_calibration(f.calibration, currency=currency)
     return {name: plots.png(fig) for name, fig in figures.items()}
 
 
@@ -316,6 +328,10 @@ def answers_table(f: Findings) -> pd.DataFrame:
     if f.value_expected is not None:
         _answer(rows, 5, "value_model_revenue_next_91_days", f.value_expected)
         _answer(rows, 5, "value_model_revenue_next_91_days_everyone", f.value_expected_all)
+    if f.ranking:
+        _answer(rows, 8, "normalized_gini_value_model", f.ranking["normalized_gini_model"],
+                f"ranking at {f.ranking['cut_date']} against the next 91 days")
+        _answer(rows, 8, "normalized_gini_past_revenue", f.ranking["normalized_gini_past_revenue"])
     for group, (low, high, cuts) in f.forecast_ranges.items():
         label = "everyone" if group == "Everyone" else "insiders"
         _answer(rows, 5, f"forecast_actual_ratio_low_{label}", low,
@@ -546,6 +562,7 @@ def _guarantees(f: Findings) -> dict[str, Any]:
             {"selected_by": "text", **{d: "share" for d in sorted(set(f.capture["cut_date"]))}})
         if not f.capture.empty else None,
         "beats_top": f.beats_top, "beats_rfm": f.beats_rfm, "stability": f.stability,
+        "ranking": f.ranking,
         "not_beaten": [rule for rule, beaten in (("the top customers by past revenue", f.beats_top),
                                                  ("the top RFM scores", f.beats_rfm))
                        if beaten is False],

@@ -29,6 +29,7 @@ Run folder layout::
     out_of_time.csv      what the groups chosen months ago bought since   (backtest)
     rule_capture.csv     next-91-day revenue share per rule and month     (backtest)
     forecast_errors.csv  the value model's forecast beside what followed, per month (backtest)
+    calibration.csv      mean forecast and mean actual per decile, last complete month (backtest)
     report.html, .md     the nine questions answered, plots/*.png  (report)
     answers.csv          the answers' numbers               (report)
     forecasts.csv        expected revenue, next months      (report)
@@ -84,6 +85,7 @@ FILES = {
     "out_of_time": "out_of_time.csv",
     "rule_capture": "rule_capture.csv",
     "forecast_errors": "forecast_errors.csv",
+    "calibration": "calibration.csv",
     "report": "report.html",
     "report_md": "report.md",
     "plot_embedding": "plots/embedding.png",
@@ -91,6 +93,7 @@ FILES = {
     "plot_shares": "plots/shares.png",
     "plot_forecast": "plots/forecast.png",
     "plot_membership": "plots/membership.png",
+    "plot_calibration": "plots/calibration.png",
     "answers": "answers.csv",
     "forecasts": "forecasts.csv",
 }
@@ -124,9 +127,11 @@ STAGE_FILES: dict[str, tuple[str, ...]] = {
     "segments": ("segments", "selection"),
     "tier": ("segments", "profiles", "selection", "warmup", "warmup_features"),
     "backtest": ("backtest", "replayed_insiders", "membership_changes", "membership_exits",
-                 "out_of_time", "rule_capture", "forecast_errors"),
+                 "out_of_time", "rule_capture", "forecast_errors",
+                 "calibration"),
     "report": ("report", "report_md", "answers", "forecasts", "plot_embedding", "plot_features",
-               "plot_shares", "plot_forecast", "plot_membership"),
+               "plot_shares", "plot_forecast", "plot_membership",
+               "plot_calibration"),
     "export_insiders": ("insiders_csv", "joined", "left"),
 }
 

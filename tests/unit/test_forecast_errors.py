@@ -49,3 +49,27 @@ def test_the_reports_range_is_the_lowest_and_highest_ratio():
                            "ratio": [1.2, 0.9, np.nan, 1.1]})  # no forecast: no ratio
     assert forecast_ranges(errors) == {"Insiders": (0.9, 1.2, 2), "Everyone": (1.1, 1.1, 1)}
     assert forecast_ranges(None) == {} == forecast_ranges(errors.iloc[:0])
+
+
+def test_the_normalized_gini_is_one_for_the_perfect_order_and_falls_with_worse_ones():
+    from insiders.ranking import normalized_gini
+
+    rng = np.random.default_rng(0)
+    actual = pd.Series(rng.gamma(0.5, 100.0, 500), index=pd.RangeIndex(500, name="customer_id"))
+    assert normalized_gini(actual, actual) == pytest.approx(1.0)
+    assert normalized_gini(actual, actual * 3 + 7) == pytest.approx(1.0)  # only the order counts
+    noisy = actual + rng.normal(0, actual.std(), len(actual))
+    assert 0 < normalized_gini(actual, noisy) < 1
+    assert normalized_gini(actual, -actual) < 0  # the worst order
+    assert np.isnan(normalized_gini(actual * 0, actual))  # nothing bought: nothing to judge
+
+
+def test_decile_calibration_puts_the_highest_forecasts_first():
+    from insiders.ranking import decile_calibration
+
+    index = pd.RangeIndex(95, name="customer_id")
+    forecast = pd.Series(np.arange(95, dtype=float), index=index)
+    table = decile_calibration(forecast * 2, forecast)
+    assert list(table["decile"]) == list(range(1, 11)) and table["customers"].sum() == 95
+    assert table["mean_forecast"].is_monotonic_decreasing
+    assert (table["mean_actual"] == 2 * table["mean_forecast"]).all()
