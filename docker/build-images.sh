@@ -65,7 +65,8 @@ build_base() {
     { tail -20 "$rootfs.log" >&2; exit 1; }
   # the proxy's CA certificates, as the host trusts them
   for f in "${certs[@]}"; do cp "$f" "$rootfs/usr/local/share/ca-certificates/"; done
-  chroot "$rootfs" update-ca-certificates > /dev/null
+  # (its rehash warns about the bundle file it skips: not an error)
+  chroot "$rootfs" update-ca-certificates > /dev/null 2>&1 || { log "update-ca-certificates failed in the rootfs"; exit 1; }
   rm -f "$rootfs/etc/apt/sources.list"
   for f in "${sources[@]}"; do cp "$f" "$rootfs/etc/apt/sources.list.d/"; done
   [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] &&
