@@ -465,6 +465,10 @@ def answer_kind(metric: str) -> str:
              "stability_insiders_jaccard": "number:2", "insiders_csv": "text"}
     if metric in exact:
         return exact[metric]
+    if metric.startswith("forecast_actual_ratio_"):
+        return "number:2"
+    if metric.startswith("normalized_gini_"):
+        return "number:3"
     if metric.startswith("median_"):
         name = metric.removeprefix("median_").rsplit("_", 1)[0]
         return formats.FEATURE_KINDS.get(name, "number:2")

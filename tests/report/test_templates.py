@@ -95,7 +95,15 @@ def findings(exits: bool = True) -> report.Findings:
         oot=oot, beats_top=False, beats_rfm=True,
         stability={"insiders_jaccard": 0.891, "mean_jaccard": 0.87, "min_jaccard": 0.73,
                    "n_boot": 20},
-        todo=answers.actions(profiles, features.mean()))
+        todo=answers.actions(profiles, features.mean()),
+        value_expected=1_234.5, value_expected_all=2_345.6,
+        forecast_ranges={"Insiders": (1.19, 1.49, 3), "Everyone": (1.03, 1.39, 3)},
+        ranking={"cut_date": "2011-08-14", "normalized_gini_model": 0.8142,
+                 "normalized_gini_past_revenue": 0.8149},
+        calibration=pd.DataFrame({"decile": range(1, 11), "customers": 10,
+                                  "mean_forecast": np.linspace(100, 10, 10),
+                                  "mean_actual": np.linspace(120, 12, 10),
+                                  "cut_date": "2011-08-14"}))
 
 
 @pytest.fixture(scope="module")
