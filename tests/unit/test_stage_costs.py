@@ -7,6 +7,7 @@ import logging
 
 from insiders import artifacts, pipeline
 from insiders.config import ReadConfig
+from insiders.progress import set_enabled
 from insiders.run_folder import path
 
 EXPORT = ("ticket,client,day,qty,total\n"
@@ -14,7 +15,7 @@ EXPORT = ("ticket,client,day,qty,total\n"
                     for i in range(60)))
 
 
-def test_every_stage_records_its_seconds_and_peak_memory(tmp_path, caplog):
+def test_every_stage_records_its_seconds_and_peak_memory(tmp_path):
     source = tmp_path / "export.csv"
     source.write_text(EXPORT)
     run = str(tmp_path / "run")
@@ -22,14 +23,24 @@ def test_every_stage_records_its_seconds_and_peak_memory(tmp_path, caplog):
                                                "quantity=qty,amount=total")
     from insiders.config import RunConfig
 
-    with caplog.at_level(logging.INFO, logger="insiders.progress"):
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # the progress logger's own records (it may not propagate)
+    progress = logging.getLogger("insiders.progress")
+    progress.addHandler(handler)
+    level, progress.level = progress.level, logging.INFO
+    set_enabled(True)  # an earlier command's --quiet may have turned progress off
+    try:
         pipeline.run_all(str(source), run, RunConfig(read=read),
                          stages=pipeline.stages_through("features"))
+    finally:
+        progress.removeHandler(handler)
+        progress.setLevel(level)
     costs = artifacts.load_json(path(run, "facts"))["stage_costs"]
     assert list(costs) == list(pipeline.stages_through("features"))
     for cost in costs.values():
         assert cost["seconds"] >= 0 and cost["peak_rss_mb"] > 0 and cost["workers_peak_rss_mb"] >= 0
-    lines = [r.getMessage() for r in caplog.records]
+    lines = [r.getMessage() for r in records]
     started = [m[2:].removesuffix(" ...") for m in lines if m.startswith("» ")]
     ended = [m.strip().split(": done in ")[0] for m in lines if ": done in " in m]
     assert len(started) >= len(costs) and sorted(started) == sorted(ended)  # each ends
