@@ -247,3 +247,22 @@ def sheet_row_label(name: str, named: bool) -> Callable[[int], str]:
 
 def plain_row_label(i: int) -> str:
     return f"row {i + 1:,}"
+
+
+def read_parts(src: str, encoding: str, sheet: str | None,
+               storage_options: dict[str, Any]) -> list[tuple[str | None, pd.DataFrame,
+                                                              Callable[[int], str]]]:
+    """One file's rows as read, before any column is mapped: one part per workbook sheet
+    (its name), else one part (name None), each with the row labels that name its rows."""
+    kind = detect_format(src)
+    raw = read_bytes(src, storage_options)
+    if not raw.strip():
+        raise IngestError(src, "the file is empty", hint="Check the export; it has no lines")
+    if kind == "csv":
+        return [(None, read_csv(src, raw, encoding), csv_row_label)]
+    if kind == "excel":
+        sheets = read_sheets(src, raw, sheet)
+        return [(name, frame, sheet_row_label(name, len(sheets) > 1))
+                for name, frame in sheets.items()]
+    return [(None, read_with(src, "Parquet", lambda: pd.read_parquet(io.BytesIO(raw))),
+             plain_row_label)]

@@ -5,7 +5,6 @@ the lines each rule sets aside, the currency."""
 
 from __future__ import annotations
 
-import io
 import json
 import shlex
 from dataclasses import dataclass, field
@@ -15,16 +14,7 @@ import pandas as pd
 
 from insiders.config import ReadConfig
 from insiders.ingest.errors import IngestError
-from insiders.ingest.files import (
-    csv_row_label,
-    detect_format,
-    files_of,
-    plain_row_label,
-    read_bytes,
-    read_csv,
-    read_sheets,
-    read_with,
-)
+from insiders.ingest.files import files_of, plain_row_label, read_parts
 from insiders.ingest.lines import to_schema
 from insiders.ingest.non_sales import NON_SALE_RULES
 from insiders.ingest.roles import Proposal, propose_columns
@@ -100,17 +90,12 @@ def inspect_source(source: str, read: ReadConfig | None = None, *,
 
 
 def _read_frame(source: str, read: ReadConfig, storage_options: dict[str, Any]):
-    """The file's rows as read, before any column is mapped, and its row labels."""
-    kind = detect_format(source)
-    raw = read_bytes(source, storage_options)
-    if not raw.strip():
-        raise IngestError(source, "the file is empty", hint="Check the export; it has no lines")
-    if kind == "csv":
-        return read_csv(source, raw, read.encoding), csv_row_label
-    if kind == "excel":
-        sheets = read_sheets(source, raw, read.sheet)
-        return pd.concat(sheets.values(), ignore_index=True), plain_row_label
-    return read_with(source, "Parquet", lambda: pd.read_parquet(io.BytesIO(raw))), plain_row_label
+    """The file's rows as read, before any column is mapped (a workbook's sheets one after
+    another), and its row labels."""
+    parts = read_parts(source, read.encoding, read.sheet, storage_options)
+    if len(parts) == 1:
+        return parts[0][1], parts[0][2]
+    return pd.concat([frame for _, frame, _ in parts], ignore_index=True), plain_row_label
 
 
 def _try(inspection: Inspection, head: pd.DataFrame, row_label, read: ReadConfig) -> None:

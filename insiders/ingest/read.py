@@ -3,7 +3,6 @@ a file, a folder or a glob, into one typed schema."""
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,17 +13,7 @@ import pandas as pd
 
 from insiders.config import AUTO_PRESET, ReadConfig
 from insiders.ingest.errors import IngestError
-from insiders.ingest.files import (
-    csv_row_label,
-    detect_format,
-    files_of,
-    plain_row_label,
-    read_bytes,
-    read_csv,
-    read_sheets,
-    read_with,
-    sheet_row_label,
-)
+from insiders.ingest.files import detect_format, files_of, read_parts
 from insiders.ingest.lines import to_schema
 from insiders.ingest.numbers import check_separators
 from insiders.progress import note
@@ -120,28 +109,14 @@ def _settled(file: str, read: ReadConfig, storage_options: dict[str, Any],
 def _read_file(src: str, read: ReadConfig, storage_options: dict[str, Any],
                found: dict[str, set[str]] | None) -> pd.DataFrame:
     """One file's lines in the canonical schema (see :func:`read_transactions`)."""
-    fmt = detect_format(src)
     layout = (read.layout, read.column_map, found)
-    date_format, decimal, thousands = read.date_format, read.decimal, read.thousands
-    check_separators(src, decimal, thousands)
-    raw_bytes = read_bytes(src, storage_options)
-    if not raw_bytes.strip():
-        raise IngestError(src, "the file is empty", hint="Check the export; it has no lines")
-    if fmt == "csv":
-        frame = read_csv(src, raw_bytes, read.encoding)
-        row_label = csv_row_label
-    elif fmt == "excel":
-        sheets = read_sheets(src, raw_bytes, read.sheet)
-        lines = pd.concat(
-            [to_schema(frame, src, sheet_row_label(name, len(sheets) > 1), date_format,
-                        decimal, thousands, layout) for name, frame in sheets.items()],
-            ignore_index=True)
-        logger.info("read %d lines from %s (%s)", len(lines), src,
-                    ", ".join(f"sheet {name!r}" for name in sheets))
-        return lines
-    else:
-        frame = read_with(src, "Parquet", lambda: pd.read_parquet(io.BytesIO(raw_bytes)))
-        row_label = plain_row_label
-    lines = to_schema(frame, src, row_label, date_format, decimal, thousands, layout)
-    logger.info("read %d lines from %s", len(lines), src)
+    detect_format(src)  # an unknown file type is said first, before the separators
+    check_separators(src, read.decimal, read.thousands)
+    parts = read_parts(src, read.encoding, read.sheet, storage_options)
+    schema = [to_schema(frame, src, row_label, read.date_format, read.decimal, read.thousands,
+                        layout) for _, frame, row_label in parts]
+    lines = schema[0] if len(schema) == 1 else pd.concat(schema, ignore_index=True)
+    sheets = [name for name, _, _ in parts if name is not None]
+    logger.info("read %d lines from %s%s", len(lines), src,
+                f" ({', '.join(f'sheet {name!r}' for name in sheets)})" if sheets else "")
     return lines
