@@ -49,17 +49,22 @@ def structural_rows(frame: pd.DataFrame, mapped: pd.DataFrame,
         names: schema column -> the export's header name.
     """
     present = [c for c, name in names.items() if c in mapped.columns and name]
-    header = np.zeros(len(mapped), dtype=bool)
-    if len(present) >= 2:
-        header = np.ones(len(mapped), dtype=bool)
-        for column in present:
-            cells = mapped[column].astype("str").str.strip().str.casefold()
-            header &= (cells == str(names[column]).strip().casefold()).to_numpy()
-    empty = np.ones(len(mapped), dtype=bool)
-    for column in ("customer_id", "invoice_date"):
-        if column in mapped.columns:
-            values = mapped[column]
-            empty &= (values.isna() | (values.astype("str").str.strip() == "")).to_numpy()
+
+    def is_header(column: str, values: pd.Series) -> np.ndarray:
+        if not _is_text(values):  # a number or a date is never a header's name
+            return np.zeros(len(values), dtype=bool)
+        name = str(names[column]).strip().casefold()
+        return (values.astype("str").str.strip().str.casefold() == name).to_numpy()
+
+    def is_blank(column: str, values: pd.Series) -> np.ndarray:
+        blank = values.isna().to_numpy()
+        return blank | (values.astype("str").str.strip() == "").to_numpy() if _is_text(values) \
+            else blank
+
+    header = (_rows_where(mapped, present, is_header) if len(present) >= 2
+              else np.zeros(len(mapped), dtype=bool))
+    empty = _rows_where(mapped, [c for c in ("customer_id", "invoice_date") if c in mapped.columns],
+                        is_blank)
     labelled = np.zeros(len(frame), dtype=bool)
     if empty.any():
         for column in frame.columns:
@@ -67,6 +72,24 @@ def structural_rows(frame: pd.DataFrame, mapped: pd.DataFrame,
             labelled[np.flatnonzero(empty)] |= [isinstance(c, str) and bool(TOTAL_LABEL.fullmatch(c))
                                                 for c in cells]
     return {"repeated_header": header, "total_row": empty & labelled & ~header}
+
+
+def _is_text(values: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+
+
+def _rows_where(mapped: pd.DataFrame, columns: list[str], test) -> np.ndarray:
+    """The rows where ``test(column, values)`` holds in every one of ``columns``, each column
+    tested only on the rows the ones before left (a header or a total row is rare: after the
+    first column few rows are left to test)."""
+    rows = np.arange(len(mapped))
+    for column in columns:
+        if not len(rows):
+            break
+        rows = rows[test(column, mapped[column].iloc[rows])]
+    found = np.zeros(len(mapped), dtype=bool)
+    found[rows] = True
+    return found
 
 
 def unsold_lines(lines: pd.DataFrame, *, amount: bool, quantity: bool) -> dict[str, np.ndarray]:
