@@ -159,8 +159,7 @@ def _map_columns(frame: pd.DataFrame, src: str, layout: tuple[Preset, dict[str, 
 def mapped_columns(frame: pd.DataFrame, src: str,
             layout: tuple[Preset, dict[str, str], dict[str, set[str]] | None] | None) -> Mapped:
     """The chunk's columns under the schema's names: by their UCI names (``layout`` None), else
-    by the preset and the column map, noting in ``layout[2]`` the columns absent and the
-    currencies seen."""
+    by the preset and the column map, noting in ``layout[2]`` the columns absent."""
     if layout is None:
         original_names = {ALIASES.get(normalise_name(c)): str(c) for c in frame.columns}
         return Mapped(_rename_columns(frame, src).reset_index(drop=True), original_names,
@@ -168,10 +167,6 @@ def mapped_columns(frame: pd.DataFrame, src: str,
     mapped = _map_columns(frame, src, layout[:2])
     if layout[2] is not None:
         layout[2].setdefault("absent", set()).update(mapped.absent)
-        if "currency" in mapped.frame:
-            codes = mapped.frame["currency"].dropna().astype("str").str.strip().str.upper()
-            codes = codes[codes.str.fullmatch("[A-Z]{3}")]  # not a header repeated, not empty
-            layout[2].setdefault("currencies", set()).update(set(codes))
     return mapped
 
 

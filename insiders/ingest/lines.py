@@ -44,6 +44,9 @@ def to_schema(
     mapped = mapped_columns(frame, src, layout if keyed else None)
     mapped, row_label = _without_structural_rows(frame, mapped, row_label, found)
     frame, original_names, absent = mapped.frame, mapped.names, mapped.absent
+    if found is not None and "currency" in frame:  # the currencies the lines name
+        codes = frame["currency"].dropna().astype("str").str.strip().str.upper()
+        found.setdefault("currencies", set()).update(set(codes) - {""})
 
     def fail(column: str, i: int, problem: str, hint: str) -> IngestError:
         value = frame[column].iloc[i]
