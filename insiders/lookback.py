@@ -216,11 +216,8 @@ def forecast_errors(lines: LineHistory, history: Replay, reference: pd.Timestamp
     ``actual``, ``ratio``.
     """
     rows = []
-    for day in sorted(history.segments):
+    for day in _forecast_cuts(history, reference, horizon_days):
         segments = history.segments[day]
-        if day + pd.Timedelta(days=horizon_days) > reference or "expected_revenue" not in segments \
-                or segments["expected_revenue"].isna().all():
-            continue
         actual = lines.future_revenue(day, horizon_days)
         groups = {INSIDERS: segments.index[segments["is_insider"].to_numpy(bool)],
                   "Everyone": segments.index}
@@ -234,14 +231,22 @@ def forecast_errors(lines: LineHistory, history: Replay, reference: pd.Timestamp
     return pd.DataFrame(rows, columns=["cut_date", "group", "forecast", "actual", "ratio"])
 
 
+def _forecast_cuts(history: Replay, reference: pd.Timestamp,
+                   horizon_days: int) -> list[pd.Timestamp]:
+    """The replayed months, oldest first, with a value forecast and ``horizon_days`` of data
+    after them: where a forecast can be measured."""
+    return [day for day in sorted(history.segments)
+            if day + pd.Timedelta(days=horizon_days) <= reference
+            and "expected_revenue" in history.segments[day]
+            and history.segments[day]["expected_revenue"].notna().any()]
+
+
 def judge_ranking(lines: LineHistory, history: Replay, reference: pd.Timestamp,
                   horizon_days: int = HORIZON_DAYS) -> dict[str, Any]:
     """The value model's ranking at the last replayed month whose ``horizon_days`` are known:
     its normalized Gini against what followed, the plain rule's (past revenue), and the decile
     calibration (mean forecast and mean actual per tenth of forecast)."""
-    known = [d for d in sorted(history.segments) if d + pd.Timedelta(days=horizon_days) <= reference
-             and "expected_revenue" in history.segments[d]
-             and history.segments[d]["expected_revenue"].notna().any()]
+    known = _forecast_cuts(history, reference, horizon_days)
     if not known:
         return {"ranking": {}, "calibration": pd.DataFrame(
             columns=["decile", "customers", "mean_forecast", "mean_actual"])}
