@@ -211,6 +211,8 @@ def build_report(inputs: ReportInputs, *, random_state: int = 42,
     insiders = features.index[is_insider.to_numpy()]
     revenue = features["gross_revenue"]
 
+    expected = (segments["expected_revenue"] if "expected_revenue" in segments
+                and segments["expected_revenue"].notna().any() else None)  # the value rule's
     series = answers.monthly_revenue(inputs.lines, insiders, reference)
     forecast = _forecast(inputs.lines, series, looked, reference)
 
@@ -230,12 +232,8 @@ def build_report(inputs: ReportInputs, *, random_state: int = 42,
         changes=looked.changes, exits=looked.exits,
         test=answers.revenue_test(features, is_insider, random_state=random_state), oot=oot,
         capture=looked.capture,
-        value_expected=(float(segments.loc[insiders, "expected_revenue"].sum())
-                        if "expected_revenue" in segments
-                        and segments["expected_revenue"].notna().any() else None),
-        value_expected_all=(float(segments["expected_revenue"].sum())
-                            if "expected_revenue" in segments
-                            and segments["expected_revenue"].notna().any() else None),
+        value_expected=None if expected is None else float(expected.loc[insiders].sum()),
+        value_expected_all=None if expected is None else float(expected.sum()),
         forecast_ranges=forecast_ranges(looked.forecast_errors),
         ranking=looked.facts.get("ranking") or {},
         calibration=(looked.calibration if looked.calibration is not None
