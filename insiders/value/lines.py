@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 
+from insiders.feature_sql import INTEGER_FEATURES, MIN_TENURE_DAYS, day_number
 from insiders.features import as_date, build_customer_features
-from insiders.options import HORIZON_DAYS
+from insiders.options import FEATURE_DESCRIPTIONS, HORIZON_DAYS
 from insiders.schema import is_return
+
+logger = logging.getLogger(__name__)
 
 DateLike = date | datetime | str | pd.Timestamp
 
@@ -153,10 +158,12 @@ class LineHistory:
     """
 
     def __init__(self, lines: pd.DataFrame, *, max_days: int = 24,
-                 memory_limit: str | None = None) -> None:
+                 memory_limit: str | None = None, one_pass: bool = True) -> None:
         self.lines = _by_day(_coded(lines))  # coded first: the sort copies no strings
         self.max_days = max_days
         self.memory_limit = memory_limit
+        self.one_pass = one_pass
+        self._feature_days: FeatureDays | None = None
         self._buys: pd.DataFrame | None = None
         self._tables: dict[tuple, pd.DataFrame | pd.Series] = {}
 
@@ -193,10 +200,27 @@ class LineHistory:
                         name="customer_id")
 
     def features(self, day: DateLike) -> pd.DataFrame:
-        """:func:`insiders.features.build_customer_features` as of ``day``."""
+        """:func:`insiders.features.build_customer_features` as of ``day``: read from
+        :class:`FeatureDays`, built on first use from one pass over the lines (the SQL's
+        features exactly); the SQL itself, per day, for lines the pass does not read
+        (:meth:`FeatureDays.of`) or with ``one_pass=False``."""
         ref = as_date(day)
-        return self._table(("features", ref), lambda: build_customer_features(
-            self.lines_upto(ref), ref, memory_limit=self.memory_limit))
+        return self._table(("features", ref), lambda: self._features(ref))
+
+    def _features(self, ref: pd.Timestamp) -> pd.DataFrame:
+        if self.one_pass and self._feature_days is None:
+            start = time.perf_counter()
+            self._feature_days = FeatureDays.of(self.lines)
+            if self._feature_days is None:
+                self.one_pass = False
+                logger.info("features per day by the SQL: the lines are not read exactly "
+                            "without it")
+            else:
+                logger.info("features of every day from one pass over %d lines in %.1f s",
+                            len(self.lines), time.perf_counter() - start)
+        if self._feature_days is not None:
+            return self._feature_days.at(ref)
+        return build_customer_features(self.lines_upto(ref), ref, memory_limit=self.memory_limit)
 
     def keep_features(self, day: DateLike, features: pd.DataFrame) -> None:
         """Hold ``features`` as the features of ``day`` (computed by an earlier stage of the
@@ -225,6 +249,237 @@ class LineHistory:
         days = self.purchases["day"]  # sorted
         return (pd.Timestamp(days.iloc[0]) if len(days) and days.iloc[0] <= as_date(day)
                 else None)
+
+# --- the customer features at any day, from one pass over the lines ------------------------
+class FeatureDays:
+    """The customer features (:func:`insiders.features.build_customer_features`) at any day,
+    from one pass over the lines: the SQL's, column for column and bit for bit.
+
+    The pass sums the purchase lines per (customer, day) in exact integers (amounts in units
+    of 1e-8: the SQL's decimals) and notes the day each (customer, product), (customer,
+    invoice) and (customer, invoice, product) is first seen; running sums of these along each
+    customer's days give every count and sum as of any day, read at the customer's last
+    purchase day on or before it (one binary search per customer). Returns likewise. The
+    doubles are the SQL's own expressions in the same IEEE operations, and sums of amounts are
+    made doubles by DuckDB's cast of the ``DECIMAL(38, 8)`` the query sums to. :meth:`of` is
+    None for lines it does not read exactly as the SQL does (times with a time zone, missing
+    dates, customers or invoice numbers, fractional quantities, sums past 64-bit integers):
+    the SQL answers then.
+    """
+
+    def __init__(self, customers: np.ndarray, buys: dict[str, np.ndarray],
+                 returns: dict[str, np.ndarray], first_day: int, span: int) -> None:
+        self.customers = customers  # the customer ids, sorted; the tables hold positions
+        self.buys, self.returns = buys, returns
+        self.first_day, self.span = first_day, span
+        self._who = np.unique(buys["key"] // span)  # the customers with a purchase
+
+    @classmethod
+    def of(cls, lines: pd.DataFrame) -> FeatureDays | None:
+        """The tables of ``lines`` (filtered lines, as :func:`build_customer_features` takes
+        them), or None when only the SQL reads them exactly."""
+        columns = _exact_columns(lines)
+        if columns is None:
+            return None
+        customer, day, ret, qty, units, invoice, product = columns
+        customers, position = np.unique(customer, return_inverse=True)
+        first_day = int(day.min())
+        span = int(day.max()) - first_day + 1
+        if len(customers) * span >= 2**62:
+            return None
+        key = position.astype(np.int64) * span + (day - first_day)
+        buys = _daily(key[~ret], span, qty[~ret], units[~ret], invoice[~ret], product[~ret])
+        returns = _daily(key[ret], span, qty[ret], units[ret])
+        return cls(customers, buys, returns, first_day, span)
+
+    def _rows(self, table: dict, who: np.ndarray, upto: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each customer's first row in ``table`` and the row after its last one on or before
+        day ``upto`` (as many as the first: none)."""
+        start = np.searchsorted(table["key"], who * self.span, "left")
+        end = np.searchsorted(table["key"], who * self.span + upto, "right")
+        return start, np.maximum(start, end)
+
+    def at(self, day: DateLike) -> pd.DataFrame:
+        """The features as of ``day``: the frame the SQL returns (same customers, columns,
+        dtypes and values)."""
+        ref = day_number(day)
+        upto = min(ref - self.first_day, self.span - 1)  # below 0: no line yet
+        buys, rets = self.buys, self.returns
+        start, end = self._rows(buys, self._who, upto)
+        bought = end > start
+        who, start, end = self._who[bought], start[bought], end[bought]
+        r_start, r_end = self._rows(rets, who, upto)
+
+        def total(name: str, table: dict = buys, lo=start, hi=end) -> np.ndarray:
+            return table[name][hi] - table[name][lo]  # running sums with a leading 0
+
+        first = buys["key"][start] % self.span + self.first_day
+        latest = buys["key"][end - 1] % self.span + self.first_day
+        n_lines, n_items, n_invoices = total("lines"), total("qty"), total("invoices")
+        n_days = end - start
+        has_returns = r_end > r_start
+        gross, returned = _decimal_doubles(
+            total("units"), total("units", rets, r_start, r_end)[has_returns])
+        value_returned = np.zeros(len(who))
+        value_returned[has_returns] = returned
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame = pd.DataFrame({
+                "gross_revenue": gross,
+                "recency_days": ref - latest,
+                "n_lines": n_lines,
+                "frequency": (n_invoices.astype(np.float64)
+                              / np.maximum(ref - first + 1, MIN_TENURE_DAYS) * 30),
+                "frequency_study": n_invoices.astype(np.float64) / (latest - first + 1),
+                "qty_returned": -total("qty", rets, r_start, r_end),
+                "n_invoices": n_invoices,
+                "n_items": n_items,
+                "n_products": total("products"),
+                "avg_ticket": gross / n_lines,
+                "avg_basket_size": n_items.astype(np.float64) / n_invoices,
+                "avg_unique_basket_size": total("codes").astype(np.float64) / n_invoices,
+                "avg_days_between_purchases": np.where(
+                    n_days > 1, (latest - first).astype(np.float64) / (n_days - 1), np.nan),
+                "n_returns": total("lines", rets, r_start, r_end),
+                "value_returned": 0.0 - value_returned,
+            }, index=pd.Index(self.customers[who], name="customer_id"))
+        for name in FEATURE_DESCRIPTIONS:
+            frame[name] = frame[name].astype("int64" if name in INTEGER_FEATURES else "float64")
+        return frame[list(FEATURE_DESCRIPTIONS)]
+
+
+def _exact_columns(lines: pd.DataFrame) -> tuple[np.ndarray, ...] | None:
+    """The lines as the SQL reads them: customer (int64), day number, return or not,
+    quantity, amount in units of 1e-8 (the SQL's ``DECIMAL(18, 8)`` product, exactly),
+    invoice and product codes (-1: no product); None when they cannot be read so here."""
+    if not len(lines) or not {"unit_price", "stock_code", "invoice_no"} <= set(lines):
+        return None
+    dates, quantity = lines["invoice_date"], lines["quantity"]
+    if (not pd.api.types.is_datetime64_dtype(dates) or isinstance(dates.dtype, pd.DatetimeTZDtype)
+            or dates.isna().any()):
+        return None
+    customer, qty = _whole(lines["customer_id"]), _whole(quantity)
+    invoice, product = _codes(lines["invoice_no"]), _codes(lines["stock_code"])
+    if customer is None or qty is None or (invoice < 0).any():
+        return None  # no customer: the SQL refuses; no invoice number: NULLs it counts apart
+    price_at, prices = pd.factorize(lines["unit_price"], use_na_sentinel=True)
+    units = _price_units(np.asarray(prices)) if (price_at >= 0).all() else None
+    if units is None or (int(np.abs(units).max(initial=0))
+                         * int(np.abs(qty).max(initial=0)) >= 2**63):
+        return None
+    units = qty * units[price_at]
+    if (np.abs(units).max(initial=0) >= 10**18  # the query's DECIMAL(18, 8) overflows: it fails
+            or float(np.abs(units).sum(dtype=np.float64)) >= 2.0**62):  # a sum would overflow
+        return None
+    day = dates.to_numpy().astype("datetime64[D]").astype(np.int64)
+    return (customer, day, is_return(lines).to_numpy(bool), qty, units, invoice, product)
+
+
+def _codes(column: pd.Series) -> np.ndarray:
+    """Non-negative int64 codes telling the values apart, -1 where missing: the values
+    themselves when they are such whole numbers already."""
+    if pd.api.types.is_numeric_dtype(column) and not column.isna().all():
+        values = column.to_numpy(dtype=np.float64 if column.dtype.kind == "f" else None,
+                                 na_value=np.nan) if column.hasnans else column.to_numpy()
+        known = values[~np.isnan(values)] if values.dtype.kind == "f" else values
+        if known.min(initial=0) >= 0 and (known == np.floor(known)).all() \
+                and known.max(initial=0) < 2**62:
+            return (np.where(np.isnan(values), -1, values) if values.dtype.kind == "f"
+                    else values).astype(np.int64)
+    return pd.factorize(column, use_na_sentinel=True)[0].astype(np.int64)
+
+
+def _whole(column: pd.Series) -> np.ndarray | None:
+    """The values as int64, as the SQL's ``CAST(... AS BIGINT)`` reads them when they are
+    whole numbers; None when some are not, or are missing."""
+    if not pd.api.types.is_numeric_dtype(column) or column.hasnans:
+        return None
+    values = column.to_numpy()
+    if values.dtype.kind == "f" and ((values != np.floor(values)).any()
+                                     or np.abs(values).max(initial=0) >= 2**63):
+        return None
+    return values.astype(np.int64)
+
+
+def _price_units(prices: np.ndarray) -> np.ndarray | None:
+    """Each price as the SQL's ``CAST(unit_price AS DECIMAL(18, 8))``, in units of 1e-8 (None
+    when DuckDB refuses one, as the query would)."""
+    import duckdb
+
+    from insiders.duckdb_io import connect
+
+    with connect() as con:
+        con.register("prices", pd.DataFrame({"unit_price": prices}))
+        try:
+            text = con.execute("SELECT CAST(CAST(unit_price AS DECIMAL(18, 8)) AS VARCHAR) "
+                               "FROM prices").fetchnumpy()
+        except duckdb.Error:
+            return None
+    text = list(next(iter(text.values())))
+    if any(t is None for t in text):
+        return None
+    return np.array([int(t.replace(".", "")) for t in text], dtype=np.int64)
+
+
+def _decimal_doubles(*units: np.ndarray) -> list[np.ndarray]:
+    """Sums of amounts in units of 1e-8 made doubles as the SQL makes its ``DECIMAL(38, 8)``
+    sums doubles: by DuckDB's own cast."""
+    from insiders.duckdb_io import connect
+
+    sizes = [len(u) for u in units]
+    values = np.concatenate(units) if units else np.zeros(0, np.int64)
+    with connect() as con:
+        con.register("units", pd.DataFrame({"units": values}))
+        doubles = con.execute(
+            "SELECT CAST(CAST(units AS DECIMAL(38, 0)) * CAST('0.00000001' AS DECIMAL(9, 8)) "
+            "AS DOUBLE) AS value FROM units").fetchnumpy()["value"]
+    doubles = np.asarray(doubles, dtype=np.float64)  # row order: a projection keeps it
+    return np.split(doubles, np.cumsum(sizes)[:-1])
+
+
+def _daily(key: np.ndarray, span: int, qty: np.ndarray, units: np.ndarray,
+           invoice: np.ndarray | None = None, product: np.ndarray | None = None) -> dict:
+    """One row per (customer, day) of the lines given (``key``: customer position x span +
+    day), sorted, with running sums (a leading 0) of lines, quantity and amount and, given
+    invoices and products, of the (customer, product), (customer, invoice) and (customer,
+    invoice, product) first seen that day (a product that is missing counts in none)."""
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    new = np.ones(len(key), bool)
+    np.not_equal(key[1:], key[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    row = np.cumsum(new) - 1  # each line's (customer, day) row
+
+    def running(values: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.zeros(1, np.int64), np.cumsum(values, dtype=np.int64)])
+
+    def per_row(values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values, starts) if len(starts) else values[:0]
+
+    table = {"key": key[starts], "lines": running(np.diff(np.append(starts, len(key)))),
+             "qty": running(per_row(qty[order])), "units": running(per_row(units[order]))}
+    if invoice is None or product is None:
+        return table
+    customer = key // span  # sorted by customer, then day: the first time seen is the first day
+    invoice, product = invoice[order], product[order]
+    has_product = product >= 0
+    receipt = _pair_codes(customer, invoice)  # (customer, invoice)
+    for name, pair, counts in (("products", _pair_codes(customer, product), has_product),
+                               ("invoices", receipt, None),
+                               ("codes", _pair_codes(receipt, product), has_product)):
+        first = ~pd.Series(pair).duplicated().to_numpy()
+        if counts is not None:
+            first &= counts
+        table[name] = running(np.bincount(row[first], minlength=len(starts)).astype(np.int64))
+    return table
+
+
+def _pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """An int64 code per (a, b) pair of non-negative codes (-1 in ``b``: as any other)."""
+    b = b + 1
+    width = int(b.max(initial=0)) + 1
+    if int(a.max(initial=0)) + 1 <= (2**62) // width:
+        return a * width + b
+    return pd.factorize(pd.MultiIndex.from_arrays([a, b]))[0].astype(np.int64)
 
 
 def _by_day(lines: pd.DataFrame) -> pd.DataFrame:
