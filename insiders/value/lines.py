@@ -363,10 +363,12 @@ def _exact_columns(lines: pd.DataFrame) -> tuple[np.ndarray, ...] | None:
         return None  # no customer: the SQL refuses; no invoice number: NULLs it counts apart
     price_at, prices = pd.factorize(lines["unit_price"], use_na_sentinel=True)
     units = _price_units(np.asarray(prices)) if (price_at >= 0).all() else None
-    if units is None or (int(np.abs(units).max(initial=0))
-                         * int(np.abs(qty).max(initial=0)) >= 2**63):
+    if units is None:
         return None
-    units = qty * units[price_at]
+    units = units[price_at]
+    if (np.abs(qty.astype(np.float64)) * np.abs(units.astype(np.float64))).max() >= 2.0**62:
+        return None  # a line's amount past 64-bit integers (and the query's decimals)
+    units = qty * units
     if (np.abs(units).max(initial=0) >= 10**18  # the query's DECIMAL(18, 8) overflows: it fails
             or float(np.abs(units).sum(dtype=np.float64)) >= 2.0**62):  # a sum would overflow
         return None
