@@ -377,16 +377,11 @@ def _exact_columns(lines: pd.DataFrame) -> tuple[np.ndarray, ...] | None:
 
 
 def _codes(column: pd.Series) -> np.ndarray:
-    """Non-negative int64 codes telling the values apart, -1 where missing: the values
-    themselves when they are such whole numbers already."""
-    if pd.api.types.is_numeric_dtype(column) and not column.isna().all():
-        values = column.to_numpy(dtype=np.float64 if column.dtype.kind == "f" else None,
-                                 na_value=np.nan) if column.hasnans else column.to_numpy()
-        known = values[~np.isnan(values)] if values.dtype.kind == "f" else values
-        if known.min(initial=0) >= 0 and (known == np.floor(known)).all() \
-                and known.max(initial=0) < 2**62:
-            return (np.where(np.isnan(values), -1, values) if values.dtype.kind == "f"
-                    else values).astype(np.int64)
+    """Int64 codes telling the values apart, -1 where missing: the values themselves when
+    they are non-negative integers already (:func:`_coded`'s codes)."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu" \
+            and column.min() >= 0 and column.max() < 2**62:
+        return column.to_numpy().astype(np.int64)
     return pd.factorize(column, use_na_sentinel=True)[0].astype(np.int64)
 
 

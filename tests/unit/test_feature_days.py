@@ -101,9 +101,15 @@ def awkward_lines() -> pd.DataFrame:
                                  "2011-01-31", "2011-02-28", "2011-03-31", "2012-01-01"])
 def test_awkward_lines_give_the_sqls_features(day):
     lines = awkward_lines()
+    sql = build_customer_features(lines, day)
     days = FeatureDays.of(lines)
     assert days is not None
-    assert_same_features(days.at(day), build_customer_features(lines, day))
+    assert_same_features(days.at(day), sql)
+    history = LineHistory(lines)  # invoices and products as codes, a missing product as NaN
+    assert_same_features(history.features(day), sql)
+    assert history._feature_days is not None
+    floats = lines.assign(customer_id=lines["customer_id"].astype("float64"))  # as UCI's ids
+    assert_same_features(FeatureDays.of(floats).at(day), sql)
 
 
 def test_lines_the_pass_does_not_read_exactly_are_left_to_the_sql():
