@@ -15,6 +15,7 @@ from insiders.errors import InputError
 from insiders.models import REGISTRY
 from insiders.options import (
     ANONYMOUS_POLICIES,
+    AUTO_RANKING,
     DEFAULT_SEED,
     FEATURE_DESCRIPTIONS,
     FEATURE_ENGINES,
@@ -25,6 +26,7 @@ from insiders.options import (
     SCALERS,
     SPACES,
     STUDY_FEATURES,
+    VALUE_MODEL_CHOICES,
     VALUE_MODELS,
 )
 from insiders.presets import PRESETS, ROLES, Preset, parse_column_map, preset
@@ -270,7 +272,7 @@ class MembershipPolicy:
         """The rules in one sentence, for the report."""
         grace = (f" for {self.grace_months + 1} months in a row" if self.grace_months
                  else "")
-        return (f"Customers enter Insiders when their expected revenue ranks in the top "
+        return (f"Customers enter Insiders when they rank in the top "
                 f"{self.entry_share:.0%} of active customers (a purchase in the last "
                 f"{self.active_days} days); members leave when they rank below the top "
                 f"{self.exit_share:.0%}{grace}, or stop being active.")
@@ -392,7 +394,7 @@ class TierConfig:
     """
 
     rule: str = "value"
-    value_model: str = "blend"
+    value_model: str = AUTO_RANKING
     membership: MembershipPolicy = field(default_factory=MembershipPolicy)
     warmup_months: int = REPLAY_MONTHS
     random_state: int = DEFAULT_SEED
@@ -421,7 +423,7 @@ class RunConfig:
     grid: GridConfig = field(default_factory=GridConfig)
     policy: SelectionPolicy = field(default_factory=SelectionPolicy)
     insiders_rule: str = "value"
-    value_model: str = "blend"
+    value_model: str = AUTO_RANKING
     membership: MembershipPolicy = field(default_factory=MembershipPolicy)
     replay_months: int = REPLAY_MONTHS
     max_staleness_days: int = 45
@@ -430,8 +432,9 @@ class RunConfig:
     def __post_init__(self) -> None:
         if self.insiders_rule not in INSIDERS_RULES:
             raise InputError(f"insiders_rule must be one of {INSIDERS_RULES}, got {self.insiders_rule!r}")
-        if self.value_model not in VALUE_MODELS:
-            raise InputError(f"value_model must be one of {VALUE_MODELS}, got {self.value_model!r}")
+        if self.value_model not in VALUE_MODEL_CHOICES:
+            raise InputError(f"value_model must be one of {VALUE_MODEL_CHOICES}, "
+                             f"got {self.value_model!r}")
 
     @property
     def tier(self) -> TierConfig:
@@ -673,10 +676,14 @@ PARAMS: dict[str, ParamSpec] = {
                                "the clustering (the study's rule)",
                                {"type": "string", "enum": list(INSIDERS_RULES)},
                                field="insiders_rule", flag='--insiders'),
-    "value_model": ParamSpec("Value model", "Insiders", "How expected revenue is forecast: blend "
-                             "(the default), gbm (gradient "
-                             "boosting on earlier months) or bgnbd (BG/NBD + Gamma-Gamma)",
-                             {"type": "string", "enum": list(VALUE_MODELS)}, field="value_model"),
+    "value_model": ParamSpec("Ranking of the tier", "Insiders", "What ranks the customers: "
+                             "auto (the default: each month the best of the others at the "
+                             "run's own back-test, changed only when another wins by a margin; "
+                             "the forecasts come from the blend), blend, gbm (gradient boosting "
+                             "on earlier months), bgnbd (BG/NBD + Gamma-Gamma) or "
+                             "revenue_so_far (the plain rule)",
+                             {"type": "string", "enum": list(VALUE_MODEL_CHOICES)},
+                             field="value_model"),
     "entry_share": ParamSpec("Entry bar", "Insiders", "Customers enter when ranked within this "
                              "share of the active customers (0.2: the top 20%)",
                              {"type": "number", "exclusiveMinimum": 0, "maximum": 1},

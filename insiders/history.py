@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from insiders.config import MembershipPolicy
-from insiders.membership import tier_members
+from insiders.membership import tier_members, warm_start
 from insiders.models import Candidate
-from insiders.options import DEFAULT_SEED
+from insiders.options import AUTO_RANKING, DEFAULT_SEED
 from insiders.progress import stage
 from insiders.segments import assign_segments
 from insiders.spaces import fit_spaces
@@ -90,7 +90,7 @@ def replay(
     candidate: Candidate,
     value_score: str = "gross_revenue",
     insiders_rule: str = "value",
-    value_model: str = "blend",
+    value_model: str = AUTO_RANKING,
     membership: MembershipPolicy | None = None,
     memberships: dict[pd.Timestamp, pd.DataFrame] | None = None,
     random_state: int = DEFAULT_SEED,
@@ -117,6 +117,13 @@ def replay(
     lines = LineHistory.of(lines)
     tier = dict(rule=insiders_rule, value_model=value_model, policy=membership,
                 random_state=random_state)
+    if insiders_rule == "value" and value_model == AUTO_RANKING:
+        # the ranking each month chooses depends on the months before: the tier's own chain
+        missing = [d for d in reference_dates if memberships is None or d not in memberships]
+        if missing:
+            memberships = {**(memberships or {}), **warm_start(
+                lines, missing, value_model=value_model, policy=membership,
+                random_state=random_state)}
     for ref in reference_dates:
         with stage(f"replay as of {ref.date()}"):
             features = lines.features(ref)  # counts lines up to ref only

@@ -20,8 +20,20 @@ import pandas as pd
 
 from insiders.config import MembershipPolicy
 from insiders.formats import DEFAULT_CURRENCY, count, money
-from insiders.options import DEFAULT_SEED, HORIZON_WORDS
+from insiders.options import (
+    AUTO_RANKING,
+    DEFAULT_SEED,
+    HORIZON_WORDS,
+    REVENUE_SO_FAR,
+    VALUE_MODELS,
+)
 from insiders.ranking import rank_scores
+from insiders.ranking_choice import (
+    RANKING_WORDS,
+    RankingBackTest,
+    RankingChoice,
+    ranking_scores,
+)
 from insiders.schema import TIER_COLUMNS
 from insiders.value import LineHistory
 
@@ -46,17 +58,22 @@ def decide_membership(
     previous: pd.DataFrame | None = None,
     month: str | pd.Timestamp,
     currency: str = DEFAULT_CURRENCY,
+    choice: RankingChoice | None = None,
 ) -> pd.DataFrame:
     """This month's Insiders from each customer's expected value and last month's membership.
 
     Args:
         values: one row per customer (index ``customer_id``) with ``expected_revenue``,
-            ``recency_days`` and ``gross_revenue`` (the tie-break).
+            ``recency_days`` and ``gross_revenue`` (the tie-break); and ``score`` when the
+            tier ranks by another score than ``expected_revenue`` (``choice`` says which).
         policy: the tier's rules (defaults: :class:`MembershipPolicy`).
         previous: last month's output of this function (``is_insider``, ``member_since``,
             ``months_below``), or None on a first month.
         month: the run month (``member_since`` of those who enter now).
         currency: for the reasons' amounts.
+        choice: the ranking chosen this month (:mod:`insiders.ranking_choice`), for the
+            reasons (a member who leaves because it changed is told so); None: by
+            ``expected_revenue``.
 
     Returns:
         Per customer of ``values`` (last month's members missing from it are not listed):
@@ -70,8 +87,8 @@ def decide_membership(
     n_active = int(active.sum())
     entry_n = max(round(policy.entry_share * n_active), 1) if n_active else 0
     exit_n = max(round(policy.exit_share * n_active), entry_n)
-    order = rank_scores(values.loc[active, "expected_revenue"],
-                        tiebreak=values.loc[active, "gross_revenue"])
+    score = values["score"] if "score" in values else values["expected_revenue"]
+    order = rank_scores(score[active], tiebreak=values.loc[active, "gross_revenue"])
     rank = pd.Series(np.nan, index=values.index)
     rank.loc[order] = np.arange(1, len(order) + 1)
 
@@ -96,15 +113,22 @@ def decide_membership(
     out["is_insider"] = is_insider
     out["status"], out["member_since"] = _transitions(is_insider, was, since, month)
     out["months_below"] = below_now.where(keep, 0).astype(int)
-    bars = f"entry bar: top {count(entry_n)}, exit bar: top {count(exit_n)} of {count(n_active)} active"
-    out["reason"] = _reasons(out, values["expected_revenue"], active, bars, policy, currency)
+    by = "" if choice is None else f" by {RANKING_WORDS[choice.ranking]}"
+    bars = (f"entry bar: top {count(entry_n)}, exit bar: top {count(exit_n)} of "
+            f"{count(n_active)} active{by}")
+    out["reason"] = _reasons(out, values["expected_revenue"], active, bars, policy, currency,
+                             choice)
     return out
 
 
 def _reasons(out: pd.DataFrame, expected_revenue: pd.Series, active: pd.Series, bars: str,
-             policy: MembershipPolicy, currency: str) -> list[str]:
+             policy: MembershipPolicy, currency: str,
+             choice: RankingChoice | None = None) -> list[str]:
     """Why each customer in the tier (or just out of it) is where they are, in words; the
     customers out of the tier have none."""
+    changed = ("" if choice is None or not choice.switched else
+               f"; the ranking changed this month from {RANKING_WORDS[choice.previous]} to "
+               f"{RANKING_WORDS[choice.ranking]} ({choice.reason})")
     reasons = [""] * len(out)
     listed = np.flatnonzero(out["status"].to_numpy() != "out")
     for i, value_rank, status, months_below, revenue, is_active in zip(
@@ -124,7 +148,7 @@ def _reasons(out: pd.DataFrame, expected_revenue: pd.Series, active: pd.Series, 
             reasons[i] = f"left: no purchase in the last {policy.active_days} days"
         elif status == "left":
             reasons[i] = (f"left: {r}, below the exit bar for more than {policy.grace_months} "
-                          f"month(s) ({bars})")
+                          f"month(s) ({bars}){changed}")
     return reasons
 
 
@@ -155,11 +179,12 @@ def tier_members(
     reference_date: str | pd.Timestamp,
     previous: pd.DataFrame | None = None,
     rule: str = "value",
-    value_model: str = "blend",
+    value_model: str = AUTO_RANKING,
     policy: MembershipPolicy | None = None,
     random_state: int = DEFAULT_SEED,
     currency: str = DEFAULT_CURRENCY,
     model_used: dict | None = None,
+    choice: RankingChoice | None = None,
 ) -> pd.DataFrame:
     """``segments`` with this month's Insiders and the tier's columns (:data:`TIER_COLUMNS`).
 
@@ -172,12 +197,15 @@ def tier_members(
         reference_date: the run's "as of" day.
         previous: last month's segments (with its tier columns), or None.
         rule: ``"value"`` (expected value with hysteresis) or ``"cluster"`` (the study's).
-        value_model: the :class:`insiders.value.ValueModel` method.
+        value_model: what ranks the customers (:data:`insiders.options.VALUE_MODEL_CHOICES`):
+            a value model, the plain rule, or ``"auto"``, ``choice``'s ranking.
         policy: the bars (``rule="value"``).
         random_state: the value model's seed.
         currency: for the reasons.
         model_used: filled with the value model actually fitted (``method``) and why it
             stepped down from ``value_model`` (``reason``, None if it did not).
+        choice: this month's ranking under ``value_model="auto"``
+            (:class:`insiders.ranking_choice.RankingBackTest`); None: the plain rule.
     """
     month = pd.Timestamp(reference_date)
     out = segments.copy()
@@ -198,7 +226,8 @@ def tier_members(
         return out
     decided = value_membership(features, lines=lines, reference_date=month, previous=prev,
                                value_model=value_model, policy=policy,
-                               random_state=random_state, currency=currency, model_used=model_used)
+                               random_state=random_state, currency=currency,
+                               model_used=model_used, choice=choice)
     return out.drop(columns=["is_insider"]).join(decided)
 
 
@@ -208,26 +237,48 @@ def value_membership(
     lines: pd.DataFrame | LineHistory,
     reference_date: str | pd.Timestamp,
     previous: pd.DataFrame | None,
-    value_model: str = "blend",
+    value_model: str = AUTO_RANKING,
     policy: MembershipPolicy | None = None,
     random_state: int = DEFAULT_SEED,
     currency: str = DEFAULT_CURRENCY,
     model_used: dict | None = None,
+    choice: RankingChoice | None = None,
+    scores_out: dict | None = None,
 ) -> pd.DataFrame:
     """One month's value model and tier decision: ``expected_revenue``, ``p_active`` and the
-    columns of :func:`decide_membership`, per customer of ``features`` (``model_used``: as in
-    :func:`tier_members`)."""
+    columns of :func:`decide_membership`, per customer of ``features`` (``value_model``,
+    ``model_used``, ``choice``: as in :func:`tier_members`).
+
+    The forecast (``expected_revenue``) is the fitted value model's: ``value_model`` when it
+    names one, else the blend. The tier ranks by ``value_model``, or by ``choice``'s ranking
+    under ``"auto"`` (the plain rule without a choice). ``scores_out``, when given, is filled
+    with every ranking's scores (:func:`insiders.ranking_choice.ranking_scores`) for the
+    back-test of the rankings.
+    """
     from insiders.value import ValueModel
 
     month = pd.Timestamp(reference_date)
     lines = LineHistory.of(lines)
-    model = ValueModel(method=value_model, random_state=random_state).fit(lines, month)
+    fitted = value_model if value_model in VALUE_MODELS else "blend"
+    model = ValueModel(method=fitted, random_state=random_state).fit(lines, month)
     if model_used is not None:
         model_used.update(method=model.method_, reason=model.fallback_reason_)
-    values = model.predict(lines, month).reindex(features.index)
-    values = values.fillna({"expected_revenue": 0.0, "p_active": 0.0})
+    parts = model.predict_parts(lines, month)
+    forecast = parts["blend"] if "blend" in parts else next(iter(parts.values()))
+    values = forecast.reindex(features.index).fillna({"expected_revenue": 0.0, "p_active": 0.0})
     values = values.join(features[["recency_days", "gross_revenue"]])
-    decided = decide_membership(values, policy, previous=previous, month=month, currency=currency)
+    if value_model in VALUE_MODELS:
+        choice = None  # a model named: it ranks, as it forecasts
+    else:
+        scores = ranking_scores(parts, features)
+        if scores_out is not None:
+            scores_out.update(scores)
+        if choice is None:
+            choice = RankingChoice(REVENUE_SO_FAR if value_model == AUTO_RANKING else value_model,
+                                   None, reason="named by the run's value_model")
+        values["score"] = scores[choice.ranking]
+    decided = decide_membership(values, policy, previous=previous, month=month, currency=currency,
+                                choice=choice)
     return values[["expected_revenue", "p_active"]].join(decided)
 
 
@@ -235,32 +286,46 @@ def warm_start(
     lines: pd.DataFrame | LineHistory,
     dates: list[pd.Timestamp],
     *,
-    value_model: str = "blend",
+    value_model: str = AUTO_RANKING,
     policy: MembershipPolicy | None = None,
     random_state: int = DEFAULT_SEED,
     features_out: dict[pd.Timestamp, pd.DataFrame] | None = None,
+    rankings: RankingBackTest | None = None,
 ) -> dict[pd.Timestamp, pd.DataFrame]:
     """The tier as if the programme had run every month of ``dates`` (oldest first, none before
     the data's first purchase; the first with no previous members), each month on the data up
-    to it, with the ``value_model`` that month used.
+    to it, with the ``value_model`` that month used (column ``value_model``) and, under
+    ``"auto"``, the ranking it chose (column ``ranked_by``).
 
     A run with no last month (a first run, or the CLI without ``--previous``) starts from the
     last of these instead of from nothing, so its members, joins and exits are those of a
     programme that has been running (a first month alone would put every member at the entry
     bar, and the report's replayed months would disagree with it).
 
-    ``features_out``, when given, is filled with each month's customer features.
+    ``features_out``, when given, is filled with each month's customer features;
+    ``rankings`` (``"auto"``), with each month's rankings, so the month after ``dates`` can
+    choose on from them (:meth:`RankingBackTest.choose`; its last choice in ``rankings.last``).
     """
     history = LineHistory.of(lines)
+    if rankings is None:
+        rankings = RankingBackTest(history, policy)
     chain: dict[pd.Timestamp, pd.DataFrame] = {}
     previous = None
     for day in dates:
+        day = pd.Timestamp(day)
         features = history.features(day)
         if features_out is not None:
-            features_out[pd.Timestamp(day)] = features
+            features_out[day] = features
         used: dict = {}
-        previous = chain[pd.Timestamp(day)] = value_membership(
+        scores: dict = {}
+        choice = (rankings.choose(day, rankings.last.ranking if rankings.last else None)
+                  if value_model == AUTO_RANKING else None)
+        previous = chain[day] = value_membership(
             features, lines=history, reference_date=day, previous=previous,
             value_model=value_model, policy=policy, random_state=random_state,
-            model_used=used).assign(value_model=used["method"])
+            model_used=used, choice=choice, scores_out=scores).assign(value_model=used["method"])
+        if choice is not None:
+            rankings.last = choice
+            rankings.add(day, scores, features)
+            chain[day]["ranked_by"] = choice.ranking
     return chain

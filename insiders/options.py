@@ -69,3 +69,13 @@ HORIZON_WORDS = "the next 3 months"
 
 #: The value models that rank customers for the tier (:class:`insiders.value.ValueModel`).
 VALUE_MODELS: tuple[str, ...] = ("blend", "gbm", "bgnbd")
+#: The plain rule as a ranking of the tier: revenue so far (the ``gross_revenue`` feature).
+REVENUE_SO_FAR = "revenue_so_far"
+#: The rankings the tier can follow, the plain rule first (ties of the back-test go to the
+#: earlier); ``value_model="auto"`` chooses among them by the run's own back-test
+#: (:mod:`insiders.ranking_choice`).
+RANKINGS: tuple[str, ...] = (REVENUE_SO_FAR, "bgnbd", "gbm", "blend")
+#: The ``value_model`` that chooses the ranking by the back-test (the default).
+AUTO_RANKING = "auto"
+#: What the ``value_model`` param takes.
+VALUE_MODEL_CHOICES: tuple[str, ...] = (AUTO_RANKING, *VALUE_MODELS, REVENUE_SO_FAR)

@@ -39,10 +39,11 @@ from insiders.ingest import iter_transactions
 from insiders.kept_lines import customer_keys, kept_index, load_lines
 from insiders.membership import tier_members, warm_start
 from insiders.models import spec
-from insiders.options import DEFAULT_SEED
+from insiders.options import AUTO_RANKING, DEFAULT_SEED, HORIZON_DAYS
 from insiders.parallel import cores
 from insiders.progress import stage
 from insiders.quality import check_lines, check_non_sales
+from insiders.ranking_choice import CHOICE_CUTS, RankingBackTest, RankingChoice
 from insiders.run_folder import begin_attempt, path, record_facts, seal
 from insiders.schema import CUSTOMER_KEY, FILTERED_EXTRA, PRODUCT_FEATURES, key_column
 from insiders.segments import assign_segments, profile_segments
@@ -387,8 +388,10 @@ def tier(run_dir: str, config: TierConfig | None = None,
     reference, currency = facts_so_far["reference_date"], facts_so_far.get("currency", "")
     lines = LineHistory(load_lines(run_dir, VALUE_COLUMNS),  # shared by every fit
                         memory_limit=memory_limit)
-    chain = _warm_start(run_dir, lines, reference, config) if previous is None else {}
+    rankings = RankingBackTest(lines, config.membership)
+    chain = _warm_start(run_dir, lines, reference, config, rankings) if previous is None else {}
     last_month = chain[max(chain)] if chain else previous
+    choice = _choose_ranking(rankings, lines, reference, config, chain, previous_segments)
     label = f"Insiders by {config.rule}" + (f" ({config.value_model} model)"
                                             if config.rule == "value" else "")
     model_used: dict = {"method": None, "reason": None}
@@ -397,12 +400,14 @@ def tier(run_dir: str, config: TierConfig | None = None,
             table, found, lines=lines, reference_date=reference, previous=last_month,
             rule=config.rule, value_model=config.value_model, policy=config.membership,
             random_state=config.random_state, currency=currency, model_used=model_used,
+            choice=choice,
         )
     found[CUSTOMER_KEY] = key_column(found.index, customer_keys(run_dir))
     profiles = profile_segments(table, found, value_score=selection["policy"]["value_score"])
     artifacts.save_frame(found, path(run_dir, "segments"))
     artifacts.save_frame(profiles, path(run_dir, "profiles"), index=False)
     selection.update(_tier_facts(table, found, config, model_used, warmed=len(chain)))
+    selection["membership"]["ranking"] = choice.facts() if choice is not None else None
     artifacts.save_json(selection, path(run_dir, "selection"))
     return selection
 
@@ -442,8 +447,36 @@ def _tier_facts(table: pd.DataFrame, found: pd.DataFrame, config: TierConfig,
 SEGMENT_COLUMNS = ["cluster", "segment_id", "segment_name", "is_insider"]
 
 
+def _choose_ranking(rankings: RankingBackTest, lines: LineHistory, reference: str,
+                    config: TierConfig, chain: dict[pd.Timestamp, pd.DataFrame],
+                    previous_segments: str | None) -> RankingChoice | None:
+    """Under ``value_model="auto"``, the run month's ranking (:mod:`insiders.ranking_choice`):
+    from the months the tier replayed, or, with last month's members given, from the last
+    months whose future is known, fitted here, and last month's ranking (its
+    ``selection.json``, beside its segments)."""
+    if config.rule != "value" or config.value_model != AUTO_RANKING:
+        return None
+    day = pd.Timestamp(reference)
+    if chain:
+        return rankings.choose(day, rankings.last.ranking if rankings.last else None)
+    horizon = pd.Timedelta(days=HORIZON_DAYS)
+    back = CHOICE_CUTS + HORIZON_DAYS // 28 + 1  # months back enough for CHOICE_CUTS known ones
+    known = [d for d in monthly_reference_dates(day, back, lines.first_purchase_day(reference))[:-1]
+             if d + horizon <= day][-CHOICE_CUTS:]
+    with stage(f"the rankings measured at {len(known)} earlier month(s)"):
+        rankings.record_months(known, config.random_state)
+    before = None
+    if previous_segments:  # last month's folder: a path or a URI
+        facts = path(str(previous_segments).rsplit("/", 1)[0], "selection")
+        if artifacts.exists(facts):
+            before = ((artifacts.load_json(facts).get("membership") or {})
+                      .get("ranking") or {}).get("ranked_by")
+    return rankings.choose(day, before)
+
+
 def _warm_start(run_dir: str, lines: LineHistory, reference: str,
-                config: TierConfig) -> dict[pd.Timestamp, pd.DataFrame]:
+                config: TierConfig, rankings: RankingBackTest | None = None
+                ) -> dict[pd.Timestamp, pd.DataFrame]:
     """With no last month: the tier replayed over the months before (value rule only), saved
     as ``membership_warmup`` with those months' features (``warmup_features``, which the
     back-test replays on); an empty dict when there is none."""
@@ -455,7 +488,7 @@ def _warm_start(run_dir: str, lines: LineHistory, reference: str,
         features: dict[pd.Timestamp, pd.DataFrame] = {}
         chain = warm_start(lines, dates, value_model=config.value_model,
                            policy=config.membership, random_state=config.random_state,
-                           features_out=features)
+                           features_out=features, rankings=rankings)
     if chain:
         for name, by_day in (("warmup", chain), ("warmup_features", features)):
             artifacts.save_frame(

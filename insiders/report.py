@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from insiders import answers, artifacts, formats, plots, templating
@@ -22,6 +23,7 @@ from insiders.headers import HEADERS
 from insiders.kept_lines import load_lines
 from insiders.options import STUDY_FEATURES
 from insiders.ranking import INSIDERS, TOP_BY_PAST_REVENUE, TOP_BY_RFM
+from insiders.ranking_choice import RANKING_WORDS
 from insiders.schema import CUSTOMER_KEY, key_column
 
 logger = logging.getLogger(__name__)
@@ -488,11 +490,28 @@ def report_context(f: Findings) -> dict[str, Any]:
         "assign_rule": chosen.get("assign_rule") or "the segment of the nearest sampled customer",
         "membership": {"rule": "cluster", **inputs.selection.get("membership", {})},
         **_who(f), **_expected(f), **_guarantees(f), **_how_chosen(f),
+        "ranking_table": ranking_table(inputs.selection.get("membership", {}).get("ranking")),
         "actions": Table.of(f.todo, {"segment_id": "id", "segment_name": "text",
                                      "customers": "count", "share_revenue": "share",
                                      "actions": "text"}),
         "summary": summary(f), "plots": plots.PLOTS,
     }
+
+
+def ranking_table(ranking: dict[str, Any] | None) -> Table | None:
+    """The rankings' capture at the months the tier's choice looked at (``value_model="auto"``),
+    the one followed highlighted; None without such a choice or without a measured month."""
+    if not ranking or not ranking.get("cuts"):
+        return None
+    cuts = ranking["cuts"]
+    frame = pd.DataFrame([{"ranking": RANKING_WORDS.get(name, name),
+                           **dict(zip(cuts, shares, strict=True)),
+                           "mean": float(np.mean(shares)),
+                           "followed": name == ranking["ranked_by"]}
+                          for name, shares in ranking["capture"].items()])
+    return Table([Column("ranking", "text", "ranking"),
+                  *[Column(c, "share", f"captured after {c}") for c in cuts],
+                  Column("mean", "share", "mean")], frame.to_dict("records"), "followed")
 
 
 def _who(f: Findings) -> dict[str, Any]:

@@ -159,11 +159,24 @@ class ValueModel(BoostedTrees):
         reference date (the fit's by default)."""
         if not hasattr(self, "reference_date_"):
             raise RuntimeError("ValueModel is not fitted: call fit() first")
+        parts = self.predict_parts(kept_lines, reference_date)
+        if len(parts) == 3:
+            return parts["blend"]
+        (out,) = parts.values()
+        return out
+
+    def predict_parts(self, kept_lines: pd.DataFrame | LineHistory,
+                      reference_date: DateLike | None = None) -> dict[str, pd.DataFrame]:
+        """What :meth:`predict` returns, by the model that made it: ``"gbm"``, ``"bgnbd"`` and
+        ``"blend"`` (their blend) for those fitted, or ``"past_revenue"`` alone after a step
+        down; so one fit ranks the customers by each of its models."""
+        if not hasattr(self, "reference_date_"):
+            raise RuntimeError("ValueModel is not fitted: call fit() first")
         ref = self.reference_date_ if reference_date is None else as_date(reference_date)
         history = LineHistory.of(kept_lines)
         parts = {}
         if getattr(self, "method_", self.method) == PAST_REVENUE:
-            return self._past_revenue(history, ref)
+            return {PAST_REVENUE: self._past_revenue(history, ref)}
         if self.regressor_ is not None:
             x = history.value_features(ref)
             matrix = tree_inputs(x, self.features)
@@ -180,11 +193,10 @@ class ValueModel(BoostedTrees):
             )
         if len(parts) == 2:
             w = self.blend_weight
-            out = w * parts["gbm"] + (1 - w) * parts["bgnbd"].reindex(parts["gbm"].index)
-        else:
-            (out,) = parts.values()
-        out.index.name = "customer_id"
-        return out.sort_index()
+            parts["blend"] = w * parts["gbm"] + (1 - w) * parts["bgnbd"].reindex(parts["gbm"].index)
+        for out in parts.values():
+            out.index.name = "customer_id"
+        return {name: out.sort_index() for name, out in parts.items()}
 
     def _past_revenue(self, history: LineHistory, ref: pd.Timestamp) -> pd.DataFrame:
         """The naive forecast: each customer's revenue of the last horizon, and whether they
