@@ -107,10 +107,13 @@ def score_labels(X: np.ndarray, labels: np.ndarray) -> dict[str, float]:
 
 
 def _candidates(space: str, X: np.ndarray, config: GridConfig) -> Iterator[tuple[Candidate, str]]:
-    """Every (candidate, description) the grid tries on one space, from the model registry."""
+    """Every (candidate, description) the grid tries on one space, from the model registry;
+    a model's values (DBSCAN's eps) are found on the customers it is fitted on."""
     ks = config.k_values_features if space == "features" else config.k_values
     for model in config.models:
-        for param, params in spec(model).grid(X, ks, config):
+        fitted_on = cluster_sample(len(X), spec(model).fit_size(config.cluster_sample_size),
+                                   config.random_state)
+        for param, params in spec(model).grid(X if fitted_on is None else X[fitted_on], ks, config):
             yield Candidate(space, model, param), params
 
 
@@ -124,8 +127,9 @@ def compare_models(
     """Fit and score every model on every space.
 
     Per space, the pairwise distances (for the silhouette) and the ward tree are computed
-    once and shared by all candidates. Beyond ``config.cluster_sample_size`` customers, every
-    model is fitted on one seeded sample and the others are assigned
+    once and shared by all candidates. Beyond ``config.cluster_sample_size`` customers (the
+    mixture and the density models: beyond :data:`insiders.models.FIT_MAX_N`), every model is
+    fitted on one seeded sample and the others are assigned
     (:func:`insiders.models.fit_labels`; ward: the sample's tree, nearest centroid).
 
     Args:
@@ -198,10 +202,12 @@ def _score_space_1thread(
     X_fit = X if fitted_on is None else X[fitted_on]
     rest = None if fitted_on is None else np.setdiff1d(np.arange(len(X)), fitted_on)
     tree = ward_tree(X_fit) if "ward" in config.models else None
-    candidates = list(_candidates(space, X_fit, config))
+    candidates = list(_candidates(space, X, config))
     space_rows: list[dict] = []
+    sizes = sorted({min(len(X), spec(m).fit_size(config.cluster_sample_size) or len(X))
+                    for m in config.models})
     desc = f"{len(candidates)} models on {space}" + (
-        "" if fitted_on is None else f", fitted on {len(fitted_on):,}")
+        "" if sizes == [len(X)] else f", fitted on {' or '.join(f'{s:,}' for s in sizes)}")
     for candidate, params in progress(candidates, desc=desc):
         start = time.perf_counter()
         try:

@@ -132,3 +132,29 @@ def test_the_sample_size_is_a_run_param():
     assert RunConfig().to_params()["cluster_sample_size"] == 50_000
     with pytest.raises(ValueError, match="cluster_sample_size"):
         GridConfig(cluster_sample_size=0)
+
+
+def test_the_costly_models_are_fitted_on_at_most_their_bound_whatever_the_sample_size():
+    from insiders.models import FIT_MAX_N
+
+    bounded = {name for name, entry in REGISTRY.items() if entry.fit_max_n is not None}
+    assert {"gmm", "dbscan", "hdbscan"} <= bounded and not {"ward", "kmeans"} & bounded
+    for name, entry in REGISTRY.items():
+        assert entry.fit_size(None) == (FIT_MAX_N if name in bounded else None)
+        assert entry.fit_size(50) == 50  # a smaller sample_size still applies
+
+
+@pytest.mark.parametrize("model", ["gmm", "dbscan", "hdbscan"])
+def test_a_bounded_model_in_the_grid_is_fitted_as_its_refits_are(model, monkeypatch):
+    from dataclasses import replace
+
+    monkeypatch.setitem(REGISTRY, model, replace(REGISTRY[model], fit_max_n=SIZE))
+    # beyond the bound, whatever sample_size says: fitted on the bound's sample, as with it
+    assert np.array_equal(fit_labels(X, model, PARAMS[model], sample_size=None),
+                          fit_labels(X, model, PARAMS[model], sample_size=SIZE))
+    grid = compare_models({"a": X}, IDS, GridConfig(models=(model,), k_values=(4,),
+                                                    cluster_sample_size=len(X)))
+    for row in grid.scores.itertuples():  # the grid's labels are what a refit finds
+        if not row.left_out:
+            refit = Candidate("a", model, row.param).fit(X, sample_size=len(X))
+            assert np.array_equal(grid.labels[row.candidate].to_numpy(), refit)
