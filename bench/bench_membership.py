@@ -13,8 +13,8 @@ ranking (``--value-model``, default ``auto``: chosen by the chain's own back-tes
 size: the share of the next 91 days' revenue brought by the tier, by the same ranking without
 bars (the customers ranked within the tier's size) and by the top N by past revenue; how many
 of last month's members stayed; and, for the forecast the report shows (expected revenue of
-the Insiders and of everyone), whether the actual / forecast ratio fell within the range of
-the ratios at the earlier cuts whose 91 days were known (as question 5 shows it).
+the Insiders and of everyone), whether the actual / forecast ratio fell within the interval
+question 5 shows, from the ratios at the earlier cuts whose 91 days were known.
 
 Targets (issue 32): the tier >= the top N by past revenue - 0.3 points at every cut (bundled
 data and cohort; the seldom shop's figures stated); >= 90% stay at every cut on the three
@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from _record import record
 
+from insiders.answers import ratio_interval
 from insiders.backtest import HORIZON_DAYS, capture_table, precomputed, retention, select_top_revenue
 from insiders.filters import filter_transactions
 from insiders.ingest import read_transactions
@@ -86,8 +87,9 @@ def monthly_cuts(kept: pd.DataFrame) -> list[pd.Timestamp]:
 def forecast_coverage(chain: dict[pd.Timestamp, pd.DataFrame], history: LineHistory,
                       last_day: pd.Timestamp) -> dict[str, tuple[int, int]]:
     """Per group (Insiders, everyone): at how many cuts the actual / forecast ratio fell within
-    the range of the ratios at the earlier cuts whose 91 days were known, of how many cuts had
-    such a range (two earlier ratios at least) and a known future."""
+    the interval the report shows, from the ratios at the earlier cuts whose 91 days were known
+    (:func:`insiders.answers.ratio_interval`), of how many cuts had one (two earlier ratios at
+    least) and a known future."""
     horizon = pd.Timedelta(days=HORIZON_DAYS)
     ratios: dict[str, dict[pd.Timestamp, float]] = {"Insiders": {}, "everyone": {}}
     for cut, month in chain.items():
@@ -103,10 +105,10 @@ def forecast_coverage(chain: dict[pd.Timestamp, pd.DataFrame], history: LineHist
     for group, by_cut in ratios.items():
         hits = tried = 0
         for cut, ratio in by_cut.items():
-            earlier = [r for c, r in by_cut.items() if c + horizon <= cut]
-            if len(earlier) >= 2:
+            interval = ratio_interval([r for c, r in by_cut.items() if c + horizon <= cut])
+            if interval is not None:
                 tried += 1
-                hits += min(earlier) <= ratio <= max(earlier)
+                hits += interval[0] <= ratio <= interval[1]
         out[group] = (hits, tried)
     return out
 

@@ -148,6 +148,24 @@ class Rules:
     accuracy: float
 
 
+#: The chance that the next actual / forecast ratio falls within :func:`ratio_interval`'s.
+INTERVAL_LEVEL = 0.9
+
+
+def ratio_interval(ratios: pd.Series | list[float],
+                   level: float = INTERVAL_LEVEL) -> tuple[float, float] | None:
+    """Where the next actual / forecast ratio is likely to fall, from the ratios measured at
+    earlier cuts: the prediction interval of one more draw from a log-normal fitted to them
+    (Student's t with their count less one degrees of freedom, so few cuts give a wide range).
+    None with fewer than two ratios (or one not positive)."""
+    logs = np.log(np.asarray(ratios, dtype=float))
+    if len(logs) < 2 or not np.isfinite(logs).all():
+        return None
+    spread = float(logs.std(ddof=1)) * np.sqrt(1 + 1 / len(logs))
+    half = float(stats.t.ppf(0.5 + level / 2, len(logs) - 1)) * spread
+    return float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half))
+
+
 def _paths(tree: DecisionTreeClassifier, names: list[str]) -> list[tuple[list[str], int, int, int]]:
     """Every leaf's conditions, predicted class, samples and Insiders in it."""
     t = tree.tree_

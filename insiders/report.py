@@ -151,6 +151,10 @@ class Findings:
     #: per group (Insiders, Everyone): the lowest and highest actual / forecast ratio at the
     #: earlier cuts whose 91 days are complete, and how many cuts
     forecast_ranges: dict[str, tuple[float, float, int]] = field(default_factory=dict)
+    #: per group: where the next ratio is likely to fall (:func:`insiders.answers.ratio_interval`)
+    forecast_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: whether the cuts measured span less than a year, so a yearly peak is not in the ranges
+    season_unseen: bool = True
     #: the ranking judged at the last complete month: normalized Gini (model, past revenue)
     ranking: dict[str, Any] = field(default_factory=dict)
     #: mean forecast and mean actual per decile of forecast there (empty: none known)
@@ -237,6 +241,8 @@ def build_report(inputs: ReportInputs, *, random_state: int = 42,
         value_expected=None if expected is None else float(expected.loc[insiders].sum()),
         value_expected_all=None if expected is None else float(expected.sum()),
         forecast_ranges=forecast_ranges(looked.forecast_errors),
+        forecast_intervals=forecast_intervals(looked.forecast_errors),
+        season_unseen=season_unseen(looked.forecast_errors, reference),
         ranking=looked.facts.get("ranking") or {},
         calibration=(looked.calibration if looked.calibration is not None
                      and not looked.calibration.empty else pd.DataFrame()),
@@ -281,6 +287,24 @@ def forecast_ranges(errors: pd.DataFrame | None) -> dict[str, tuple[float, float
     for group, rows in errors.dropna(subset=["ratio"]).groupby("group", sort=False):
         ranges[str(group)] = (float(rows["ratio"].min()), float(rows["ratio"].max()), len(rows))
     return ranges
+
+
+def forecast_intervals(errors: pd.DataFrame | None) -> dict[str, tuple[float, float]]:
+    """Per group: the interval the next actual / forecast ratio is likely to fall in, from the
+    ratios at the earlier cuts (:func:`insiders.answers.ratio_interval`; two cuts at least)."""
+    if errors is None or errors.empty:
+        return {}
+    found = {str(group): answers.ratio_interval(rows["ratio"])
+             for group, rows in errors.dropna(subset=["ratio"]).groupby("group", sort=False)}
+    return {group: interval for group, interval in found.items() if interval is not None}
+
+
+def season_unseen(errors: pd.DataFrame | None, reference: pd.Timestamp) -> bool:
+    """Whether the forecast's measured cuts span less than a year before the run, so that
+    their ratios cannot show a yearly peak."""
+    if errors is None or errors.empty:
+        return True
+    return pd.Timestamp(errors["cut_date"].min()) > reference - pd.Timedelta(days=365)
 
 
 def shown_features(names: list[str] | tuple[str, ...], features: pd.DataFrame) -> list[str]:
@@ -337,6 +361,11 @@ def answers_table(f: Findings) -> pd.DataFrame:
         _answer(rows, 5, f"forecast_actual_ratio_low_{label}", low,
                 f"at {cuts} earlier cuts the actual was {low:.2f}-{high:.2f}x the forecast")
         _answer(rows, 5, f"forecast_actual_ratio_high_{label}", high)
+    for group, (low, high) in f.forecast_intervals.items():
+        label = "everyone" if group == "Everyone" else "insiders"
+        _answer(rows, 5, f"forecast_ratio_interval_low_{label}", low,
+                f"the next ratio likely ({answers.INTERVAL_LEVEL:.0%}) within {low:.2f}-{high:.2f}x")
+        _answer(rows, 5, f"forecast_ratio_interval_high_{label}", high)
     if forecast.backtest is not None:
         _answer(rows, 5, "backtest_mape_model", forecast.model_mape)
         _answer(rows, 5, "backtest_mape_naive", forecast.naive_mape)
@@ -465,7 +494,7 @@ def answer_kind(metric: str) -> str:
              "stability_insiders_jaccard": "number:2", "insiders_csv": "text"}
     if metric in exact:
         return exact[metric]
-    if metric.startswith("forecast_actual_ratio_"):
+    if metric.startswith(("forecast_actual_ratio_", "forecast_ratio_interval_")):
         return "number:2"
     if metric.startswith("normalized_gini_"):
         return "number:3"
@@ -543,12 +572,24 @@ def _who(f: Findings) -> dict[str, Any]:
     }
 
 
+def _likely_revenue(f: Findings) -> dict[str, tuple[float, float]]:
+    """Per group: the revenue the forecast's interval of ratios makes likely (none without a
+    value forecast)."""
+    if f.value_expected is None or f.value_expected_all is None:
+        return {}
+    forecast = {INSIDERS: f.value_expected, "Everyone": f.value_expected_all}
+    return {group: (low * forecast[group], high * forecast[group])
+            for group, (low, high) in f.forecast_intervals.items() if group in forecast}
+
+
 def _expected(f: Findings) -> dict[str, Any]:
     """Q5: the revenue expected from the Insiders, and the forecast's own back-test."""
     forecast = f.forecast
     return {
         "forecast": forecast, "value_expected": f.value_expected,
         "value_expected_all": f.value_expected_all, "forecast_ranges": f.forecast_ranges,
+        "forecast_intervals": _likely_revenue(f),
+        "interval_level": f"{answers.INTERVAL_LEVEL:.0%}", "season_unseen": f.season_unseen,
         "expected_revenue": float(forecast.forecast["expected"].sum()),
         "naive_revenue": float(forecast.forecast["naive"].sum()),
         "forecast_table": Table.of(forecast.forecast,

@@ -73,3 +73,22 @@ def test_decile_calibration_puts_the_highest_forecasts_first():
     assert list(table["decile"]) == list(range(1, 11)) and table["customers"].sum() == 95
     assert table["mean_forecast"].is_monotonic_decreasing
     assert (table["mean_actual"] == 2 * table["mean_forecast"]).all()
+
+
+def test_the_ratio_interval_covers_the_next_ratio_as_often_as_it_says():
+    from insiders.answers import INTERVAL_LEVEL, ratio_interval
+
+    assert ratio_interval([1.2]) is None and ratio_interval([]) is None
+    assert ratio_interval([1.2, 0.0]) is None  # a ratio of 0 has no log-normal
+    rng = np.random.default_rng(0)
+    for cuts in (2, 4, 8):
+        hits = 0
+        for _ in range(4000):
+            draws = np.exp(rng.normal(0.3, 0.2, cuts + 1))
+            low, high = ratio_interval(draws[:-1])
+            hits += low <= draws[-1] <= high
+        assert abs(hits / 4000 - INTERVAL_LEVEL) < 0.02, cuts  # the stated level, at any count
+    # fewer cuts of the same spread: a wider interval; it is centred on their geometric mean
+    few, many = ratio_interval([1.1, 1.3]), ratio_interval([1.1, 1.3] * 4)
+    assert few[1] / few[0] > many[1] / many[0]
+    assert np.isclose(np.sqrt(few[0] * few[1]), np.sqrt(1.1 * 1.3))
