@@ -177,6 +177,32 @@ def test_beyond_the_sample_size_spaces_are_fitted_on_a_seeded_sample_and_place_e
     assert adjusted_rand_score(blobs, fit_labels(sampled.embeddings["umap"], "ward", 3)) > 0.9
 
 
+def test_a_bounded_space_is_fitted_on_its_bound_and_the_others_are_not(monkeypatch):
+    import insiders.spaces as spaces_module
+
+    monkeypatch.setattr(spaces_module, "SPACE_FIT_MAX_N", {"tsne": 120})
+    spaces = ("features", "umap", "tsne")
+    bounded = fit_spaces(FEATURES, spaces=spaces, random_state=5, fit_sample_size=300)
+    assert bounded.fit_sizes == {"features": 300, "umap": 300, "tsne": 120}
+    # t-SNE is fitted on a seeded sample of its bound, as if fit_sample_size said so
+    alone = fit_spaces(FEATURES, spaces=("tsne",), random_state=5, fit_sample_size=120)
+    assert np.array_equal(bounded.embeddings["tsne"], alone.embeddings["tsne"])
+    assert len(bounded.transformers["tsne"].embedding_) == 120
+    # the other spaces are the same as with no bound at all
+    monkeypatch.setattr(spaces_module, "SPACE_FIT_MAX_N", {})
+    free = fit_spaces(FEATURES, spaces=spaces, random_state=5, fit_sample_size=300)
+    for name in ("features", "umap"):
+        assert np.array_equal(bounded.embeddings[name], free.embeddings[name]), name
+
+
+def test_within_every_bound_nothing_is_sampled():
+    from insiders.spaces import SPACE_FIT_MAX_N
+
+    assert min(SPACE_FIT_MAX_N.values()) >= 4_329  # the bundled data is fitted whole
+    whole = fit_spaces(FEATURES, spaces=("tsne", "tree"), random_state=5)
+    assert whole.fit_sizes == {"tsne": len(FEATURES), "tree": len(FEATURES)}
+
+
 def test_leaf_neighbours_are_the_brute_force_hamming_neighbours():
     """The same distances as scikit-learn's brute-force Hamming search, for the fitted points
     (each without itself) and for new points; the neighbours differ only among ties."""
