@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from datetime import date, datetime
@@ -275,22 +276,43 @@ class FeatureDays:
         self._who = np.unique(buys["key"] // span)  # the customers with a purchase
 
     @classmethod
-    def of(cls, lines: pd.DataFrame) -> FeatureDays | None:
+    def of(cls, lines: pd.DataFrame, *, block_lines: int = 2_000_000) -> FeatureDays | None:
         """The tables of ``lines`` (filtered lines, as :func:`build_customer_features` takes
-        them), or None when only the SQL reads them exactly."""
-        columns = _exact_columns(lines)
-        if columns is None:
+        them), or None when only the SQL reads them exactly. The lines are taken a block of
+        customers at a time, about ``block_lines`` lines each (memory: a block's lines)."""
+        read = _exact_columns(lines)
+        if read is None:
             return None
-        customer, day, ret, qty, units, invoice, product = columns
-        customers, position = np.unique(customer, return_inverse=True)
+        customer, day, ret, qty, price_at, price_units, invoice, product = read
+        codes, ids = pd.factorize(customer)  # the customers' positions in sorted order
+        customers = np.sort(np.asarray(ids, dtype=np.int64))
+        rank = np.empty(len(ids), np.int32)
+        rank[np.argsort(np.asarray(ids, dtype=np.int64))] = np.arange(len(ids), dtype=np.int32)
+        position = rank[codes]
+        del codes
         first_day = int(day.min())
         span = int(day.max()) - first_day + 1
         if len(customers) * span >= 2**62:
             return None
-        key = position.astype(np.int64) * span + (day - first_day)
-        buys = _daily(key[~ret], span, qty[~ret], units[~ret], invoice[~ret], product[~ret])
-        returns = _daily(key[ret], span, qty[ret], units[ret])
-        return cls(customers, buys, returns, first_day, span)
+        ends = np.cumsum(np.bincount(position, minlength=len(customers)))
+        bounds = np.unique(np.r_[0, np.searchsorted(ends, np.arange(block_lines, ends[-1],
+                                                                    block_lines)) + 1,
+                                 len(customers)])
+        buys, returns, total = [], [], 0.0
+        for lo, hi in itertools.pairwise(bounds):
+            rows = np.flatnonzero((position >= lo) & (position < hi))
+            units = _amounts(qty[rows], price_units[price_at[rows]])
+            if units is None:
+                return None
+            total += float(np.abs(units).sum(dtype=np.float64))
+            if total >= 2.0**62:  # a running sum would overflow
+                return None
+            key = position[rows].astype(np.int64) * span + (day[rows] - first_day)
+            back = ret[rows]
+            buys.append(_daily(key[~back], span, qty[rows][~back], units[~back],
+                               invoice[rows][~back], product[rows][~back]))
+            returns.append(_daily(key[back], span, qty[rows][back], units[back]))
+        return cls(customers, _running(buys), _running(returns), first_day, span)
 
     def _rows(self, table: dict, who: np.ndarray, upto: int) -> tuple[np.ndarray, np.ndarray]:
         """Each customer's first row in ``table`` and the row after its last one on or before
@@ -348,9 +370,10 @@ class FeatureDays:
 
 
 def _exact_columns(lines: pd.DataFrame) -> tuple[np.ndarray, ...] | None:
-    """The lines as the SQL reads them: customer (int64), day number, return or not,
-    quantity, amount in units of 1e-8 (the SQL's ``DECIMAL(18, 8)`` product, exactly),
-    invoice and product codes (-1: no product); None when they cannot be read so here."""
+    """The lines as the SQL reads them: customer (int64), day number (int32), return or not,
+    quantity (int64), price code and each price in units of 1e-8 (the SQL's
+    ``DECIMAL(18, 8)``, exactly), invoice and product codes (-1: no product); None when they
+    cannot be read so here."""
     if not len(lines) or not {"unit_price", "stock_code", "invoice_no"} <= set(lines):
         return None
     dates, quantity = lines["invoice_date"], lines["quantity"]
@@ -365,15 +388,20 @@ def _exact_columns(lines: pd.DataFrame) -> tuple[np.ndarray, ...] | None:
     units = _price_units(np.asarray(prices)) if (price_at >= 0).all() else None
     if units is None:
         return None
-    units = units[price_at]
-    if (np.abs(qty.astype(np.float64)) * np.abs(units.astype(np.float64))).max() >= 2.0**62:
-        return None  # a line's amount past 64-bit integers (and the query's decimals)
-    units = qty * units
-    if (np.abs(units).max(initial=0) >= 10**18  # the query's DECIMAL(18, 8) overflows: it fails
-            or float(np.abs(units).sum(dtype=np.float64)) >= 2.0**62):  # a sum would overflow
+    day = dates.to_numpy().astype("datetime64[D]").astype(np.int64).astype(np.int32)
+    return (customer, day, is_return(lines).to_numpy(bool), qty,
+            price_at.astype(np.int32 if len(prices) < 2**31 else np.int64), units, invoice,
+            product)
+
+
+def _amounts(qty: np.ndarray, price_units: np.ndarray) -> np.ndarray | None:
+    """Each line's amount in units of 1e-8 (the SQL's ``DECIMAL(18, 8)`` product), or None
+    past it (the query fails there) or past 64-bit integers."""
+    if len(qty) and (np.abs(qty.astype(np.float64))
+                     * np.abs(price_units.astype(np.float64))).max() >= 2.0**62:
         return None
-    day = dates.to_numpy().astype("datetime64[D]").astype(np.int64)
-    return (customer, day, is_return(lines).to_numpy(bool), qty, units, invoice, product)
+    units = qty * price_units
+    return None if np.abs(units).max(initial=0) >= 10**18 else units
 
 
 def _codes(column: pd.Series) -> np.ndarray:
@@ -381,7 +409,7 @@ def _codes(column: pd.Series) -> np.ndarray:
     they are non-negative integers already (:func:`_coded`'s codes)."""
     if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu" \
             and column.min() >= 0 and column.max() < 2**62:
-        return column.to_numpy().astype(np.int64)
+        return column.to_numpy().astype(np.int64, copy=False)
     return pd.factorize(column, use_na_sentinel=True)[0].astype(np.int64)
 
 
@@ -394,7 +422,7 @@ def _whole(column: pd.Series) -> np.ndarray | None:
     if values.dtype.kind == "f" and ((values != np.floor(values)).any()
                                      or np.abs(values).max(initial=0) >= 2**63):
         return None
-    return values.astype(np.int64)
+    return values.astype(np.int64, copy=False)
 
 
 def _price_units(prices: np.ndarray) -> np.ndarray | None:
@@ -402,16 +430,10 @@ def _price_units(prices: np.ndarray) -> np.ndarray | None:
     when DuckDB refuses one, as the query would)."""
     import duckdb
 
-    from insiders.duckdb_io import connect
-
-    with connect() as con:
-        con.register("prices", pd.DataFrame({"unit_price": prices}))
-        try:
-            text = con.execute("SELECT CAST(CAST(unit_price AS DECIMAL(18, 8)) AS VARCHAR) "
-                               "FROM prices").fetchnumpy()
-        except duckdb.Error:
-            return None
-    text = list(next(iter(text.values())))
+    try:
+        text = _in_order("CAST(CAST(value AS DECIMAL(18, 8)) AS VARCHAR)", prices)
+    except duckdb.Error:
+        return None
     if any(t is None for t in text):
         return None
     return np.array([int(t.replace(".", "")) for t in text], dtype=np.int64)
@@ -420,43 +442,45 @@ def _price_units(prices: np.ndarray) -> np.ndarray | None:
 def _decimal_doubles(*units: np.ndarray) -> list[np.ndarray]:
     """Sums of amounts in units of 1e-8 made doubles as the SQL makes its ``DECIMAL(38, 8)``
     sums doubles: by DuckDB's own cast."""
-    from insiders.duckdb_io import connect
+    values = np.concatenate(units)
+    doubles = _in_order("CAST(CAST(value AS DECIMAL(38, 0)) * CAST('0.00000001' AS "
+                        "DECIMAL(9, 8)) AS DOUBLE)", values)
+    return np.split(np.asarray(doubles, dtype=np.float64), np.cumsum([len(u) for u in units])[:-1])
 
-    sizes = [len(u) for u in units]
-    values = np.concatenate(units) if units else np.zeros(0, np.int64)
-    with connect() as con:
-        con.register("units", pd.DataFrame({"units": values}))
-        doubles = con.execute(
-            "SELECT CAST(CAST(units AS DECIMAL(38, 0)) * CAST('0.00000001' AS DECIMAL(9, 8)) "
-            "AS DOUBLE) AS value FROM units").fetchnumpy()["value"]
-    doubles = np.asarray(doubles, dtype=np.float64)  # row order: a projection keeps it
-    return np.split(doubles, np.cumsum(sizes)[:-1])
+
+def _in_order(expression: str, values: np.ndarray) -> np.ndarray:
+    """DuckDB's ``expression`` of each of ``values`` (as ``value``), in their order."""
+    import duckdb
+
+    frame = pd.DataFrame({"row": np.arange(len(values)), "value": values})
+    with duckdb.connect(":memory:") as con:
+        con.execute("SET enable_progress_bar = false")
+        con.register("input", frame)
+        return con.execute(f"SELECT {expression} AS out FROM input ORDER BY row").fetchnumpy()["out"]
 
 
 def _daily(key: np.ndarray, span: int, qty: np.ndarray, units: np.ndarray,
            invoice: np.ndarray | None = None, product: np.ndarray | None = None) -> dict:
     """One row per (customer, day) of the lines given (``key``: customer position x span +
-    day), sorted, with running sums (a leading 0) of lines, quantity and amount and, given
-    invoices and products, of the (customer, product), (customer, invoice) and (customer,
-    invoice, product) first seen that day (a product that is missing counts in none)."""
-    order = np.argsort(key, kind="stable")
+    day), sorted, with the lines, quantity and amount of that day and, given invoices and
+    products, the (customer, product), (customer, invoice) and (customer, invoice, product)
+    first seen that day (a product that is missing counts in none)."""
+    order = np.argsort(key)  # a day's lines in any order: what is first seen is seen that day
     key = key[order]
     new = np.ones(len(key), bool)
     np.not_equal(key[1:], key[:-1], out=new[1:])
     starts = np.flatnonzero(new)
-    row = np.cumsum(new) - 1  # each line's (customer, day) row
-
-    def running(values: np.ndarray) -> np.ndarray:
-        return np.concatenate([np.zeros(1, np.int64), np.cumsum(values, dtype=np.int64)])
 
     def per_row(values: np.ndarray) -> np.ndarray:
         return np.add.reduceat(values, starts) if len(starts) else values[:0]
 
-    table = {"key": key[starts], "lines": running(np.diff(np.append(starts, len(key)))),
-             "qty": running(per_row(qty[order])), "units": running(per_row(units[order]))}
+    table = {"key": key[starts], "lines": np.diff(np.append(starts, len(key))),
+             "qty": per_row(qty[order]), "units": per_row(units[order])}
     if invoice is None or product is None:
         return table
+    row = np.cumsum(new) - 1  # each line's (customer, day) row
     customer = key // span  # sorted by customer, then day: the first time seen is the first day
+    del key, new
     invoice, product = invoice[order], product[order]
     has_product = product >= 0
     receipt = _pair_codes(customer, invoice)  # (customer, invoice)
@@ -466,8 +490,19 @@ def _daily(key: np.ndarray, span: int, qty: np.ndarray, units: np.ndarray,
         first = ~pd.Series(pair).duplicated().to_numpy()
         if counts is not None:
             first &= counts
-        table[name] = running(np.bincount(row[first], minlength=len(starts)).astype(np.int64))
+        table[name] = np.bincount(row[first], minlength=len(starts))
     return table
+
+
+def _running(blocks: list[dict]) -> dict:
+    """The blocks' rows together (blocks of customers in order: still sorted), every column
+    but ``key`` as running sums with a leading 0."""
+    out = {}
+    for name in blocks[0]:
+        values = np.concatenate([block[name] for block in blocks])
+        out[name] = values if name == "key" else np.concatenate(
+            [np.zeros(1, np.int64), np.cumsum(values, dtype=np.int64)])
+    return out
 
 
 def _pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:

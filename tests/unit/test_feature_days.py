@@ -12,7 +12,7 @@ from insiders.features import build_customer_features
 from insiders.filters import filter_transactions
 from insiders.ingest import read_transactions
 from insiders.synth import exports
-from insiders.value.lines import FeatureDays, LineHistory
+from insiders.value.lines import FeatureDays, LineHistory, _decimal_doubles
 from tests.conftest import REAL_DATA, make_lines
 
 
@@ -44,6 +44,8 @@ def test_every_kind_of_day_of_the_bundled_data_gives_the_sqls_features(kept):
         got = history.features(day)
         assert_same_features(got, build_customer_features(kept, day))
     assert history._feature_days is not None  # read from the one pass, not the query
+    blocks = FeatureDays.of(history.lines, block_lines=30_000)  # customers a block at a time
+    assert_same_features(blocks.at(month_end), build_customer_features(kept, month_end))
     assert history.features(first - pd.Timedelta(days=1)).empty
 
 
@@ -123,3 +125,13 @@ def test_lines_the_pass_does_not_read_exactly_are_left_to_the_sql():
     day = pd.Timestamp("2011-03-31")
     pd.testing.assert_frame_equal(history.features(day), build_customer_features(fractional, day))
     assert history._feature_days is None and not history.one_pass
+
+
+def test_amounts_come_back_from_duckdb_in_their_order():
+    """The casts DuckDB makes for the pass keep the order of what they are given, past one
+    of its row groups (where a parallel scan could reorder them)."""
+    units = np.arange(300_000, dtype=np.int64) * 7
+    head, tail = _decimal_doubles(units[:1000], units[1000:])
+    doubles = np.concatenate([head, tail])
+    assert len(head) == 1000 and np.all(np.diff(doubles) > 0)
+    assert doubles[0] == 0.0 and doubles[100] == 7e-6
