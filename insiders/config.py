@@ -256,8 +256,8 @@ class MembershipPolicy:
     """
 
     entry_share: float = 0.20
-    exit_share: float = 0.30
-    grace_months: int = 1
+    exit_share: float = 0.24
+    grace_months: int = 0
     active_days: int = 365
 
     def __post_init__(self) -> None:

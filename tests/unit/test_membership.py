@@ -92,5 +92,5 @@ def test_the_policy_refuses_bars_in_the_wrong_order():
     with pytest.raises(ValueError, match="entry_share"):
         MembershipPolicy(entry_share=0.3, exit_share=0.2)
     assert "top 20% of active customers" in MembershipPolicy().describe()
-    # the default keeps a member one month below the exit bar (bench_membership: launch cohort)
-    assert "below the top 30% for 2 months in a row" in MembershipPolicy().describe()
+    # the default: out in the first month below the exit bar (bench_membership, issue 32)
+    assert "below the top 24%, or stop" in MembershipPolicy().describe()
