@@ -119,6 +119,7 @@ def main() -> None:
     parser.add_argument("--entry-share", type=float, default=MembershipPolicy.entry_share)
     parser.add_argument("--exit-share", type=float, default=MembershipPolicy.exit_share)
     parser.add_argument("--grace-months", type=int, default=MembershipPolicy.grace_months)
+    parser.add_argument("--smoothing", type=float, default=MembershipPolicy.smoothing)
     parser.add_argument("--value-model", choices=VALUE_MODEL_CHOICES, default=AUTO_RANKING)
     parser.add_argument("--shop", choices=("bundled", "cohort", "seldom"), default="bundled")
     parser.add_argument("--cohort-weeks", type=int, default=3)
@@ -126,7 +127,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seldom shop's seed")
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
-    policy = MembershipPolicy(args.entry_share, args.exit_share, args.grace_months)
+    policy = MembershipPolicy(args.entry_share, args.exit_share, args.grace_months,
+                              smoothing=args.smoothing)
     kept, shop = shop_lines(args.shop, args.cohort_weeks, args.customers, args.seed)
     history = LineHistory(kept)
     cuts = monthly_cuts(kept)
@@ -161,7 +163,8 @@ def main() -> None:
         tried = sum(t for _, t in coverage.values())
         record(f"Insiders tier as the product chains it (ranking {args.value_model}; entry top "
                f"{policy.entry_share:.0%}, exit top {policy.exit_share:.0%}, grace "
-               f"{policy.grace_months} month), {shop}, monthly {cuts[0].date()}..{cuts[-1].date()}",
+               f"{policy.grace_months} month, a model's score smoothed {policy.smoothing:g}), "
+               f"{shop}, monthly {cuts[0].date()}..{cuts[-1].date()}",
                f"size {'/'.join(str(len(v)) for v in tiers.values())}; ranked by "
                + "/".join(ranked_by.values())
                + "; capture of next 91 days (%): "

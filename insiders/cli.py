@@ -365,7 +365,7 @@ def _add_policy_options(p: argparse.ArgumentParser) -> None:
         "Insiders (members stay until they fall below the exit bar)",
     )
     _add_params(p, "insiders_rule", "value_model", "entry_share", "exit_share", "grace_months",
-                "active_days")
+                "active_days", "smoothing")
 
 
 def _add_source(p: argparse.ArgumentParser, default: str | None = None,

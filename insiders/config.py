@@ -253,12 +253,17 @@ class MembershipPolicy:
             (0: leave in the first month below it).
         active_days: a customer is active when their last purchase is at most this old;
             the bars are shares of the active customers, and an inactive member leaves.
+        smoothing: when a value model ranks, the score is its expected revenue smoothed over
+            the months it has ranked (this month's weight; the rest is last month's score):
+            a model's month-to-month noise moves nobody across a bar (1: no smoothing).
+            Revenue so far, a running sum, is not smoothed.
     """
 
     entry_share: float = 0.20
     exit_share: float = 0.24
     grace_months: int = 0
     active_days: int = 365
+    smoothing: float = 0.25
 
     def __post_init__(self) -> None:
         if not 0 < self.entry_share <= self.exit_share <= 1:
@@ -267,6 +272,8 @@ class MembershipPolicy:
             )
         if self.grace_months < 0 or self.active_days < 1:
             raise InputError("grace_months must be >= 0 and active_days >= 1")
+        if not 0 < self.smoothing <= 1:
+            raise InputError(f"smoothing must be in (0, 1], got {self.smoothing}")
 
     def is_active(self, recency_days: Any) -> Any:
         """Whether customers with these recencies (days since the last purchase, the cut's
@@ -707,6 +714,12 @@ PARAMS: dict[str, ParamSpec] = {
                              "of the active customers, and a member who stops being active "
                              "leaves", {"type": "integer", "minimum": 1},
                              field="membership.active_days"),
+    "smoothing": ParamSpec("Smoothing of a model's score", "Insiders", "When a value model "
+                           "ranks, this month's weight in the score it ranks by (the rest: "
+                           "last month's score), so a model's month-to-month noise moves "
+                           "nobody across a bar; 1: none. Revenue so far is not smoothed",
+                           {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                           field="membership.smoothing"),
     "max_staleness_days": ParamSpec("Most days of stale data", "Filters", "Refuse a run whose "
                                     "reference date is more than this many days after the "
                                     "data's last purchase (or before its first)",

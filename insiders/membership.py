@@ -168,6 +168,9 @@ def previous_members(previous: pd.DataFrame | None) -> pd.DataFrame | None:
     out["member_since"] = (pd.to_datetime(previous["member_since"]) if "member_since" in previous
                            else pd.NaT)
     out["months_below"] = previous.get("months_below", 0)
+    for carried in ("score", "ranked_by"):  # the smoothed score (older runs lack them)
+        if carried in previous:
+            out[carried] = previous[carried]
     return out
 
 
@@ -268,7 +271,8 @@ def value_membership(
     values = forecast.reindex(features.index).fillna({"expected_revenue": 0.0, "p_active": 0.0})
     values = values.join(features[["recency_days", "gross_revenue"]])
     if value_model in VALUE_MODELS:
-        choice = None  # a model named: it ranks, as it forecasts
+        choice, ranking = None, value_model  # a model named: it ranks, as it forecasts
+        score = values["expected_revenue"]
     else:
         scores = ranking_scores(parts, features)
         if scores_out is not None:
@@ -276,10 +280,24 @@ def value_membership(
         if choice is None:
             choice = RankingChoice(REVENUE_SO_FAR if value_model == AUTO_RANKING else value_model,
                                    None, reason="named by the run's value_model")
-        values["score"] = scores[choice.ranking]
+        ranking, score = choice.ranking, scores[choice.ranking]
+    values["score"] = smoothed(score, ranking, previous, policy or MembershipPolicy())
     decided = decide_membership(values, policy, previous=previous, month=month, currency=currency,
                                 choice=choice)
-    return values[["expected_revenue", "p_active"]].join(decided)
+    return values[["expected_revenue", "p_active", "score"]].join(decided).assign(
+        ranked_by=ranking)
+
+
+def smoothed(score: pd.Series, ranking: str, previous: pd.DataFrame | None,
+             policy: MembershipPolicy) -> pd.Series:
+    """The score the tier ranks by: a value model's, smoothed with last month's score of the
+    same ranking (:attr:`MembershipPolicy.smoothing`); revenue so far as it is, and a customer
+    with no score last month (new, or the ranking changed) by this month's alone."""
+    if (ranking == REVENUE_SO_FAR or policy.smoothing >= 1 or previous is None
+            or "score" not in previous or "ranked_by" not in previous):
+        return score
+    last = previous["score"].where(previous["ranked_by"] == ranking).reindex(score.index)
+    return (policy.smoothing * score + (1 - policy.smoothing) * last).fillna(score)
 
 
 def warm_start(
@@ -327,5 +345,4 @@ def warm_start(
         if choice is not None:
             rankings.last = choice
             rankings.add(day, scores, features)
-            chain[day]["ranked_by"] = choice.ranking
     return chain

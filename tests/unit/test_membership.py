@@ -94,3 +94,23 @@ def test_the_policy_refuses_bars_in_the_wrong_order():
     assert "top 20% of active customers" in MembershipPolicy().describe()
     # the default: out in the first month below the exit bar (bench_membership, issue 32)
     assert "below the top 24%, or stop" in MembershipPolicy().describe()
+
+
+def test_a_models_score_is_smoothed_with_last_months_of_the_same_ranking_only():
+    from insiders.membership import smoothed
+
+    ids = pd.Index([1, 2, 3], name="customer_id")
+    now = pd.Series([10.0, 0.0, 4.0], index=ids)
+    policy = MembershipPolicy(smoothing=0.25)
+    last = pd.DataFrame({"score": [2.0, 8.0], "ranked_by": ["blend", "blend"]},
+                        index=pd.Index([1, 2], name="customer_id"))
+    # a dip of one month (customer 2) does not take the score to this month's alone
+    assert smoothed(now, "blend", last, policy).tolist() == [0.25 * 10 + 0.75 * 2,
+                                                            0.75 * 8, 4.0]  # 3: new, as it is
+    # another ranking last month, revenue so far, or smoothing 1: this month's score as it is
+    assert smoothed(now, "gbm", last, policy).equals(now)
+    assert smoothed(now, "revenue_so_far", last.assign(ranked_by="revenue_so_far"),
+                    policy).equals(now)
+    assert smoothed(now, "blend", last, MembershipPolicy(smoothing=1.0)).equals(now)
+    with pytest.raises(ValueError, match="smoothing"):
+        MembershipPolicy(smoothing=0.0)
