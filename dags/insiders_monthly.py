@@ -201,12 +201,15 @@ def _stage(name: str, run: dict[str, Any], params: dict[str, Any] | None = None,
 
     from insiders import pipeline
     from insiders.errors import InputError
+    from insiders.parallel import release_workers
 
     _use_object_storage(run["run_dir"], inputs.get("source") or "")
     try:
         return pipeline.run_stage(name, run["run_dir"], _config(params or {}), **inputs)
     except InputError as exc:
         raise AirflowFailException(str(exc)) from exc
+    finally:  # the task's process ends here: its worker processes with it, none orphaned
+        release_workers()
 
 
 def _previous(run: dict[str, Any], name: str) -> str | None:
