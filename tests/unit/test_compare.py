@@ -68,6 +68,17 @@ def test_sampled_silhouette_is_flagged_and_seeded():
     assert first["silhouette"].tolist() == second["silhouette"].tolist()
 
 
+def test_the_sampled_silhouette_is_near_the_exact_one():
+    from sklearn.metrics import silhouette_score
+
+    config = GridConfig(models=("kmeans", "ward"), k_values=(2, 3, 4, 6), silhouette_max_n=150)
+    assert len(X) > config.silhouette_max_n
+    grid = compare_models({"umap": X}, np.arange(len(X)), config)
+    for row in grid.scores.itertuples():
+        exact = silhouette_score(X, grid.labels[row.candidate])
+        assert abs(row.silhouette - exact) < 0.05, row.candidate
+
+
 def test_two_processes_give_the_one_process_result():
     config = GridConfig(k_values=(2, 3, 4), k_values_features=(2, 3), hdbscan_min_cluster_sizes=(10,),
                         silhouette_max_n=200)

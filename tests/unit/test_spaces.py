@@ -75,6 +75,18 @@ def test_tsne_is_seeded():
     assert TSNEEmbedding(random_state=3, n_iter=100).fit(X).transform(X[:5]).shape == (5, 2)
 
 
+def test_tsne_with_its_shorter_early_exaggeration_still_separates_the_groups():
+    from sklearn.metrics import adjusted_rand_score
+
+    from insiders.models import fit_labels
+
+    _, blobs = make_blobs(n_samples=400, n_features=5, centers=3, random_state=1)
+    model = TSNEEmbedding(random_state=3)
+    assert model.early_exaggeration_iter < 250  # openTSNE's default
+    coords = model.fit_transform(X)
+    assert adjusted_rand_score(blobs, fit_labels(coords, "ward", 3)) > 0.9
+
+
 def test_tsne_places_look_alike_customers_together_and_fits_their_distinct_rows():
     copies = np.vstack([X[:60], X[:60], X[:60], X[60:80]])  # most rows repeat an earlier one
     fitted = TSNEEmbedding(random_state=3, n_iter=100).fit(copies)
