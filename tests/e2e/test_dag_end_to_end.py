@@ -107,6 +107,7 @@ def test_run_triggered_over_the_rest_api_succeeds(first_run, airflow, e2e_wareho
     """As a user clicking "Trigger": the API server and scheduler run, the run is asked for
     over REST with a token from /auth/token, then polled until it succeeds."""
     log = tmp_path / "standalone.log"
+    workers_before = loky_workers()
     with standalone(airflow, log) as (base, token, env):
         run = api(base, "POST", "/api/v2/dags/insiders_monthly/dagRuns", token,
                   {"logical_date": "2011-11-15T06:00:00Z", "conf": DEFAULTS})
@@ -135,3 +136,31 @@ def test_run_triggered_over_the_rest_api_succeeds(first_run, airflow, e2e_wareho
     wrong = [e for e in progress if e.get("level") != "info"]
     assert not wrong, wrong[:3]
     assert not [e for e in entries if e.get("level") == "error"]
+    # each task stopped the workers its stage started: none outlives its task's process
+    orphans = {pid: ppid for pid, ppid in loky_workers().items()
+               if pid not in workers_before and not _is_python(ppid)}
+    assert not orphans, orphans  # reparented to init (or a subreaper): their task is gone
+
+
+def loky_workers() -> dict[int, int]:
+    """The machine's joblib (loky) worker processes and resource trackers: pid -> parent pid."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        if "loky" in cmdline:
+            found[int(proc.name)] = ppid
+    return found
+
+
+def _is_python(pid: int) -> bool:
+    """Whether a process is a Python interpreter (a live run or task keeping its workers)."""
+    try:
+        return b"python" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
