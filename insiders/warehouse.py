@@ -68,6 +68,8 @@ RUN_SHOP_COLUMNS: tuple[str, ...] = ("currency",)
 #: What migration 0005 added to the runs: the value model used and why it stepped down.
 RUN_MODEL_COLUMNS: dict[str, str] = {"value_model": "value_model_used",
                                      "value_model_reason": "value_model_reason"}
+#: What migration 0008 added to the runs: the ranking the tier followed, and why.
+RUN_RANKING_COLUMNS: dict[str, str] = {"ranked_by": "ranked_by", "ranking_reason": "reason"}
 #: What a segment's row says of the tier (migration 0003; with TIER_COLUMNS per customer).
 PROFILE_TIER_COLUMNS = ("n_insiders", "share_insiders")
 
@@ -331,6 +333,8 @@ def _run_row(month, run_dir: str, run_id: str | None, facts: dict[str, Any],
         "insiders_share_revenue": insiders["share_revenue"],
         "insiders_segment_id": insiders["segment_id"],
         **{c: selection["membership"].get(key) for c, key in RUN_MODEL_COLUMNS.items()},
+        **{c: (selection["membership"].get("ranking") or {}).get(key)
+           for c, key in RUN_RANKING_COLUMNS.items()},
         "chosen_candidate": selection["chosen"]["candidate"],
         "silhouette": selection["chosen"]["silhouette"],
         "policy": json.dumps(selection["policy"]),

@@ -150,6 +150,7 @@ def test_upgrade_keeps_every_row_and_takes_question_10(warehouse_dsn, run_dirs, 
             m.setattr(warehouse, "SEGMENT_KEY_COLUMNS", ())  # 0006 added these
             m.setattr(warehouse, "RUN_SHOP_COLUMNS", ())
             m.setattr(warehouse, "PROFILE_FLAG", "is_insider")  # 0007 renamed it
+            m.setattr(warehouse, "RUN_RANKING_COLUMNS", {})  # 0008 added these
             m.setattr(warehouse, "_LOAD_LOCK", "SELECT pg_advisory_xact_lock(hashtext('insiders.load'))")
             m.setattr(warehouse, "FEATURE_DESCRIPTIONS",  # frequency_study came with 0003
                       {k: v for k, v in warehouse.FEATURE_DESCRIPTIONS.items() if k != "frequency_study"})
