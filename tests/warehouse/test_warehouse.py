@@ -34,6 +34,8 @@ def test_load_fills_every_table_with_the_runs_figures(warehouse_dsn, run_dirs):
     assert row["lines_read"] + set_aside == 541_909  # the file's lines: read or set aside
     assert row["value_model"] == selection["membership"]["value_model_used"] == "blend"
     assert row["value_model_reason"] is None  # a year of data: the model asked for
+    ranking = selection["membership"]["ranking"]  # value_model=auto: the ranking and why
+    assert row["ranked_by"] == ranking["ranked_by"] and row["ranking_reason"] == ranking["reason"]
     assert result.rows["model_scores"] == len(scores)
     assert set(scores["model"]) == {"kmeans", "ward", "dbscan", "hdbscan"}
     assert result.rows["membership_history"] == row["insiders"]  # first month: all entered
