@@ -660,6 +660,8 @@ def _selection_summary(facts: dict) -> str:
             f"Chosen: {chosen['candidate']} ({chosen['n_clusters']} clusters), "
             f"silhouette {chosen['silhouette']:.4f}",
             f"Insiders: {facts['membership']['policy_text']}",
+            *([f"Ranked by: {facts['membership']['ranking']['reason']}"]
+              if facts["membership"].get("ranking") else []),
             f"Insiders: {ins['customers']:,} customers ({ins['share_customers']:.2%} of customers), "
             f"{ins['share_revenue']:.2%} of revenue; mean revenue {ins['mean_revenue']:,.2f}, "
             f"mean recency {ins['mean_recency_days']:.1f} days",
