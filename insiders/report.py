@@ -520,11 +520,18 @@ def report_context(f: Findings) -> dict[str, Any]:
         "membership": {"rule": "cluster", **inputs.selection.get("membership", {})},
         **_who(f), **_expected(f), **_guarantees(f), **_how_chosen(f),
         "ranking_table": ranking_table(inputs.selection.get("membership", {}).get("ranking")),
+        "ranked_by_words": _ranked_by_words(inputs.selection.get("membership", {})),
         "actions": Table.of(f.todo, {"segment_id": "id", "segment_name": "text",
                                      "customers": "count", "share_revenue": "share",
                                      "actions": "text"}),
         "summary": summary(f), "plots": plots.PLOTS,
     }
+
+
+def _ranked_by_words(membership: dict[str, Any]) -> str | None:
+    """What ranked the Insiders, in words (None: the value model named, or the cluster rule)."""
+    ranked_by = (membership.get("ranking") or {}).get("ranked_by")
+    return RANKING_WORDS.get(ranked_by, ranked_by) if ranked_by else None
 
 
 def ranking_table(ranking: dict[str, Any] | None) -> Table | None:
