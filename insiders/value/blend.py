@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from insiders.errors import InputError
 from insiders.features import as_date
@@ -17,6 +18,8 @@ from insiders.value.lines import HORIZON_DAYS, DateLike, LineHistory, _seeded_ro
 
 logger = logging.getLogger(__name__)
 
+#: From this many customers the trees predict on every core (below, on one).
+PARALLEL_PREDICT_ROWS = 100_000
 #: The last step down when no model can be fitted (:meth:`ValueModel.fit`).
 PAST_REVENUE = "past_revenue"
 #: BG/NBD + Gamma-Gamma is fitted only on this many days of purchases (four weeks) ...
@@ -53,7 +56,7 @@ class ValueModel(BoostedTrees):
 
     Trees are fitted with one thread (threadpoolctl), and without early stopping, so the
     result does not depend on the machine's core count (predictions, row by row, use every
-    core). ``fit`` and ``predict`` take the lines
+    core from :data:`PARALLEL_PREDICT_ROWS` customers). ``fit`` and ``predict`` take the lines
     or a :class:`LineHistory` of them (the same result, computed once across fits).
     """
 
@@ -180,9 +183,12 @@ class ValueModel(BoostedTrees):
         if self.regressor_ is not None:
             x = history.value_features(ref)
             matrix = tree_inputs(x, self.features)
-            # every core: each row's sum over the trees is the same whichever thread makes it
-            revenue = self.regressor_.predict(matrix)
-            p_active = self.classifier_.predict_proba(matrix)[:, 1]
+            # each row's sum over the trees is the same whichever thread makes it: every core
+            # for a large shop, one thread below (OpenMP's start per tree costs more than the
+            # rows, and on a busy machine its spinning threads made a predict 25x slower)
+            with threadpool_limits(limits=1 if len(matrix) < PARALLEL_PREDICT_ROWS else None):
+                revenue = self.regressor_.predict(matrix)
+                p_active = self.classifier_.predict_proba(matrix)[:, 1]
             parts["gbm"] = pd.DataFrame({"expected_revenue": revenue, "p_active": p_active}, index=x.index)
         if self.btyd_ is not None:
             summary = history.btyd_summary(ref)
