@@ -5,7 +5,9 @@ checkout (``--side NAME=PATH``: the checkout is put first on PYTHONPATH, so a ``
 of an older commit runs its own code with this venv), on the bundled data and on shops made by
 ``insiders synth --factor N`` (7: about 30,000 customers; 10: about 43,000). Measured per run:
 wall time, the peak summed RSS of the process tree (the run and its loky workers), and each
-stage's seconds and peak RSS from ``facts.json``'s ``stage_costs``. Sides are run in turn
+stage's seconds and peak RSS from ``facts.json``'s ``stage_costs``, and the CPU seconds of the
+whole process tree (user + system, ``RUSAGE_CHILDREN``: less moved by a busy machine than the
+wall time). Sides are run in turn
 (before, after, before, after, ...) so that both see the same load; every run's figures are
 kept as JSON in ``--keep`` so later calls add runs, and ``--summary`` prints (``--record``:
 appends to RESULTS.md) the medians per stage side by side, with the ratio and the load average.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -56,6 +59,7 @@ def run_once(side: str, checkout: Path, size: str, keep: Path, repeat: int) -> d
                    "--reference-date", REFERENCE, "--out-dir", str(out)]
         env = {**os.environ, "PYTHONPATH": str(checkout.resolve())}
         load = os.getloadavg()[0]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         with (Path(tmp) / "run.log").open("w") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -63,13 +67,16 @@ def run_once(side: str, checkout: Path, size: str, keep: Path, repeat: int) -> d
             with PeakTreeRSS(process.pid) as peak:
                 process.wait()
         wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if process.returncode:
             print((Path(tmp) / "run.log").read_text()[-3000:])
             raise SystemExit(f"{side} on {size}: insiders run failed ({process.returncode})")
         facts = json.loads((out / "facts.json").read_text())
     figures = {
         "side": side, "checkout": str(checkout), "size": size, "repeat": repeat,
-        "customers": facts.get("customers"), "wall_s": wall, "peak_tree_gb": peak.peak / 1e9,
+        "customers": facts.get("customers"), "wall_s": wall, "cpu_s": cpu,
+        "peak_tree_gb": peak.peak / 1e9,
         "load": max(load, os.getloadavg()[0]),
         "stages": {name: {"s": c["seconds"], "rss_mb": max(c["peak_rss_mb"],
                                                            c.get("workers_peak_rss_mb", 0.0))}
@@ -78,14 +85,15 @@ def run_once(side: str, checkout: Path, size: str, keep: Path, repeat: int) -> d
     (keep / "runs").mkdir(exist_ok=True)
     (keep / "runs" / f"{size}-{side}-{repeat}-{int(time.time())}.json").write_text(
         json.dumps(figures))
-    print(f"{side:>8} {size:>7}: {wall:6.1f} s, {figures['peak_tree_gb']:.2f} GB, "
+    print(f"{side:>8} {size:>7}: {wall:6.1f} s, CPU {cpu:6.1f} s, {figures['peak_tree_gb']:.2f} GB, "
           f"load {figures['load']:.1f}", flush=True)
     return figures
 
 
 def summary(keep: Path, do_record: bool) -> None:
     """Medians per size, side and stage, side by side."""
-    runs = [json.loads(p.read_text()) for p in sorted((keep / "runs").glob("*.json"))]
+    files = sorted((keep / "runs").glob("*.json"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+    runs = [json.loads(p.read_text()) for p in files]  # in the order they were run
     sides = list(dict.fromkeys(r["side"] for r in runs))
     for size in dict.fromkeys(r["size"] for r in runs):
         at = {s: [r for r in runs if r["size"] == size and r["side"] == s] for s in sides}
@@ -109,15 +117,17 @@ def summary(keep: Path, do_record: bool) -> None:
                    for rs in at.values()) >= 1.0:
                 parts.append(f"{name} " + " → ".join(cells))
         walls = {s: med(rs, lambda r: r["wall_s"]) for s, rs in at.items()}
+        cpus = {s: med(rs, lambda r: r.get("cpu_s")) for s, rs in at.items()}
         peaks = {s: med(rs, lambda r: r["peak_tree_gb"]) for s, rs in at.items()}
         loads = [r["load"] for rs in at.values() for r in rs]
         customers = next(r["customers"] for rs in at.values() for r in rs)
         counts = "/".join(str(len(rs)) for rs in at.values())
-        head = " → ".join(f"{s} {walls[s]:.0f} s, {peaks[s]:.1f} GB" for s in at)
+        head = " → ".join(f"{s} {walls[s]:.0f} s (CPU of the process tree {cpus[s]:.0f} s), "
+                          f"{peaks[s]:.1f} GB" for s in at)
         ratio = ""
         if len(at) == 2:
             a, b = list(at)
-            ratio = f" (ratio {walls[b] / walls[a]:.2f})"
+            ratio = f" (ratio {walls[b] / walls[a]:.2f}, CPU {cpus[b] / cpus[a]:.2f})"
         figure = (f"`insiders run` per stage, {CUSTOMERS.get(size, size)} ({customers:,} customers), "
                   f"{' → '.join(at)}, median of {counts} runs taken in turn")
         detail = (f"wall {head}{ratio}; per stage (s / peak RSS, stages >= 1 s): "
