@@ -61,18 +61,27 @@ OUTPUTS = ("segments.parquet", "profiles.parquet", "selection.json", "backtest.j
            "calibration.parquet", "warmup.parquet", "warmup_features.parquet")
 
 
-def run_stage(tree: Path, name: str, run_dir: Path, source: Path) -> tuple[float, float]:
-    """One stage in its own process with the code of ``tree``: wall seconds, peak RSS (GB)."""
+def run_stage(tree: Path, name: str, run_dir: Path,
+              source: Path) -> tuple[float, float, float]:
+    """One stage in its own process with the code of ``tree``: wall seconds, CPU seconds (user
+    and system, of the process and the processes it waited for: steadier than the wall on a
+    busy machine) and peak RSS (GB)."""
+    import resource
+
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen([str(PYTHON), "-c", STAGE_SCRIPT, name, str(run_dir),
                                 str(source), REFERENCE], cwd=tree, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with PeakTreeRSS(process.pid) as peak:
         process.wait()
+    wall = time.perf_counter() - start
     if process.returncode:
         raise SystemExit(f"stage {name} failed with the code of {tree} ({process.returncode})")
-    return time.perf_counter() - start, peak.peak / 1e9
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
+    return wall, cpu, peak.peak / 1e9
 
 
 def differences(before: Path, after: Path) -> list[str]:
@@ -194,6 +203,7 @@ def main() -> None:
             return
         load = os.getloadavg()[0]
         times: dict[tuple[str, str], list[float]] = {}
+        cpus: dict[tuple[str, str], list[float]] = {}
         peaks: dict[tuple[str, str], float] = {}
         for i in range(args.runs):
             for label, tree in ((("before", before), ("after", after)) if i % 2 == 0 else
@@ -202,18 +212,23 @@ def main() -> None:
                 shutil.rmtree(run_dir, ignore_errors=True)
                 shutil.copytree(prepared, run_dir)
                 for name in TIMED:
-                    seconds, gb = run_stage(tree, name, run_dir, source)
+                    seconds, cpu, gb = run_stage(tree, name, run_dir, source)
                     times.setdefault((label, name), []).append(seconds)
+                    cpus.setdefault((label, name), []).append(cpu)
                     peaks[label, name] = max(peaks.get((label, name), 0.0), gb)
-                    print(f"run {i + 1} {label} {name}: {seconds:.1f} s, {gb:.2f} GB", flush=True)
+                    print(f"run {i + 1} {label} {name}: {seconds:.1f} s, CPU {cpu:.1f} s, "
+                          f"{gb:.2f} GB", flush=True)
             load = max(load, os.getloadavg()[0])
             changed = differences(Path(tmp) / "before", Path(tmp) / "after")
             print(f"run {i + 1}: outputs " + ("identical" if not changed else
                                               f"DIFFER: {', '.join(changed)}"), flush=True)
     def cell(label: str, name: str) -> str:
-        values = times[label, name]
-        spread = f" ({min(values):.1f}-{max(values):.1f})" if len(values) > 1 else ""
-        return f"{statistics.median(values):.1f} s{spread}, {peaks[label, name]:.2f} GB"
+        def median(values: list[float]) -> str:
+            spread = f" ({min(values):.1f}-{max(values):.1f})" if len(values) > 1 else ""
+            return f"{statistics.median(values):.1f} s{spread}"
+
+        return (f"{median(times[label, name])} wall, CPU {median(cpus[label, name])}, "
+                f"{peaks[label, name]:.2f} GB")
 
     table = "; ".join(f"{name}: before {cell('before', name)}, after {cell('after', name)}"
                       for name in TIMED)
@@ -226,7 +241,8 @@ def main() -> None:
         record(f"tier and backtest stages, features of many days from one pass (after) vs a "
                f"query per day (before), {size}, as of {REFERENCE}, each stage in its own "
                f"process",
-               f"median of {args.runs} (min-max), peak RSS of the stage's process tree: {table}; "
+               f"median of {args.runs} (min-max), wall and CPU (user+system), peak RSS of "
+               f"the stage's process tree: {table}; "
                f"{verdict}; load average up to {load:.1f} on {os.cpu_count()} cores")
 
 
