@@ -90,11 +90,11 @@ def run_once(side: str, checkout: Path, size: str, keep: Path, repeat: int) -> d
     return figures
 
 
-def summary(keep: Path, do_record: bool) -> None:
+def summary(keep: Path, do_record: bool, note: str = "") -> None:
     """Medians per size, side and stage, side by side."""
     files = sorted((keep / "runs").glob("*.json"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
     runs = [json.loads(p.read_text()) for p in files]  # in the order they were run
-    sides = list(dict.fromkeys(r["side"] for r in runs))
+    sides = sorted(dict.fromkeys(r["side"] for r in runs), key=lambda s: s != "before")
     for size in dict.fromkeys(r["size"] for r in runs):
         at = {s: [r for r in runs if r["size"] == size and r["side"] == s] for s in sides}
         at = {s: rs for s, rs in at.items() if rs}
@@ -129,7 +129,7 @@ def summary(keep: Path, do_record: bool) -> None:
             a, b = list(at)
             ratio = f" (ratio {walls[b] / walls[a]:.2f}, CPU {cpus[b] / cpus[a]:.2f})"
         figure = (f"`insiders run` per stage, {CUSTOMERS.get(size, size)} ({customers:,} customers), "
-                  f"{' → '.join(at)}, median of {counts} runs taken in turn")
+                  f"{' → '.join(at)}, median of {counts} runs taken in turn{note}")
         detail = (f"wall {head}{ratio}; per stage (s / peak RSS, stages >= 1 s): "
                   f"{'; '.join(parts)}; load average {min(loads):.1f}-{max(loads):.1f} "
                   f"on {os.cpu_count()} cores")
@@ -150,6 +150,7 @@ def main() -> None:
     parser.add_argument("--keep", required=True, help="folder of the shops and every run's figures")
     parser.add_argument("--summary", action="store_true", help="print the medians kept so far")
     parser.add_argument("--record", action="store_true", help="with --summary: into RESULTS.md")
+    parser.add_argument("--note", default="", help="with --summary: said after the figure's name")
     args = parser.parse_args()
     keep = Path(args.keep)
     keep.mkdir(parents=True, exist_ok=True)
@@ -159,7 +160,7 @@ def main() -> None:
             for side, checkout in sides:
                 run_once(side, checkout, size, keep, repeat)
     if args.summary:
-        summary(keep, args.record)
+        summary(keep, args.record, f" ({args.note})" if args.note else "")
 
 
 if __name__ == "__main__":
