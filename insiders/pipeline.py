@@ -296,6 +296,7 @@ def embed(
         "features_skipped": features_skipped,
         "fit_sample_size": config.fit_sample_size,
         "fitted_on": len(table) if sample is None else len(sample),
+        "fitted_on_by_space": dict(fitted.fit_sizes),  # t-SNE and the tree: fewer (issue 33)
         "reused_from": reuse_spaces,
         "scaler": type(fitted.scaler).__name__,
         "features": list(fitted.feature_names),
