@@ -49,5 +49,9 @@ def release_workers() -> None:
     from joblib.externals.loky import reusable_executor
 
     executor = reusable_executor._executor  # None when no pool was started: nothing to stop
-    if executor is not None:
+    if executor is None:
+        return
+    if hasattr(executor, "terminate"):  # joblib's memmapping pool: its shared files go too
+        executor.terminate(kill_workers=True)
+    else:
         executor.shutdown(wait=True, kill_workers=True)
