@@ -52,6 +52,8 @@ def release_workers() -> None:
     if executor is None:
         return
     if hasattr(executor, "terminate"):  # joblib's memmapping pool: its shared files go too
-        executor.terminate(kill_workers=True)
+        # the workers are idle: asked to stop, they release their semaphores (killed, one is
+        # left registered and Python's resource tracker warns of it as the process ends)
+        executor.terminate(kill_workers=False)
     else:
         executor.shutdown(wait=True, kill_workers=True)
