@@ -27,6 +27,7 @@ from insiders.options import (
     REVENUE_SO_FAR,
     VALUE_MODELS,
 )
+from insiders.progress import stage
 from insiders.ranking import rank_scores
 from insiders.ranking_choice import (
     RANKING_WORDS,
@@ -331,18 +332,28 @@ def warm_start(
     previous = None
     for day in dates:
         day = pd.Timestamp(day)
-        features = history.features(day)
-        if features_out is not None:
-            features_out[day] = features
-        used: dict = {}
-        scores: dict = {}
-        choice = (rankings.choose(day, rankings.last.ranking if rankings.last else None)
-                  if value_model == AUTO_RANKING else None)
-        previous = chain[day] = value_membership(
-            features, lines=history, reference_date=day, previous=previous,
-            value_model=value_model, policy=policy, random_state=random_state,
-            model_used=used, choice=choice, scores_out=scores).assign(value_model=used["method"])
-        if choice is not None:
-            rankings.last = choice
-            rankings.add(day, scores, features)
+        with stage(f"the tier as of {day.date()}"):
+            previous = chain[day] = _warm_month(history, day, previous, rankings, value_model,
+                                                policy, random_state, features_out)
     return chain
+
+
+def _warm_month(history: LineHistory, day: pd.Timestamp, previous: pd.DataFrame | None,
+                rankings: RankingBackTest, value_model: str, policy: MembershipPolicy | None,
+                random_state: int, features_out: dict | None) -> pd.DataFrame:
+    """One month of :func:`warm_start`: its features, its value model and its tier."""
+    features = history.features(day)
+    if features_out is not None:
+        features_out[day] = features
+    used: dict = {}
+    scores: dict = {}
+    choice = (rankings.choose(day, rankings.last.ranking if rankings.last else None)
+              if value_model == AUTO_RANKING else None)
+    month = value_membership(
+        features, lines=history, reference_date=day, previous=previous,
+        value_model=value_model, policy=policy, random_state=random_state,
+        model_used=used, choice=choice, scores_out=scores).assign(value_model=used["method"])
+    if choice is not None:
+        rankings.last = choice
+        rankings.add(day, scores, features)
+    return month

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from datetime import date, datetime
 
 import numpy as np
@@ -13,6 +12,7 @@ import pandas as pd
 from insiders.feature_sql import INTEGER_FEATURES, MIN_TENURE_DAYS, day_number
 from insiders.features import as_date, build_customer_features
 from insiders.options import FEATURE_DESCRIPTIONS, HORIZON_DAYS
+from insiders.progress import stage
 from insiders.schema import is_return
 
 logger = logging.getLogger(__name__)
@@ -210,15 +210,12 @@ class LineHistory:
 
     def _features(self, ref: pd.Timestamp) -> pd.DataFrame:
         if self.one_pass and self._feature_days is None:
-            start = time.perf_counter()
-            self._feature_days = FeatureDays.of(self.lines)
+            with stage(f"the features of every day, one pass over {len(self.lines):,} lines"):
+                self._feature_days = FeatureDays.of(self.lines)
             if self._feature_days is None:
                 self.one_pass = False
                 logger.info("features per day by the SQL: the lines are not read exactly "
                             "without it")
-            else:
-                logger.info("features of every day from one pass over %d lines in %.1f s",
-                            len(self.lines), time.perf_counter() - start)
         if self._feature_days is not None:
             return self._feature_days.at(ref)
         return build_customer_features(self.lines_upto(ref), ref, memory_limit=self.memory_limit)
