@@ -138,7 +138,7 @@ def test_run_triggered_over_the_rest_api_succeeds(first_run, airflow, e2e_wareho
     assert not [e for e in entries if e.get("level") == "error"]
     # each task stopped the workers its stage started: none outlives its task's process
     orphans = {pid: ppid for pid, ppid in loky_workers().items()
-               if pid not in workers_before and not _is_python(ppid)}
+               if pid not in workers_before and not _runs_python(ppid)}
     assert not orphans, orphans  # reparented to init (or a subreaper): their task is gone
 
 
@@ -158,9 +158,11 @@ def loky_workers() -> dict[int, int]:
     return found
 
 
-def _is_python(pid: int) -> bool:
-    """Whether a process is a Python interpreter (a live run or task keeping its workers)."""
+def _runs_python(pid: int) -> bool:
+    """Whether a process is a live Python run or Airflow task keeping its workers (Airflow
+    renames its processes "airflow ..."), not init or a subreaper that adopted them."""
     try:
-        return b"python" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
+    return pid != 1 and (b"python" in cmdline or b"airflow" in cmdline)
