@@ -36,7 +36,7 @@ from insiders.ranking_choice import (
     ranking_scores,
 )
 from insiders.schema import TIER_COLUMNS
-from insiders.value import LineHistory
+from insiders.value import LineHistory, forecast_of
 
 __all__ = [
     "STATUSES",
@@ -268,8 +268,8 @@ def value_membership(
     if model_used is not None:
         model_used.update(method=model.method_, reason=model.fallback_reason_)
     parts = model.predict_parts(lines, month)
-    forecast = parts["blend"] if "blend" in parts else next(iter(parts.values()))
-    values = forecast.reindex(features.index).fillna({"expected_revenue": 0.0, "p_active": 0.0})
+    values = forecast_of(parts).reindex(features.index)
+    values = values.fillna({"expected_revenue": 0.0, "p_active": 0.0})
     values = values.join(features[["recency_days", "gross_revenue"]])
     if value_model in VALUE_MODELS:
         choice, ranking = None, value_model  # a model named: it ranks, as it forecasts
@@ -323,7 +323,7 @@ def warm_start(
 
     ``features_out``, when given, is filled with each month's customer features;
     ``rankings`` (``"auto"``), with each month's rankings, so the month after ``dates`` can
-    choose on from them (:meth:`RankingBackTest.choose`; its last choice in ``rankings.last``).
+    choose on from them (:meth:`RankingBackTest.choose`, which starts from its last choice).
     """
     history = LineHistory.of(lines)
     if rankings is None:
@@ -347,13 +347,11 @@ def _warm_month(history: LineHistory, day: pd.Timestamp, previous: pd.DataFrame 
         features_out[day] = features
     used: dict = {}
     scores: dict = {}
-    choice = (rankings.choose(day, rankings.last.ranking if rankings.last else None)
-              if value_model == AUTO_RANKING else None)
+    choice = rankings.choose(day) if value_model == AUTO_RANKING else None
     month = value_membership(
         features, lines=history, reference_date=day, previous=previous,
         value_model=value_model, policy=policy, random_state=random_state,
         model_used=used, choice=choice, scores_out=scores).assign(value_model=used["method"])
     if choice is not None:
-        rankings.last = choice
         rankings.add(day, scores, features)
     return month

@@ -459,7 +459,7 @@ def _choose_ranking(rankings: RankingBackTest, lines: LineHistory, reference: st
         return None
     day = pd.Timestamp(reference)
     if chain:
-        return rankings.choose(day, rankings.last.ranking if rankings.last else None)
+        return rankings.choose(day)  # on from the chain's last month
     horizon = pd.Timedelta(days=HORIZON_DAYS)
     back = CHOICE_CUTS + HORIZON_DAYS // 28 + 1  # months back enough for CHOICE_CUTS known ones
     known = [d for d in monthly_reference_dates(day, back, lines.first_purchase_day(reference))[:-1]

@@ -166,8 +166,9 @@ class RankingBackTest:
                 self.lines, day)
             self.add(day, ranking_scores(parts, features), features)
 
-    def choose(self, day: pd.Timestamp, previous: str | None) -> RankingChoice:
-        """The ranking for ``day``, from the months recorded before it whose future is known."""
+    def choose(self, day: pd.Timestamp, previous: str | None = None) -> RankingChoice:
+        """The ranking for ``day``, from the months recorded before it whose future is known;
+        ``previous``: last month's ranking (default: the last one chosen here, if any)."""
         horizon = pd.Timedelta(days=self.horizon_days)
         for month in sorted(self._pending):
             if month + horizon <= day:
@@ -175,5 +176,8 @@ class RankingBackTest:
                 self.measured[month] = capture_of(
                     scores, features, self.lines.future_revenue(month, self.horizon_days),
                     self.policy)
-        return choose_ranking({m: c for m, c in self.measured.items() if m + horizon <= day},
-                              previous)
+        if previous is None and self.last is not None:
+            previous = self.last.ranking
+        self.last = choose_ranking({m: c for m, c in self.measured.items() if m + horizon <= day},
+                                   previous)
+        return self.last

@@ -40,6 +40,7 @@ from insiders.value.blend import (
     MIN_REPEATERS,
     PAST_REVENUE,
     ValueModel,
+    forecast_of,
 )
 from insiders.value.boosted import GBM_FEATURES, training_cuts
 from insiders.value.lines import (
@@ -65,6 +66,7 @@ __all__ = [
     "LineHistory",
     "ValueModel",
     "btyd_summary",
+    "forecast_of",
     "future_revenue",
     "training_cuts",
     "value_features",

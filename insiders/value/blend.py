@@ -162,11 +162,7 @@ class ValueModel(BoostedTrees):
         reference date (the fit's by default)."""
         if not hasattr(self, "reference_date_"):
             raise RuntimeError("ValueModel is not fitted: call fit() first")
-        parts = self.predict_parts(kept_lines, reference_date)
-        if len(parts) == 3:
-            return parts["blend"]
-        (out,) = parts.values()
-        return out
+        return forecast_of(self.predict_parts(kept_lines, reference_date))
 
     def predict_parts(self, kept_lines: pd.DataFrame | LineHistory,
                       reference_date: DateLike | None = None) -> dict[str, pd.DataFrame]:
@@ -214,3 +210,12 @@ class ValueModel(BoostedTrees):
                            index=customers)
         out.index.name = "customer_id"
         return out.sort_index()
+
+
+def forecast_of(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The forecast among :meth:`ValueModel.predict_parts`'s parts (what :meth:`ValueModel.predict`
+    returns): their blend when both models were fitted, else the one model fitted."""
+    if "blend" in parts:
+        return parts["blend"]
+    (out,) = parts.values()
+    return out
