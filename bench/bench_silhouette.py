@@ -27,41 +27,17 @@ from _record import record
 
 
 def exact_silhouettes(X: np.ndarray, labelings: list[np.ndarray], block: int = 2_000) -> np.ndarray:
-    """Every labelling's mean silhouette on every point, the distances a block at a time."""
-    n = len(X)
-    onehots = []
-    for labels in labelings:
-        member = labels >= 0
-        _, inverse = np.unique(labels[member], return_inverse=True)
-        onehot = np.zeros((n, inverse.max() + 1 if len(inverse) else 0))
-        onehot[np.flatnonzero(member), inverse] = 1.0
-        onehots.append(onehot)
-    sums = np.empty((n, sum(o.shape[1] for o in onehots)))
-    stacked = np.hstack(onehots)
-    for start in range(0, n, block):
-        sums[start:start + block] = pairwise_distances(X[start:start + block], X) @ stacked
-    out, offset = [], 0
-    for labels, onehot in zip(labelings, onehots, strict=True):
-        k, member = onehot.shape[1], labels >= 0
-        if k < 2 or k >= member.sum():
-            out.append(np.nan)
-            offset += k
-            continue
-        own_sums = sums[member, offset:offset + k]
-        inverse = onehot[member].argmax(axis=1)
-        counts = onehot.sum(axis=0)
-        rows = np.arange(len(inverse))
-        own = counts[inverse] - 1
-        a = own_sums[rows, inverse] / np.maximum(own, 1)
-        means = own_sums / counts
-        means[rows, inverse] = np.inf
-        b = means.min(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            s = np.nan_to_num((b - a) / np.maximum(a, b))
-        s[own == 0] = 0.0
-        out.append(s.mean())
-        offset += k
-    return np.array(out)
+    """Every labelling's mean silhouette on every point (the grid's own computation,
+    :func:`insiders.compare.silhouettes_of`), the distances a block of rows at a time."""
+    from insiders.compare import silhouettes_of
+
+    def cluster_sums(onehots: np.ndarray) -> np.ndarray:
+        sums = np.empty((len(X), onehots.shape[1]))
+        for start in range(0, len(X), block):
+            sums[start:start + block] = pairwise_distances(X[start:start + block], X) @ onehots
+        return sums
+
+    return np.array(silhouettes_of(labelings, cluster_sums))
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,6 +44,16 @@ def silhouette_scores(distances: np.ndarray, labelings: list[np.ndarray]) -> lis
     labelling's per-cluster distance sums come from one product of the distance matrix with
     all their one-hot matrices side by side: the matrix is read once for a whole grid.
     """
+    return silhouettes_of(labelings, lambda onehots: distances @ onehots, distances.dtype)
+
+
+def silhouettes_of(labelings: list[np.ndarray],
+                   cluster_sums: Callable[[np.ndarray], np.ndarray],
+                   dtype: np.dtype | type = np.float64) -> list[float]:
+    """:func:`silhouette_scores` given ``cluster_sums``, which takes every labelling's one-hot
+    matrices side by side (points x clusters) and returns each point's summed distance to
+    each cluster's members: the distance matrix times them, or that product a block of rows
+    at a time when the matrix would not fit (``bench/bench_silhouette.py``)."""
     metas: list[tuple[int, np.ndarray, np.ndarray, int] | None] = []
     blocks: list[np.ndarray] = []
     offset = 0
@@ -55,12 +65,12 @@ def silhouette_scores(distances: np.ndarray, labelings: list[np.ndarray]) -> lis
         if not 2 <= k <= int(member.sum()) - 1:
             metas.append(None)
             continue
-        onehot = np.zeros((len(labels), k), dtype=distances.dtype)
+        onehot = np.zeros((len(labels), k), dtype=dtype)
         onehot[np.flatnonzero(member), inverse] = 1.0
         metas.append((offset, member, inverse, k))
         blocks.append(onehot)
         offset += k
-    all_sums = distances @ np.hstack(blocks) if blocks else None
+    all_sums = cluster_sums(np.hstack(blocks)) if blocks else None
     out = []
     for meta in metas:
         if meta is None:
